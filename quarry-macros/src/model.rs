@@ -1,0 +1,509 @@
+//! `#[derive(Model)]`: static meta, hydration by column index, field access, registration.
+
+use crate::attrs::{self, Errors};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, LitStr, Type};
+
+#[derive(Default)]
+struct ModelOpts {
+    app_label: Option<LitStr>,
+    db_table: Option<LitStr>,
+    ordering: Vec<LitStr>,
+    get_latest_by: Vec<LitStr>,
+    verbose_name: Option<LitStr>,
+    verbose_name_plural: Option<LitStr>,
+    unique_together: Vec<Vec<LitStr>>,
+    indexes: Vec<Vec<LitStr>>,
+}
+
+#[derive(Default)]
+struct FieldOpts {
+    primary_key: bool,
+    unique: bool,
+    db_index: bool,
+    blank: bool,
+    auto_now: bool,
+    auto_now_add: bool,
+    db_column: Option<LitStr>,
+    default: Option<TokenStream>,
+    max_length: Option<u32>,
+    max_digits: Option<u32>,
+    decimal_places: Option<u32>,
+    validators: Vec<syn::Path>,
+    kind: Option<LitStr>,
+    verbose_name: Option<LitStr>,
+}
+
+struct FieldInfo {
+    ident: syn::Ident,
+    ty: Type,
+    opts: FieldOpts,
+}
+
+const KINDS: &[&str] = &[
+    "AutoField",
+    "BigAutoField",
+    "SmallAutoField",
+    "BooleanField",
+    "CharField",
+    "TextField",
+    "SmallIntegerField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveBigIntegerField",
+    "FloatField",
+    "DecimalField",
+    "DateField",
+    "DateTimeField",
+    "TimeField",
+    "DurationField",
+    "UUIDField",
+    "BinaryField",
+    "JSONField",
+    "EmailField",
+    "SlugField",
+    "URLField",
+    "GenericIPAddressField",
+];
+
+fn parse_model_opts(input: &DeriveInput, errors: &mut Errors) -> ModelOpts {
+    let mut o = ModelOpts::default();
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
+        let r = attr.parse_nested_meta(|m| {
+            let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            match key.as_str() {
+                "app_label" => o.app_label = Some(m.value()?.parse()?),
+                "db_table" | "table" => o.db_table = Some(m.value()?.parse()?),
+                "ordering" => o.ordering = attrs::str_list(m.value()?)?,
+                "get_latest_by" => o.get_latest_by = attrs::str_or_list(m.value()?)?,
+                "verbose_name" => o.verbose_name = Some(m.value()?.parse()?),
+                "verbose_name_plural" => o.verbose_name_plural = Some(m.value()?.parse()?),
+                "unique_together" => o.unique_together = attrs::nested_str_list(m.value()?)?,
+                "indexes" => o.indexes = attrs::nested_str_list(m.value()?)?,
+                _ => {
+                    return Err(m.error(format!(
+                        "unknown model option `{key}`\n\
+                         help: the options are app_label, db_table, ordering, get_latest_by, \
+                         verbose_name, verbose_name_plural, unique_together, indexes; \
+                         e.g. `#[model(db_table = \"shop_book\", ordering = [\"-pubdate\"])]`"
+                    )))
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    o
+}
+
+fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
+    let mut o = FieldOpts::default();
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("field")) {
+        let r = attr.parse_nested_meta(|m| {
+            let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            match key.as_str() {
+                "primary_key" => o.primary_key = true,
+                "unique" => o.unique = true,
+                "db_index" => o.db_index = true,
+                "blank" => o.blank = true,
+                "auto_now" => o.auto_now = true,
+                "auto_now_add" => o.auto_now_add = true,
+                "db_column" => o.db_column = Some(m.value()?.parse()?),
+                "default" => o.default = Some(attrs::expr_tokens(m.value()?)?),
+                "max_length" => o.max_length = Some(attrs::u32_lit(m.value()?)?),
+                "max_digits" => o.max_digits = Some(attrs::u32_lit(m.value()?)?),
+                "decimal_places" => o.decimal_places = Some(attrs::u32_lit(m.value()?)?),
+                "validators" => o.validators = attrs::path_list(m.value()?)?,
+                "verbose_name" => o.verbose_name = Some(m.value()?.parse()?),
+                "kind" => {
+                    let lit: LitStr = m.value()?.parse()?;
+                    if !KINDS.contains(&lit.value().as_str()) {
+                        return Err(syn::Error::new_spanned(
+                            &lit,
+                            format!(
+                                "unknown field kind `{}`\nhelp: one of {}",
+                                lit.value(),
+                                KINDS.join(", ")
+                            ),
+                        ));
+                    }
+                    o.kind = Some(lit);
+                }
+                _ => {
+                    return Err(m.error(format!(
+                        "unknown field option `{key}`\n\
+                         help: the options are primary_key, unique, db_index, blank, auto_now, \
+                         auto_now_add, db_column, default, max_length, max_digits, \
+                         decimal_places, validators, kind, verbose_name; \
+                         e.g. `#[field(max_length = 100)]`"
+                    )))
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    if let Some(k) = &o.kind {
+        let k = k.value();
+        if k == "CharField" && o.max_length.is_none() {
+            errors.push(syn::Error::new_spanned(
+                field,
+                "a CharField needs a max_length\nhelp: the correct form is `#[field(kind = \"CharField\", max_length = 100)]`",
+            ));
+        }
+        if k == "DecimalField" && (o.max_digits.is_none() || o.decimal_places.is_none()) {
+            errors.push(syn::Error::new_spanned(
+                field,
+                "a DecimalField needs max_digits and decimal_places\nhelp: `#[field(max_digits = 6, decimal_places = 2)]`",
+            ));
+        }
+    }
+    o
+}
+
+fn is_state_type(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "ModelState"))
+}
+
+fn lit_list(items: &[LitStr]) -> TokenStream {
+    quote!(&[#(#items),*])
+}
+
+pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    if !input.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &input.generics,
+            "#[derive(Model)] does not support generic structs",
+        ));
+    }
+    let named = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(n) => n.named.iter().collect::<Vec<_>>(),
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "#[derive(Model)] needs a struct with named fields",
+                ))
+            }
+        },
+        _ => {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "#[derive(Model)] works on structs only",
+            ))
+        }
+    };
+    let model_opts = parse_model_opts(&input, &mut errors);
+    let mut state_field = None;
+    let mut fields: Vec<FieldInfo> = Vec::new();
+    for f in named {
+        let ident = f.ident.clone().expect("named field");
+        if is_state_type(&f.ty) {
+            state_field = Some(ident);
+            continue;
+        }
+        let opts = parse_field_opts(f, &mut errors);
+        fields.push(FieldInfo {
+            ident,
+            ty: f.ty.clone(),
+            opts,
+        });
+    }
+    let name = &input.ident;
+    let Some(state_field) = state_field else {
+        errors.push(syn::Error::new_spanned(
+            name,
+            "a Model needs a field of type `ModelState`: it records whether the instance is \
+             saved, which columns were loaded and its annotations\n\
+             help: add `pub _state: ModelState,` and build new objects with `ModelState::new()`",
+        ));
+        errors.finish()?;
+        unreachable!()
+    };
+    let mut pk_index = fields.iter().position(|f| f.opts.primary_key);
+    if fields.iter().filter(|f| f.opts.primary_key).count() > 1 {
+        errors.push(syn::Error::new_spanned(
+            name,
+            "a Model can have only one `#[field(primary_key)]`",
+        ));
+    }
+    if pk_index.is_none() {
+        pk_index = fields.iter().position(|f| f.ident == "id");
+        if let Some(i) = pk_index {
+            fields[i].opts.primary_key = true;
+        } else {
+            errors.push(syn::Error::new_spanned(
+                name,
+                "a Model needs a primary key\nhelp: add `#[field(primary_key)] pub id: i64,` \
+                 (an auto-incrementing key assigned by INSERT)",
+            ));
+        }
+    }
+    errors.finish()?;
+    let pk_index = pk_index.unwrap_or(0);
+
+    let struct_name = name.to_string();
+    let app_label = match &model_opts.app_label {
+        Some(l) => l.value(),
+        None => std::env::var("CARGO_CRATE_NAME").unwrap_or_else(|_| "app".into()),
+    };
+    let db_table = match &model_opts.db_table {
+        Some(t) => t.value(),
+        None => format!("{}_{}", app_label, struct_name.to_lowercase()),
+    };
+    let verbose_name = model_opts
+        .verbose_name
+        .as_ref()
+        .map(|l| l.value())
+        .unwrap_or_else(|| camel_to_words(&struct_name));
+    let verbose_name_plural = model_opts
+        .verbose_name_plural
+        .as_ref()
+        .map(|l| l.value())
+        .unwrap_or_else(|| format!("{verbose_name}s"));
+    let ordering = lit_list(&model_opts.ordering);
+    let get_latest_by = lit_list(&model_opts.get_latest_by);
+    let unique_together: Vec<TokenStream> =
+        model_opts.unique_together.iter().map(|l| lit_list(l)).collect();
+    let indexes: Vec<TokenStream> = model_opts
+        .indexes
+        .iter()
+        .map(|l| {
+            let list = lit_list(l);
+            quote!(::quarry::IndexMeta { fields: #list, name: "" })
+        })
+        .collect();
+
+    // Check that field names resolve at compile time for the string options.
+    let field_names: Vec<String> = fields.iter().map(|f| f.ident.to_string()).collect();
+    let mut errors = Errors::default();
+    let check = |lit: &LitStr, errors: &mut Errors| {
+        let v = lit.value();
+        let n = v.trim_start_matches(['-', '+']);
+        let base = n.split("__").next().unwrap_or("");
+        if v != "?" && base != "pk" && !field_names.iter().any(|f| f == base) {
+            errors.push(syn::Error::new_spanned(
+                lit,
+                format!(
+                    "'{base}' is not a field of {struct_name}\nhelp: the fields are {}",
+                    field_names.join(", ")
+                ),
+            ));
+        }
+    };
+    for l in model_opts
+        .ordering
+        .iter()
+        .chain(&model_opts.get_latest_by)
+        .chain(model_opts.unique_together.iter().flatten())
+        .chain(model_opts.indexes.iter().flatten())
+    {
+        check(l, &mut errors);
+    }
+    errors.finish()?;
+
+    let mut metas = Vec::new();
+    let mut defaults = Vec::new();
+    let mut reads = Vec::new();
+    let mut gets = Vec::new();
+    let mut sets = Vec::new();
+    let mut builds = Vec::new();
+    for (i, f) in fields.iter().enumerate() {
+        let ident = &f.ident;
+        let ty = &f.ty;
+        let o = &f.opts;
+        let fname = ident.to_string();
+        let column = o.db_column.as_ref().map(|c| c.value()).unwrap_or_else(|| fname.clone());
+        let explicit_kind = match &o.kind {
+            Some(k) => {
+                let k = format_ident!("{}", k.value());
+                quote!(::core::option::Option::Some(::quarry::FieldKind::#k))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let primary_key = o.primary_key;
+        let has_max_length = o.max_length.is_some();
+        let kind = quote!(::quarry::FieldKind::resolve(
+            <#ty as ::quarry::FieldValue>::KIND, #explicit_kind, #primary_key, #has_max_length
+        ));
+        let max_length = match o.max_length {
+            Some(n) => quote!(::core::option::Option::Some(#n)),
+            None => {
+                // Email/Slug/URL/IP get Django's default lengths; enums their longest value.
+                quote!(match <#ty as ::quarry::FieldValue>::MAX_LENGTH {
+                    ::core::option::Option::Some(n) => ::core::option::Option::Some(n),
+                    ::core::option::Option::None => ::quarry::FieldKind::default_max_length(#kind),
+                })
+            }
+        };
+        let opt_u32 = |v: Option<u32>| match v {
+            Some(n) => quote!(::core::option::Option::Some(#n)),
+            None => quote!(::core::option::Option::None),
+        };
+        let max_digits = opt_u32(o.max_digits);
+        let decimal_places = opt_u32(o.decimal_places);
+        let default = match &o.default {
+            Some(expr) => {
+                let fn_name = format_ident!("__quarry_default_{}", ident);
+                defaults.push(quote_spanned! {expr.span()=>
+                    fn #fn_name() -> ::quarry::Value {
+                        let v: #ty = ::core::convert::Into::into(#expr);
+                        ::quarry::FieldValue::to_value(&v)
+                    }
+                });
+                quote!(::core::option::Option::Some(#fn_name))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let validators = &o.validators;
+        let (unique, db_index, blank, auto_now, auto_now_add) =
+            (o.unique || o.primary_key, o.db_index, o.blank, o.auto_now, o.auto_now_add);
+        let verbose = o
+            .verbose_name
+            .as_ref()
+            .map(|l| l.value())
+            .unwrap_or_else(|| fname.replace('_', " "));
+        metas.push(quote! {
+            ::quarry::FieldMeta {
+                name: #fname,
+                column: #column,
+                kind: #kind,
+                null: <#ty as ::quarry::FieldValue>::NULLABLE,
+                blank: #blank,
+                primary_key: #primary_key,
+                unique: #unique,
+                db_index: #db_index,
+                max_length: #max_length,
+                max_digits: #max_digits,
+                decimal_places: #decimal_places,
+                default: #default,
+                auto_now: #auto_now,
+                auto_now_add: #auto_now_add,
+                choices: ::core::option::Option::Some(<#ty as ::quarry::FieldValue>::choices),
+                validators: &[#(#validators as ::quarry::Validator),*],
+                verbose_name: #verbose,
+            }
+        });
+        reads.push(quote! {
+            #ident: {
+                let mut v = <#ty as ::quarry::FieldValue>::read(row, offset + #i)
+                    .map_err(|e| ::quarry::model::__field_error(e, #struct_name, #fname))?;
+                ::quarry::FieldValue::normalize(&mut v, &__FIELDS[#i]);
+                v
+            }
+        });
+        gets.push(quote!(#i => ::quarry::FieldValue::to_value(&self.#ident)));
+        sets.push(quote! {
+            #i => {
+                self.#ident = <#ty as ::quarry::FieldValue>::from_value(value)
+                    .map_err(|e| ::quarry::model::__field_error(e, #struct_name, #fname))?;
+            }
+        });
+        let is_pk_auto = i == pk_index;
+        let missing = if is_pk_auto {
+            quote!(if __FIELDS[#i].is_auto() {
+                ::quarry::model::__auto_default::<#ty>()
+            } else {
+                return ::core::result::Result::Err(::quarry::model::__missing(#struct_name, #fname));
+            })
+        } else {
+            quote!(return ::core::result::Result::Err(::quarry::model::__missing(#struct_name, #fname)))
+        };
+        builds.push(quote! {
+            #ident: match values.get_mut(#i).and_then(::core::option::Option::take)
+                .or_else(|| __FIELDS[#i].default_value())
+            {
+                ::core::option::Option::Some(v) => <#ty as ::quarry::FieldValue>::from_value(v)
+                    .map_err(|e| ::quarry::model::__field_error(e, #struct_name, #fname))?,
+                ::core::option::Option::None => { #missing }
+            }
+        });
+    }
+    let n_fields = fields.len();
+    Ok(quote! {
+        const _: () = {
+            #(#defaults)*
+            static __FIELDS: [::quarry::FieldMeta; #n_fields] = [#(#metas),*];
+            static __META: ::quarry::ModelMeta = ::quarry::ModelMeta {
+                app_label: #app_label,
+                name: #struct_name,
+                db_table: #db_table,
+                fields: &__FIELDS,
+                pk: #pk_index,
+                ordering: #ordering,
+                get_latest_by: #get_latest_by,
+                verbose_name: #verbose_name,
+                verbose_name_plural: #verbose_name_plural,
+                unique_together: &[#(#unique_together),*],
+                indexes: &[#(#indexes),*],
+            };
+
+            impl ::quarry::Model for #name {
+                fn meta() -> &'static ::quarry::ModelMeta {
+                    &__META
+                }
+
+                fn from_row(row: &dyn ::quarry::Row, offset: usize) -> ::quarry::Result<Self> {
+                    ::core::result::Result::Ok(#name {
+                        #(#reads,)*
+                        #state_field: ::quarry::ModelState::loaded(),
+                    })
+                }
+
+                fn field_value(&self, index: usize) -> ::quarry::Value {
+                    match index {
+                        #(#gets,)*
+                        _ => ::quarry::Value::Null,
+                    }
+                }
+
+                fn set_field_value(&mut self, index: usize, value: ::quarry::Value) -> ::quarry::Result<()> {
+                    match index {
+                        #(#sets)*
+                        _ => {}
+                    }
+                    ::core::result::Result::Ok(())
+                }
+
+                fn from_field_values(mut values: ::std::vec::Vec<::core::option::Option<::quarry::Value>>) -> ::quarry::Result<Self> {
+                    ::core::result::Result::Ok(#name {
+                        #(#builds,)*
+                        #state_field: ::quarry::ModelState::new(),
+                    })
+                }
+
+                fn state(&self) -> &::quarry::ModelState {
+                    &self.#state_field
+                }
+
+                fn state_mut(&mut self) -> &mut ::quarry::ModelState {
+                    &mut self.#state_field
+                }
+            }
+
+            ::quarry::__private::inventory::submit! {
+                ::quarry::model::registry::Registration { meta: <#name as ::quarry::Model>::meta }
+            }
+        };
+    })
+}
+
+fn camel_to_words(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! Executors: where compiled statements run. A [`Database`] (a connection handle), a
+//! [`Transaction`] inside `atomic`, and the [`Row`] seam hydration reads from.
+
+use crate::error::{Error, Result};
+use crate::model::FieldKind;
+use crate::sql::Dialect;
+use crate::value::Value;
+use std::time::Instant;
+
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+mod database;
+pub use database::{Database, Transaction};
+
+/// One row of a result, read by column index with no per-cell boxing.
+///
+/// Backends implement it over their driver's row; hydration (`Model::from_row`) and
+/// [`FieldValue::read`](crate::FieldValue::read) call the typed getters.
+pub trait Row {
+    /// How many columns the row has.
+    fn len(&self) -> usize;
+    /// True when the row has no column.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// True when column `idx` is NULL.
+    fn is_null(&self, idx: usize) -> Result<bool>;
+    /// Column `idx` as an integer.
+    fn get_i64(&self, idx: usize) -> Result<i64>;
+    /// Column `idx` as a float.
+    fn get_f64(&self, idx: usize) -> Result<f64>;
+    /// Column `idx` as a boolean.
+    fn get_bool(&self, idx: usize) -> Result<bool>;
+    /// Column `idx` as text.
+    fn get_string(&self, idx: usize) -> Result<String>;
+    /// Column `idx` as bytes.
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>>;
+    /// Column `idx` decoded as a field of `kind` (NULL gives [`Value::Null`]).
+    fn value(&self, idx: usize, kind: FieldKind) -> Result<Value>;
+}
+
+/// Something statements run on: a [`Database`] or a [`Transaction`].
+///
+/// Every QuerySet terminal method and instance method takes `&impl Executor`.
+pub trait Executor {
+    /// The dialect statements are compiled for.
+    fn dialect(&self) -> &'static dyn Dialect;
+
+    /// Runs a statement that returns no rows; returns the number of rows changed.
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64>;
+
+    /// Runs a query and calls `each` for every row, in order, without collecting them.
+    fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Runs `f` in a transaction (or a savepoint, inside one): committed when `f`
+    /// returns `Ok`, rolled back when it returns `Err`.
+    fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()>;
+}
+
+/// Logs one statement through `tracing`, as Django's `django.db.backends` logger does:
+/// the SQL, the duration and the rows at DEBUG, with the bound values.
+#[inline]
+pub(crate) fn log_statement(sql: &str, params: &[Value], started: Instant, rows: u64) {
+    if tracing::enabled!(target: "quarry::sql", tracing::Level::DEBUG) {
+        let elapsed = started.elapsed();
+        tracing::debug!(
+            target: "quarry::sql",
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            rows,
+            sql,
+            params = ?params,
+            "({:.3} ms) {sql}; args={params:?}",
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
+}
+
+/// Collects every row of a query through `f`.
+pub(crate) fn fetch_all<T>(
+    ex: &(impl Executor + ?Sized),
+    sql: &str,
+    params: &[Value],
+    mut f: impl FnMut(&dyn Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    ex.query(sql, params, &mut |row| {
+        out.push(f(row)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+#[cold]
+pub(crate) fn config_error(message: impl Into<String>) -> Error {
+    Error::Config(message.into())
+}

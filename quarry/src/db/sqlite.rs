@@ -1,0 +1,335 @@
+//! The SQLite backend, on `rusqlite` with the bundled SQLite.
+//!
+//! Storage formats follow Django's SQLite backend so that databases are interchangeable:
+//! dates and times as ISO text, datetimes in UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
+//! durations as integer microseconds, UUIDs as 32 hex digits, JSON as text.
+
+use super::{log_statement, Row};
+use crate::error::{Error, IntegrityKind, Result};
+use crate::model::FieldKind;
+use crate::sql::{Dialect, SqliteDialect};
+use crate::value::Value;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::time::Instant;
+
+static DIALECT: SqliteDialect = SqliteDialect;
+
+/// An open SQLite connection.
+pub(crate) struct SqliteConn {
+    conn: rusqlite::Connection,
+}
+
+impl SqliteConn {
+    /// Opens `path` (`:memory:` for an in-memory database).
+    pub(crate) fn open(path: &str) -> Result<SqliteConn> {
+        let conn = if path == ":memory:" {
+            rusqlite::Connection::open_in_memory()
+        } else {
+            rusqlite::Connection::open(path)
+        }
+        .map_err(|e| map_error(e, None))?;
+        conn.set_prepared_statement_cache_capacity(256);
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| map_error(e, None))?;
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .map_err(|e| map_error(e, None))?;
+        register_regexp(&conn)?;
+        Ok(SqliteConn { conn })
+    }
+
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        &DIALECT
+    }
+
+    pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        let started = Instant::now();
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| map_error(e, Some(sql)))?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
+            .map_err(|e| map_error(e, Some(sql)))? as u64;
+        log_statement(sql, params, started, n);
+        Ok(n)
+    }
+
+    pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        self.conn
+            .execute_batch(sql)
+            .map_err(|e| map_error(e, Some(sql)))?;
+        log_statement(sql, &[], started, 0);
+        Ok(())
+    }
+
+    pub(crate) fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| map_error(e, Some(sql)))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(Bind)))
+            .map_err(|e| map_error(e, Some(sql)))?;
+        let mut n = 0u64;
+        while let Some(row) = rows.next().map_err(|e| map_error(e, Some(sql)))? {
+            n += 1;
+            each(&SqliteRow(row))?;
+        }
+        log_statement(sql, params, started, n);
+        Ok(())
+    }
+}
+
+/// Registers `REGEXP`, which SQLite parses but leaves to the application.
+fn register_regexp(conn: &rusqlite::Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re = ctx.get_or_create_aux(0, |vr| -> std::result::Result<regex::Regex, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(regex::Regex::new(vr.as_str()?)?)
+            })?;
+            let text = match ctx.get_raw(1) {
+                ValueRef::Null => return Ok(None),
+                ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                ValueRef::Integer(i) => i.to_string(),
+                ValueRef::Real(f) => f.to_string(),
+                ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+            };
+            Ok(Some(re.is_match(&text)))
+        },
+    )
+    .map_err(|e| map_error(e, None))
+}
+
+/// A bound parameter.
+struct Bind<'a>(&'a Value);
+
+pub(crate) fn format_datetime(dt: &DateTime<Utc>) -> String {
+    let naive = dt.naive_utc();
+    let micros = naive.nanosecond() / 1000;
+    if micros == 0 {
+        naive.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        format!("{}.{micros:06}", naive.format("%Y-%m-%d %H:%M:%S"))
+    }
+}
+
+pub(crate) fn format_time(t: &NaiveTime) -> String {
+    let micros = t.nanosecond() / 1000;
+    if micros == 0 {
+        t.format("%H:%M:%S").to_string()
+    } else {
+        format!("{}.{micros:06}", t.format("%H:%M:%S"))
+    }
+}
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        use rusqlite::types::Value as V;
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Owned(V::Null),
+            Value::Bool(b) => ToSqlOutput::Owned(V::Integer(*b as i64)),
+            Value::I64(i) => ToSqlOutput::Owned(V::Integer(*i)),
+            Value::F64(f) => ToSqlOutput::Owned(V::Real(*f)),
+            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+            Value::Decimal(d) => ToSqlOutput::Owned(V::Text(d.to_string())),
+            Value::Date(d) => ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string())),
+            Value::Time(t) => ToSqlOutput::Owned(V::Text(format_time(t))),
+            Value::DateTime(dt) => ToSqlOutput::Owned(V::Text(format_datetime(dt))),
+            Value::Duration(d) => ToSqlOutput::Owned(V::Integer(
+                d.num_microseconds().unwrap_or(i64::MAX),
+            )),
+            Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.simple().to_string())),
+            Value::Json(j) => ToSqlOutput::Owned(V::Text(j.to_string())),
+            Value::List(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "a list can only be bound by the `in` and `range` lookups".into(),
+                ))
+            }
+        })
+    }
+}
+
+struct SqliteRow<'a, 'stmt>(&'a rusqlite::Row<'stmt>);
+
+impl SqliteRow<'_, '_> {
+    fn raw(&self, idx: usize) -> Result<ValueRef<'_>> {
+        self.0
+            .get_ref(idx)
+            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
+    }
+}
+
+#[cold]
+fn wrong_type(idx: usize, expected: &str, got: ValueRef<'_>) -> Error {
+    Error::conversion(
+        format!("column {idx}"),
+        format!("expected {expected}, found {:?}", got.data_type()),
+    )
+}
+
+fn text<'a>(idx: usize, v: ValueRef<'a>, expected: &str) -> Result<&'a str> {
+    match v {
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
+        other => Err(wrong_type(idx, expected, other)),
+    }
+}
+
+fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim_end_matches("+00:00").trim_end_matches('Z');
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+impl Row for SqliteRow<'_, '_> {
+    fn len(&self) -> usize {
+        self.0.as_ref().column_count()
+    }
+
+    fn is_null(&self, idx: usize) -> Result<bool> {
+        Ok(matches!(self.raw(idx)?, ValueRef::Null))
+    }
+
+    fn get_i64(&self, idx: usize) -> Result<i64> {
+        match self.raw(idx)? {
+            ValueRef::Integer(i) => Ok(i),
+            ValueRef::Real(f) if f.fract() == 0.0 => Ok(f as i64),
+            other => Err(wrong_type(idx, "an integer", other)),
+        }
+    }
+
+    fn get_f64(&self, idx: usize) -> Result<f64> {
+        match self.raw(idx)? {
+            ValueRef::Real(f) => Ok(f),
+            ValueRef::Integer(i) => Ok(i as f64),
+            other => Err(wrong_type(idx, "a float", other)),
+        }
+    }
+
+    fn get_bool(&self, idx: usize) -> Result<bool> {
+        match self.raw(idx)? {
+            ValueRef::Integer(i) => Ok(i != 0),
+            other => Err(wrong_type(idx, "a boolean", other)),
+        }
+    }
+
+    fn get_string(&self, idx: usize) -> Result<String> {
+        match self.raw(idx)? {
+            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+                .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
+            ValueRef::Integer(i) => Ok(i.to_string()),
+            ValueRef::Real(f) => Ok(f.to_string()),
+            other => Err(wrong_type(idx, "text", other)),
+        }
+    }
+
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        match self.raw(idx)? {
+            ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
+            other => Err(wrong_type(idx, "bytes", other)),
+        }
+    }
+
+    fn value(&self, idx: usize, kind: FieldKind) -> Result<Value> {
+        use FieldKind::*;
+        let raw = self.raw(idx)?;
+        if matches!(raw, ValueRef::Null) {
+            return Ok(Value::Null);
+        }
+        let bad = |what: &str| Error::conversion(format!("column {idx}"), format!("invalid {what}: {raw:?}"));
+        Ok(match kind {
+            BooleanField => Value::Bool(self.get_bool(idx)?),
+            k if k.is_integer() => Value::I64(self.get_i64(idx)?),
+            FloatField => Value::F64(self.get_f64(idx)?),
+            DecimalField => Value::Decimal(match raw {
+                ValueRef::Integer(i) => rust_decimal::Decimal::from(i),
+                ValueRef::Real(f) => f.to_string().parse().map_err(|_| bad("decimal"))?,
+                ValueRef::Text(_) => text(idx, raw, "a decimal")?
+                    .parse()
+                    .map_err(|_| bad("decimal"))?,
+                other => return Err(wrong_type(idx, "a decimal", other)),
+            }),
+            DateField => Value::Date(
+                NaiveDate::parse_from_str(text(idx, raw, "a date")?.get(..10).unwrap_or(""), "%Y-%m-%d")
+                    .map_err(|_| bad("date"))?,
+            ),
+            DateTimeField => {
+                Value::DateTime(parse_datetime(text(idx, raw, "a datetime")?).ok_or_else(|| bad("datetime"))?)
+            }
+            TimeField => Value::Time(
+                NaiveTime::parse_from_str(text(idx, raw, "a time")?, "%H:%M:%S%.f")
+                    .map_err(|_| bad("time"))?,
+            ),
+            DurationField => Value::Duration(TimeDelta::microseconds(self.get_i64(idx)?)),
+            UUIDField => Value::Uuid(
+                uuid::Uuid::parse_str(text(idx, raw, "a uuid")?).map_err(|_| bad("uuid"))?,
+            ),
+            BinaryField => Value::Bytes(self.get_bytes(idx)?),
+            JSONField => Value::Json(
+                serde_json::from_str(text(idx, raw, "JSON")?).map_err(|_| bad("JSON"))?,
+            ),
+            _ => match raw {
+                ValueRef::Integer(i) => Value::I64(i),
+                ValueRef::Real(f) => Value::F64(f),
+                ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+                _ => Value::Text(self.get_string(idx)?),
+            },
+        })
+    }
+}
+
+/// Maps a rusqlite error onto quarry's error, classifying constraint violations.
+#[cold]
+pub(crate) fn map_error(e: rusqlite::Error, sql: Option<&str>) -> Error {
+    if let rusqlite::Error::SqliteFailure(err, msg) = &e {
+        let message = msg.clone().unwrap_or_else(|| err.to_string());
+        let code = err.extended_code;
+        if err.code == rusqlite::ErrorCode::ConstraintViolation {
+            let kind = match code {
+                2067 | 1555 => IntegrityKind::Unique,
+                1299 => IntegrityKind::NotNull,
+                787 => IntegrityKind::ForeignKey,
+                275 => IntegrityKind::Check,
+                _ => IntegrityKind::Other,
+            };
+            let constraint = message
+                .split_once(": ")
+                .map(|(_, c)| c.to_owned())
+                .filter(|c| !c.is_empty());
+            return Error::IntegrityError {
+                kind,
+                constraint,
+                message,
+                sql_state: Some(code.to_string()),
+            };
+        }
+        return Error::Database {
+            message,
+            sql_state: Some(code.to_string()),
+            sql: sql.map(str::to_owned),
+        };
+    }
+    Error::Database {
+        message: e.to_string(),
+        sql_state: None,
+        sql: sql.map(str::to_owned),
+    }
+}

@@ -1,0 +1,328 @@
+//! Static metadata of a model: its fields, table, ordering and constraints.
+//!
+//! `#[derive(Model)]` writes one [`ModelMeta`] per struct as a `static`; everything
+//! downstream (the resolver, the compiler, the schema helper, validation) reads it.
+
+use crate::error::{Error, Result};
+use crate::value::Value;
+
+/// The Django field class a field behaves as.
+///
+/// ```
+/// use quarry::FieldKind;
+/// assert_eq!(FieldKind::CharField.name(), "CharField");
+/// assert!(FieldKind::BigAutoField.is_auto());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum FieldKind {
+    AutoField,
+    BigAutoField,
+    SmallAutoField,
+    BooleanField,
+    CharField,
+    TextField,
+    SmallIntegerField,
+    IntegerField,
+    BigIntegerField,
+    PositiveSmallIntegerField,
+    PositiveIntegerField,
+    PositiveBigIntegerField,
+    FloatField,
+    DecimalField,
+    DateField,
+    DateTimeField,
+    TimeField,
+    DurationField,
+    UUIDField,
+    BinaryField,
+    JSONField,
+    EmailField,
+    SlugField,
+    URLField,
+    GenericIPAddressField,
+}
+
+impl FieldKind {
+    /// Django's class name of the kind.
+    pub fn name(self) -> &'static str {
+        use FieldKind::*;
+        match self {
+            AutoField => "AutoField",
+            BigAutoField => "BigAutoField",
+            SmallAutoField => "SmallAutoField",
+            BooleanField => "BooleanField",
+            CharField => "CharField",
+            TextField => "TextField",
+            SmallIntegerField => "SmallIntegerField",
+            IntegerField => "IntegerField",
+            BigIntegerField => "BigIntegerField",
+            PositiveSmallIntegerField => "PositiveSmallIntegerField",
+            PositiveIntegerField => "PositiveIntegerField",
+            PositiveBigIntegerField => "PositiveBigIntegerField",
+            FloatField => "FloatField",
+            DecimalField => "DecimalField",
+            DateField => "DateField",
+            DateTimeField => "DateTimeField",
+            TimeField => "TimeField",
+            DurationField => "DurationField",
+            UUIDField => "UUIDField",
+            BinaryField => "BinaryField",
+            JSONField => "JSONField",
+            EmailField => "EmailField",
+            SlugField => "SlugField",
+            URLField => "URLField",
+            GenericIPAddressField => "GenericIPAddressField",
+        }
+    }
+
+    /// The kind with Django's class name `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<FieldKind> {
+        use FieldKind::*;
+        const ALL: [FieldKind; 25] = [
+            AutoField,
+            BigAutoField,
+            SmallAutoField,
+            BooleanField,
+            CharField,
+            TextField,
+            SmallIntegerField,
+            IntegerField,
+            BigIntegerField,
+            PositiveSmallIntegerField,
+            PositiveIntegerField,
+            PositiveBigIntegerField,
+            FloatField,
+            DecimalField,
+            DateField,
+            DateTimeField,
+            TimeField,
+            DurationField,
+            UUIDField,
+            BinaryField,
+            JSONField,
+            EmailField,
+            SlugField,
+            URLField,
+            GenericIPAddressField,
+        ];
+        ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The kind a field gets: `explicit` when given; otherwise the Rust type's kind, made
+    /// auto for an integer primary key and Char for text with a `max_length`.
+    #[doc(hidden)]
+    pub const fn resolve(
+        base: FieldKind,
+        explicit: Option<FieldKind>,
+        primary_key: bool,
+        has_max_length: bool,
+    ) -> FieldKind {
+        if let Some(k) = explicit {
+            return k;
+        }
+        match base {
+            FieldKind::IntegerField if primary_key => FieldKind::AutoField,
+            FieldKind::BigIntegerField if primary_key => FieldKind::BigAutoField,
+            FieldKind::SmallIntegerField if primary_key => FieldKind::SmallAutoField,
+            FieldKind::TextField if has_max_length => FieldKind::CharField,
+            k => k,
+        }
+    }
+
+    /// True for the auto-incrementing primary key kinds.
+    pub const fn is_auto(self) -> bool {
+        matches!(
+            self,
+            FieldKind::AutoField | FieldKind::BigAutoField | FieldKind::SmallAutoField
+        )
+    }
+
+    /// True for kinds stored as text with a length (Char and its validated forms).
+    pub fn is_char(self) -> bool {
+        matches!(
+            self,
+            FieldKind::CharField
+                | FieldKind::EmailField
+                | FieldKind::SlugField
+                | FieldKind::URLField
+                | FieldKind::GenericIPAddressField
+        )
+    }
+
+    /// True for kinds whose empty value is the empty string (Django's `empty_strings_allowed`).
+    pub fn is_text(self) -> bool {
+        self.is_char() || self == FieldKind::TextField
+    }
+
+    /// True for the integer kinds, auto ones included.
+    pub fn is_integer(self) -> bool {
+        use FieldKind::*;
+        matches!(
+            self,
+            AutoField
+                | BigAutoField
+                | SmallAutoField
+                | SmallIntegerField
+                | IntegerField
+                | BigIntegerField
+                | PositiveSmallIntegerField
+                | PositiveIntegerField
+                | PositiveBigIntegerField
+        )
+    }
+
+    /// The default `max_length` Django gives the kind, if any.
+    pub const fn default_max_length(self) -> Option<u32> {
+        match self {
+            FieldKind::EmailField => Some(254),
+            FieldKind::SlugField => Some(50),
+            FieldKind::URLField => Some(200),
+            FieldKind::GenericIPAddressField => Some(39),
+            _ => None,
+        }
+    }
+}
+
+/// A validator: returns the message when the value is invalid.
+pub type Validator = fn(&Value) -> std::result::Result<(), String>;
+
+/// One field of a model.
+#[derive(Debug)]
+pub struct FieldMeta {
+    /// The Rust field name, which is also the name used in lookups.
+    pub name: &'static str,
+    /// The database column.
+    pub column: &'static str,
+    /// The Django field kind.
+    pub kind: FieldKind,
+    /// NULL-able (`Option<T>`).
+    pub null: bool,
+    /// `blank=True`: `full_clean` accepts an empty value.
+    pub blank: bool,
+    /// The primary key.
+    pub primary_key: bool,
+    /// `unique=True`.
+    pub unique: bool,
+    /// `db_index=True`.
+    pub db_index: bool,
+    /// `max_length`, for Char kinds.
+    pub max_length: Option<u32>,
+    /// `max_digits`, for decimals.
+    pub max_digits: Option<u32>,
+    /// `decimal_places`, for decimals.
+    pub decimal_places: Option<u32>,
+    /// `default`: builds the value a field takes when none is given.
+    pub default: Option<fn() -> Value>,
+    /// `auto_now`: set to now on every save.
+    pub auto_now: bool,
+    /// `auto_now_add`: set to now when first inserted.
+    pub auto_now_add: bool,
+    /// `choices`: `(stored value, label)` pairs.
+    pub choices: Option<fn() -> Vec<(Value, String)>>,
+    /// Extra validators run by `full_clean`.
+    pub validators: &'static [Validator],
+    /// A human name, as Django's `verbose_name`.
+    pub verbose_name: &'static str,
+}
+
+impl FieldMeta {
+    /// The value of `default`, or Django's empty default: `""` for text kinds that are not
+    /// NULL-able, NULL otherwise.
+    pub fn default_value(&self) -> Option<Value> {
+        if let Some(f) = self.default {
+            return Some(f());
+        }
+        if self.null {
+            return Some(Value::Null);
+        }
+        if self.kind.is_text() {
+            return Some(Value::Text(String::new()));
+        }
+        None
+    }
+
+    /// True when the database assigns the value on INSERT (auto primary keys).
+    pub fn is_auto(&self) -> bool {
+        self.kind.is_auto()
+    }
+}
+
+/// One index of `#[model(indexes = [...])]`.
+#[derive(Debug)]
+pub struct IndexMeta {
+    /// Field names in the index; `-name` sorts descending.
+    pub fields: &'static [&'static str],
+    /// The index name; derived from the table and fields when empty.
+    pub name: &'static str,
+}
+
+/// Everything quarry knows about one model.
+#[derive(Debug)]
+pub struct ModelMeta {
+    /// The app label (`#[model(app_label = ...)]`, or the crate's name).
+    pub app_label: &'static str,
+    /// The struct's name.
+    pub name: &'static str,
+    /// The table.
+    pub db_table: &'static str,
+    /// Concrete fields, in declaration order; hydration reads columns in this order.
+    pub fields: &'static [FieldMeta],
+    /// Index of the primary key in `fields`.
+    pub pk: usize,
+    /// Default ordering (`Meta.ordering`).
+    pub ordering: &'static [&'static str],
+    /// `Meta.get_latest_by`.
+    pub get_latest_by: &'static [&'static str],
+    /// `verbose_name`.
+    pub verbose_name: &'static str,
+    /// `verbose_name_plural`.
+    pub verbose_name_plural: &'static str,
+    /// `unique_together`.
+    pub unique_together: &'static [&'static [&'static str]],
+    /// `indexes`.
+    pub indexes: &'static [IndexMeta],
+}
+
+impl ModelMeta {
+    /// The primary key field.
+    pub fn pk_field(&self) -> &'static FieldMeta {
+        &self.fields[self.pk]
+    }
+
+    /// `app_label.ModelName`, Django's label.
+    pub fn label(&self) -> String {
+        format!("{}.{}", self.app_label, self.name)
+    }
+
+    /// The field named `name` (`pk` is the primary key).
+    pub fn field(&self, name: &str) -> Option<(usize, &'static FieldMeta)> {
+        if name == "pk" {
+            return Some((self.pk, self.pk_field()));
+        }
+        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+    }
+
+    /// The field named `name`, or a `FieldError` naming the model and the choices.
+    pub fn field_or_error(&self, name: &str) -> Result<(usize, &'static FieldMeta)> {
+        self.field(name)
+            .ok_or_else(|| Error::field(self.unknown_field_message(name)))
+    }
+
+    /// Field names, sorted, as Django lists them in `Choices are: ...`.
+    pub fn field_choices(&self) -> Vec<&'static str> {
+        let mut names: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[cold]
+    pub(crate) fn unknown_field_message(&self, name: &str) -> String {
+        format!(
+            "Cannot resolve keyword '{name}' into field of {}. Choices are: {}",
+            self.name,
+            self.field_choices().join(", ")
+        )
+    }
+}

@@ -1,0 +1,150 @@
+//! Models: the [`Model`] trait `#[derive(Model)]` implements, the static [`ModelMeta`] it
+//! registers, per-instance [`ModelState`], and the instance API (`save`, `delete`,
+//! `refresh_from_db`, `full_clean`).
+
+pub(crate) mod bulk;
+mod instance;
+mod meta;
+pub mod registry;
+mod state;
+mod validation;
+
+pub use instance::{Deleted, SaveOptions};
+pub use meta::{FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
+pub use state::ModelState;
+
+use crate::db::{Executor, Row};
+use crate::error::Result;
+use crate::query::QuerySet;
+use crate::value::Value;
+
+/// A database model. Implemented by `#[derive(Model)]`; see the [crate docs](crate).
+///
+/// The required methods are generated; the provided ones are the instance API.
+///
+/// ```
+/// use quarry::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "docs")]
+/// struct Note {
+///     #[field(primary_key)]
+///     id: i64,
+///     #[field(max_length = 50)]
+///     text: String,
+///     _state: ModelState,
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[Note::meta()])?;
+/// let mut n = Note { id: 0, text: "hi".into(), _state: ModelState::new() };
+/// n.save(&db)?;
+/// assert_eq!(n.pk(), Value::I64(1));
+/// n.text = "hello".into();
+/// n.save(&db)?;                       // an UPDATE now
+/// assert_eq!(Note::objects().get(&db, q!(pk = 1))?.text, "hello");
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub trait Model: Sized + 'static {
+    /// The model's static meta.
+    fn meta() -> &'static ModelMeta;
+
+    /// Builds an instance from the columns of `row` starting at `offset`, in field order.
+    fn from_row(row: &dyn Row, offset: usize) -> Result<Self>;
+
+    /// The value of field `index` (an index into `meta().fields`).
+    fn field_value(&self, index: usize) -> Value;
+
+    /// Sets field `index` from a value.
+    fn set_field_value(&mut self, index: usize, value: Value) -> Result<()>;
+
+    /// Builds a new, unsaved instance from values by field index; `None` takes the
+    /// field's default.
+    fn from_field_values(values: Vec<Option<Value>>) -> Result<Self>;
+
+    /// The instance's state.
+    fn state(&self) -> &ModelState;
+
+    /// The instance's state, mutably.
+    fn state_mut(&mut self) -> &mut ModelState;
+
+    /// The default manager: a QuerySet over every row, Django's `Model.objects`.
+    fn objects() -> QuerySet<Self> {
+        QuerySet::new()
+    }
+
+    /// The primary key's value.
+    fn pk(&self) -> Value {
+        self.field_value(Self::meta().pk)
+    }
+
+    /// Builds a new, unsaved instance from `(field name, value)` pairs, the way Django's
+    /// `Model(**kwargs)` does; missing fields take their defaults.
+    ///
+    /// An unknown name is a `FieldError` naming the model and its fields.
+    fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Result<Self> {
+        instance::from_pairs(pairs)
+    }
+
+    /// Saves the instance: INSERT when it is new, UPDATE otherwise (Django's rules).
+    fn save(&mut self, ex: &(impl Executor + ?Sized)) -> Result<()> {
+        instance::save(self, ex, &SaveOptions::default())
+    }
+
+    /// Saves with options: `update_fields`, `force_insert`, `force_update`.
+    fn save_with(&mut self, ex: &(impl Executor + ?Sized), options: &SaveOptions) -> Result<()> {
+        instance::save(self, ex, options)
+    }
+
+    /// Deletes the row; the instance becomes unsaved again.
+    fn delete(&mut self, ex: &(impl Executor + ?Sized)) -> Result<Deleted> {
+        instance::delete(self, ex)
+    }
+
+    /// Reloads every field from the database.
+    fn refresh_from_db(&mut self, ex: &(impl Executor + ?Sized)) -> Result<()> {
+        instance::refresh_from_db(self, ex)
+    }
+
+    /// Validates every field (blank, null, max_length, choices, decimal digits, the
+    /// validators of the kind and of `#[field(validators = [...])]`); the error names every
+    /// bad field.
+    fn full_clean(&self) -> Result<()> {
+        validation::full_clean(self)
+    }
+}
+
+#[doc(hidden)]
+#[cold]
+pub fn __field_error(e: crate::Error, model: &str, field: &str) -> crate::Error {
+    match e {
+        crate::Error::Conversion { message, .. } => crate::Error::Conversion {
+            target: format!("{model}.{field}"),
+            message,
+        },
+        e => e,
+    }
+}
+
+#[doc(hidden)]
+#[cold]
+pub fn __missing(model: &str, field: &str) -> crate::Error {
+    crate::Error::field(format!(
+        "{model}.{field} has no value and no default: pass it, or declare          `#[field(default = ...)]` or make it an Option"
+    ))
+}
+
+#[doc(hidden)]
+pub fn __auto_default<T: crate::FieldValue>() -> T {
+    T::from_value(Value::I64(0)).expect("auto primary keys are integers")
+}
+
+#[doc(hidden)]
+#[cold]
+pub fn __bad_choice(type_name: &str, got: &Value, choices: &[(Value, String)]) -> crate::Error {
+    let listed: Vec<String> = choices.iter().map(|(v, _)| format!("{v:?}")).collect();
+    crate::Error::conversion(
+        format!("a {type_name}"),
+        format!("{got:?} is not one of the choices: {}", listed.join(", ")),
+    )
+}

@@ -1,0 +1,102 @@
+//! Per-instance state: whether the row exists yet, which columns were loaded, and the
+//! annotations a query attached. Explicit state, never a magic value in a field.
+
+use crate::value::Value;
+use std::sync::Arc;
+
+/// The state every model instance carries, Django's `instance._state` made explicit.
+///
+/// A struct deriving `Model` holds one field of this type (by convention `_state`).
+/// `ModelState::default()` is a new, unsaved instance: `save` INSERTs it and the database
+/// assigns an auto primary key. Rows loaded by a query are marked saved.
+///
+/// Two states always compare equal, so `#[derive(PartialEq)]` on a model compares its
+/// fields only.
+///
+/// ```
+/// use quarry::ModelState;
+/// let s = ModelState::default();
+/// assert!(s.adding());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ModelState {
+    saved: bool,
+    pk_set: bool,
+    deferred: Option<Arc<[usize]>>,
+    annotations: Vec<(Arc<str>, Value)>,
+}
+
+impl PartialEq for ModelState {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl ModelState {
+    /// A new, unsaved instance (the same as `default()`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The state of a row read from the database.
+    pub fn loaded() -> Self {
+        ModelState {
+            saved: true,
+            ..Self::default()
+        }
+    }
+
+    /// True until the instance has been saved or was loaded from the database
+    /// (Django's `_state.adding`).
+    pub fn adding(&self) -> bool {
+        !self.saved
+    }
+
+    /// Marks the instance as stored in the database.
+    pub fn mark_saved(&mut self) {
+        self.saved = true;
+        self.pk_set = true;
+    }
+
+    /// Marks an unsaved instance's primary key as chosen by the caller, so that `save`
+    /// includes it in the INSERT instead of letting the database assign it.
+    ///
+    /// ```
+    /// use quarry::ModelState;
+    /// let mut s = ModelState::new();
+    /// s.set_pk_explicit();
+    /// assert!(s.pk_is_set());
+    /// ```
+    pub fn set_pk_explicit(&mut self) {
+        self.pk_set = true;
+    }
+
+    /// True when the primary key holds a real value: the row was loaded or saved, or the
+    /// caller set it with [`set_pk_explicit`](Self::set_pk_explicit).
+    pub fn pk_is_set(&self) -> bool {
+        self.pk_set || self.saved
+    }
+
+    /// Field indexes that were not loaded (`defer()`/`only()`), if any.
+    pub fn deferred(&self) -> &[usize] {
+        self.deferred.as_deref().unwrap_or(&[])
+    }
+
+    /// Records which field indexes were not loaded.
+    pub fn set_deferred(&mut self, fields: Arc<[usize]>) {
+        self.deferred = Some(fields);
+    }
+
+    /// The annotation named `name`, if the query attached one.
+    pub fn annotation(&self, name: &str) -> Option<&Value> {
+        self.annotations
+            .iter()
+            .find(|(n, _)| &**n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// Attaches an annotation.
+    pub fn set_annotation(&mut self, name: Arc<str>, value: Value) {
+        self.annotations.push((name, value));
+    }
+}

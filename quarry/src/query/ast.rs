@@ -1,0 +1,150 @@
+//! The Query AST: what a QuerySet asks for, before any name is resolved or SQL written.
+//!
+//! Names stay strings here; the compiler resolves them against [`ModelMeta`] in the one
+//! walk that writes SQL. Each `filter()`/`exclude()` call is kept as its own [`Filter`],
+//! so that multi-valued relations (next issues) can be joined once per call, as Django does.
+
+use super::expr::Expr;
+use super::q::Q;
+use crate::model::ModelMeta;
+
+/// One `filter()` or `exclude()` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// The condition.
+    pub q: Q,
+    /// True for `exclude()`.
+    pub negated: bool,
+}
+
+/// One ordering term.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderBy {
+    /// A field path, descending when written `-path`.
+    Field {
+        /// The path.
+        path: String,
+        /// Descending.
+        descending: bool,
+    },
+    /// `?`: random order.
+    Random,
+}
+
+impl OrderBy {
+    /// Parses Django's `"-field"`, `"field"` and `"?"`.
+    ///
+    /// ```
+    /// use quarry::query::OrderBy;
+    /// assert_eq!(OrderBy::parse("-name"), OrderBy::Field { path: "name".into(), descending: true });
+    /// assert_eq!(OrderBy::parse("?"), OrderBy::Random);
+    /// ```
+    pub fn parse(s: &str) -> OrderBy {
+        if s == "?" {
+            return OrderBy::Random;
+        }
+        match s.strip_prefix('-') {
+            Some(path) => OrderBy::Field {
+                path: path.to_owned(),
+                descending: true,
+            },
+            None => OrderBy::Field {
+                path: s.strip_prefix('+').unwrap_or(s).to_owned(),
+                descending: false,
+            },
+        }
+    }
+
+    pub(crate) fn reversed(&self) -> OrderBy {
+        match self {
+            OrderBy::Field { path, descending } => OrderBy::Field {
+                path: path.clone(),
+                descending: !descending,
+            },
+            OrderBy::Random => OrderBy::Random,
+        }
+    }
+}
+
+/// What the SELECT list holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selection {
+    /// Every concrete field of the model, in declaration order (hydration reads them by index).
+    Model,
+    /// `values()`/`values_list()`: the named paths (every field when empty).
+    Values(Vec<String>),
+}
+
+/// A SELECT (and the WHERE of an UPDATE or DELETE) over one model.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The model queried.
+    pub model: &'static ModelMeta,
+    /// `filter()`/`exclude()` calls, ANDed.
+    pub filters: Vec<Filter>,
+    /// Explicit `order_by()`; `None` means the model's `Meta.ordering`.
+    pub order_by: Option<Vec<OrderBy>>,
+    /// `reverse()` was called an odd number of times.
+    pub reversed: bool,
+    /// `distinct()`.
+    pub distinct: bool,
+    /// OFFSET.
+    pub offset: u64,
+    /// LIMIT.
+    pub limit: Option<u64>,
+    /// What the SELECT returns.
+    pub selection: Selection,
+    /// `none()`: matches nothing, runs no query.
+    pub empty: bool,
+}
+
+impl Query {
+    /// A query for every row of `model`.
+    pub fn new(model: &'static ModelMeta) -> Query {
+        Query {
+            model,
+            filters: Vec::new(),
+            order_by: None,
+            reversed: false,
+            distinct: false,
+            offset: 0,
+            limit: None,
+            selection: Selection::Model,
+            empty: false,
+        }
+    }
+
+    /// True once a slice was taken.
+    pub fn is_sliced(&self) -> bool {
+        self.offset != 0 || self.limit.is_some()
+    }
+
+    /// The ordering that applies: explicit, else `Meta.ordering`, reversed if asked.
+    pub fn effective_ordering(&self) -> Vec<OrderBy> {
+        let base: Vec<OrderBy> = match &self.order_by {
+            Some(o) => o.clone(),
+            None => self.model.ordering.iter().map(|s| OrderBy::parse(s)).collect(),
+        };
+        if self.reversed {
+            base.iter().map(OrderBy::reversed).collect()
+        } else {
+            base
+        }
+    }
+
+    /// Narrows the slice as Python slicing of a slice does.
+    pub fn set_limits(&mut self, start: u64, end: Option<u64>) {
+        let new_offset = self.offset + start;
+        let new_limit = match (end, self.limit) {
+            (Some(e), Some(l)) => Some(e.min(l).saturating_sub(start)),
+            (Some(e), None) => Some(e.saturating_sub(start)),
+            (None, Some(l)) => Some(l.saturating_sub(start)),
+            (None, None) => None,
+        };
+        self.offset = new_offset;
+        self.limit = new_limit;
+    }
+}
+
+/// One assignment of an UPDATE: field name and new value.
+pub type Assignment = (String, Expr);

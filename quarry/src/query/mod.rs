@@ -1,0 +1,15 @@
+//! Queries: `Q` conditions, expressions, the Query AST, lookups, and the `QuerySet` API.
+
+pub mod ast;
+mod expr;
+pub mod lookup;
+mod q;
+mod queryset;
+mod rows;
+
+pub use ast::{OrderBy, Query};
+pub use expr::{ArithOp, Expr, F};
+pub use q::Q;
+pub(crate) use queryset::insert_batch;
+pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
+pub use rows::{FromQueryRow, RowShape, ValuesRow};

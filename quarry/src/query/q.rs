@@ -1,0 +1,145 @@
+//! `Q` objects: filter conditions combined with `&`, `|` and `!`.
+
+use super::expr::Expr;
+use std::ops::{BitAnd, BitOr, Not};
+
+/// A filter condition tree, Django's `Q`.
+///
+/// Build leaves with [`q!`](crate::q!) or [`Q::lookup`], combine with `&` (AND), `|` (OR)
+/// and `!` (NOT, Django's `~`).
+///
+/// ```
+/// use quarry::{q, Q};
+/// let cond = q!(name__startswith = "Py") & !q!(pages__lt = 100) | Q::lookup("pk", 1);
+/// assert!(matches!(cond, Q::Or(_)));
+/// assert_eq!(Q::all(), Q::And(vec![]));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Q {
+    /// One `path__lookup = value` condition.
+    Lookup {
+        /// `field__transform__lookup`, Django's keyword.
+        path: String,
+        /// The right-hand side.
+        value: Expr,
+    },
+    /// All children hold (an empty AND matches every row, as Django's `Q()`).
+    And(Vec<Q>),
+    /// At least one child holds.
+    Or(Vec<Q>),
+    /// The child does not hold.
+    Not(Box<Q>),
+}
+
+impl Q {
+    /// A leaf: `path` is `field[__transform...][__lookup]`.
+    pub fn lookup(path: impl Into<String>, value: impl Into<Expr>) -> Q {
+        Q::Lookup {
+            path: path.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The empty condition, Django's `Q()`: matches every row.
+    pub fn all() -> Q {
+        Q::And(Vec::new())
+    }
+
+    /// True for the empty condition.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Q::And(c) if c.is_empty())
+    }
+
+    /// The `(field, value)` pairs of plain `exact` leaves ANDed at the top, which
+    /// `get_or_create` uses to build a new object. Paths with `__` are skipped, as Django does.
+    pub(crate) fn exact_pairs(&self) -> Vec<(&str, &Expr)> {
+        match self {
+            Q::Lookup { path, value } => {
+                let field = path.strip_suffix("__exact").unwrap_or(path);
+                if field.contains("__") {
+                    vec![]
+                } else {
+                    vec![(field, value)]
+                }
+            }
+            Q::And(children) => children.iter().flat_map(Q::exact_pairs).collect(),
+            _ => vec![],
+        }
+    }
+}
+
+impl Default for Q {
+    fn default() -> Self {
+        Q::all()
+    }
+}
+
+impl BitAnd for Q {
+    type Output = Q;
+    fn bitand(self, rhs: Q) -> Q {
+        if self.is_empty() {
+            return rhs;
+        }
+        if rhs.is_empty() {
+            return self;
+        }
+        match self {
+            Q::And(mut children) => {
+                children.push(rhs);
+                Q::And(children)
+            }
+            q => Q::And(vec![q, rhs]),
+        }
+    }
+}
+
+impl BitOr for Q {
+    type Output = Q;
+    fn bitor(self, rhs: Q) -> Q {
+        if self.is_empty() {
+            return rhs;
+        }
+        if rhs.is_empty() {
+            return self;
+        }
+        match self {
+            Q::Or(mut children) => {
+                children.push(rhs);
+                Q::Or(children)
+            }
+            q => Q::Or(vec![q, rhs]),
+        }
+    }
+}
+
+impl Not for Q {
+    type Output = Q;
+    fn not(self) -> Q {
+        match self {
+            Q::Not(inner) => *inner,
+            q => Q::Not(Box::new(q)),
+        }
+    }
+}
+
+/// Builds a [`Q`] from Django-style keyword conditions, ANDed together.
+///
+/// ```
+/// use quarry::{q, Q, F};
+/// let a = q!(headline__startswith = "Article", pub_date__year = 2005);
+/// let b = q!(pages__gt = F("chapters") * 10);
+/// let everything = q!();
+/// assert!(everything.is_empty());
+/// # let _ = (a, b);
+/// ```
+#[macro_export]
+macro_rules! q {
+    () => { $crate::Q::all() };
+    ($path:ident = $value:expr) => {
+        $crate::Q::lookup(stringify!($path), $value)
+    };
+    ($($path:ident = $value:expr),+ $(,)?) => {
+        $crate::Q::And(vec![$($crate::Q::lookup(stringify!($path), $value)),+])
+    };
+}

@@ -1,0 +1,678 @@
+//! `QuerySet`: lazy, cloneable, chainable; nothing runs until a terminal method gets an
+//! executor.
+
+use super::ast::{Filter, OrderBy, Query, Selection};
+use super::expr::Expr;
+use super::q::Q;
+use super::rows::FromQueryRow;
+use crate::db::{fetch_all, Executor};
+use crate::error::{Error, Result};
+use crate::model::{bulk, Deleted, Model};
+use crate::sql::compiler::{self, Compiled, OnConflict};
+use crate::value::{FieldValue, Value};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::ops::{Bound, RangeBounds};
+
+/// Django's `MAX_GET_RESULTS`: `get()` reads at most this many rows to report a count.
+const MAX_GET_RESULTS: u64 = 21;
+
+/// A lazy query over model `M`, yielding rows of type `R` (the model itself, or a
+/// [`ValuesRow`](super::ValuesRow), `Vec<Value>` or `Value` after `values`/`values_list`).
+///
+/// ```
+/// use quarry::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "docs", ordering = ["name"])]
+/// struct Tag {
+///     #[field(primary_key)]
+///     id: i64,
+///     #[field(max_length = 20)]
+///     name: String,
+///     _state: ModelState,
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[Tag::meta()])?;
+/// for n in ["rust", "python", "sql"] {
+///     Tag::objects().create(&db, Tag { id: 0, name: n.into(), _state: ModelState::new() })?;
+/// }
+/// let names: Vec<String> = Tag::objects()
+///     .exclude(q!(name = "sql"))
+///     .all(&db)?
+///     .into_iter()
+///     .map(|t| t.name)
+///     .collect();
+/// assert_eq!(names, ["python", "rust"]);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub struct QuerySet<M: Model, R = M> {
+    query: Query,
+    /// A misuse found while chaining (filter after slice...), reported by the terminal call.
+    error: Option<String>,
+    _rows: PhantomData<fn() -> (M, R)>,
+}
+
+impl<M: Model, R> Clone for QuerySet<M, R> {
+    fn clone(&self) -> Self {
+        QuerySet {
+            query: self.query.clone(),
+            error: self.error.clone(),
+            _rows: PhantomData,
+        }
+    }
+}
+
+impl<M: Model, R> std::fmt::Debug for QuerySet<M, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySet")
+            .field("model", &M::meta().name)
+            .field("query", &self.query)
+            .finish()
+    }
+}
+
+impl<M: Model> Default for QuerySet<M> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// Every row of `M`.
+    pub fn new() -> Self {
+        QuerySet {
+            query: Query::new(M::meta()),
+            error: None,
+            _rows: PhantomData,
+        }
+    }
+}
+
+/// Options of [`QuerySet::bulk_create`].
+///
+/// ```
+/// let o = quarry::BulkCreate::new().batch_size(100).ignore_conflicts(true);
+/// assert_eq!(o.batch_size, Some(100));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BulkCreate {
+    /// Rows per INSERT (also bounded by the database's parameter limit).
+    pub batch_size: Option<usize>,
+    /// Skip rows that violate a constraint (`INSERT OR IGNORE`/`ON CONFLICT DO NOTHING`);
+    /// primary keys are then not set on the objects.
+    pub ignore_conflicts: bool,
+}
+
+impl BulkCreate {
+    /// Default options: one batch as large as the database allows, errors on conflict.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the batch size.
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = Some(n);
+        self
+    }
+    /// Sets `ignore_conflicts`.
+    pub fn ignore_conflicts(mut self, yes: bool) -> Self {
+        self.ignore_conflicts = yes;
+        self
+    }
+}
+
+fn bound_start(b: Bound<&i64>) -> Option<i64> {
+    match b {
+        Bound::Included(v) => Some(*v),
+        Bound::Excluded(v) => Some(v + 1),
+        Bound::Unbounded => None,
+    }
+}
+
+fn bound_end(b: Bound<&i64>) -> Option<i64> {
+    match b {
+        Bound::Included(v) => Some(v + 1),
+        Bound::Excluded(v) => Some(*v),
+        Bound::Unbounded => None,
+    }
+}
+
+impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
+    fn with(mut self, f: impl FnOnce(&mut Query)) -> Self {
+        f(&mut self.query);
+        self
+    }
+
+    fn refuse_if_sliced(mut self, what: &str) -> Self {
+        if self.query.is_sliced() && self.error.is_none() {
+            self.error = Some(format!("Cannot {what} a query once a slice has been taken."));
+        }
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.error {
+            Some(m) => Err(Error::invalid(m.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn map_rows<R2>(self, selection: Selection) -> QuerySet<M, R2> {
+        let mut query = self.query;
+        query.selection = selection;
+        QuerySet {
+            query,
+            error: self.error,
+            _rows: PhantomData,
+        }
+    }
+
+    /// The Query AST this QuerySet will compile.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    /// Rows matching `q` (ANDed with earlier filters).
+    pub fn filter(self, q: Q) -> Self {
+        self.refuse_if_sliced("filter").with(|query| {
+            query.filters.push(Filter { q, negated: false })
+        })
+    }
+
+    /// Rows not matching `q`.
+    pub fn exclude(self, q: Q) -> Self {
+        self.refuse_if_sliced("filter").with(|query| {
+            query.filters.push(Filter { q, negated: true })
+        })
+    }
+
+    /// Orders by fields: `"name"`, `"-pub_date"` (descending), `"?"` (random).
+    /// An empty list clears every ordering, `Meta.ordering` included.
+    pub fn order_by<S: AsRef<str>>(self, fields: impl IntoIterator<Item = S>) -> Self {
+        let order: Vec<OrderBy> = fields.into_iter().map(|s| OrderBy::parse(s.as_ref())).collect();
+        self.refuse_if_sliced("reorder").with(|query| {
+            query.order_by = Some(order);
+            query.reversed = false;
+        })
+    }
+
+    /// Reverses the ordering.
+    pub fn reverse(self) -> Self {
+        self.refuse_if_sliced("reverse").with(|query| query.reversed = !query.reversed)
+    }
+
+    /// `SELECT DISTINCT`.
+    pub fn distinct(self) -> Self {
+        self.with(|query| query.distinct = true)
+    }
+
+    /// A QuerySet that matches nothing and runs no query.
+    pub fn none(self) -> Self {
+        self.with(|query| query.empty = true)
+    }
+
+    /// LIMIT/OFFSET, Python slicing: `slice(5..10)`, `slice(..3)`, `slice(2..)`.
+    /// A negative bound is refused, as in Django.
+    pub fn slice(mut self, range: impl RangeBounds<i64>) -> Self {
+        let start = bound_start(range.start_bound()).unwrap_or(0);
+        let end = bound_end(range.end_bound());
+        if start < 0 || end.is_some_and(|e| e < 0) {
+            self.error
+                .get_or_insert_with(|| "Negative indexing is not supported.".into());
+            return self;
+        }
+        self.with(|query| query.set_limits(start as u64, end.map(|e| e as u64)))
+    }
+
+    /// Compiles the SELECT for `ex`'s dialect: the SQL and its parameters, never inlined.
+    pub fn to_sql(&self, ex: &(impl Executor + ?Sized)) -> Result<(String, Vec<Value>)> {
+        self.check()?;
+        let c = compiler::select(&self.query, ex.dialect())?;
+        Ok((c.sql, c.params))
+    }
+
+    fn compiled(&self, ex: &(impl Executor + ?Sized)) -> Result<Compiled> {
+        self.check()?;
+        compiler::select(&self.query, ex.dialect())
+    }
+
+    /// Runs the query and returns every row.
+    pub fn all(&self, ex: &(impl Executor + ?Sized)) -> Result<Vec<R>> {
+        self.check()?;
+        if self.query.empty {
+            return Ok(Vec::new());
+        }
+        let c = self.compiled(ex)?;
+        let shape = R::shape(&c.columns);
+        fetch_all(ex, &c.sql, &c.params, |row| R::from_query_row(row, &shape))
+    }
+
+    /// The one row matching `q`: `Error::DoesNotExist` when none does,
+    /// `Error::MultipleObjectsReturned` when several do.
+    pub fn get(&self, ex: &(impl Executor + ?Sized), q: Q) -> Result<R> {
+        let mut qs = if q.is_empty() { self.clone() } else { self.clone().filter(q) };
+        if !qs.query.is_sliced() {
+            qs.query.order_by = Some(Vec::new());
+            qs.query.reversed = false;
+            qs.query.limit = Some(MAX_GET_RESULTS);
+        }
+        let rows = qs.all(ex)?;
+        let model = M::meta().name;
+        match rows.len() {
+            1 => Ok(rows.into_iter().next().expect("one row")),
+            0 => Err(Error::DoesNotExist { model }),
+            n => Err(Error::MultipleObjectsReturned {
+                model,
+                count: if n as u64 == MAX_GET_RESULTS { n - 1 } else { n },
+                more: n as u64 == MAX_GET_RESULTS,
+            }),
+        }
+    }
+
+    fn is_ordered(&self) -> bool {
+        !self.query.effective_ordering().is_empty()
+    }
+
+    /// The first row by the ordering (by primary key when unordered), or `None`.
+    pub fn first(&self, ex: &(impl Executor + ?Sized)) -> Result<Option<R>> {
+        self.check()?;
+        let qs = if self.is_ordered() || self.query.is_sliced() {
+            self.clone()
+        } else {
+            self.clone().order_by(["pk"])
+        };
+        Ok(qs.slice(..1).all(ex)?.into_iter().next())
+    }
+
+    /// The last row by the ordering (by primary key when unordered), or `None`.
+    pub fn last(&self, ex: &(impl Executor + ?Sized)) -> Result<Option<R>> {
+        self.check()?;
+        let qs = if self.is_ordered() {
+            self.clone().reverse()
+        } else {
+            self.clone().order_by(["-pk"])
+        };
+        Ok(qs.slice(..1).all(ex)?.into_iter().next())
+    }
+
+    fn earliest_by(&self, ex: &(impl Executor + ?Sized), fields: &[&str], latest: bool) -> Result<R> {
+        self.check()?;
+        if self.query.is_sliced() {
+            return Err(Error::invalid("Cannot change a query once a slice has been taken."));
+        }
+        let fields: Vec<String> = if fields.is_empty() {
+            M::meta().get_latest_by.iter().map(|s| s.to_string()).collect()
+        } else {
+            fields.iter().map(|s| s.to_string()).collect()
+        };
+        if fields.is_empty() {
+            return Err(Error::invalid(
+                "earliest() and latest() require either fields as positional arguments or \
+                 'get_latest_by' in the model's Meta.",
+            ));
+        }
+        let mut qs = self.clone().order_by(fields);
+        if latest {
+            qs = qs.reverse();
+        }
+        qs.query.limit = Some(1);
+        let rows = qs.all(ex)?;
+        rows.into_iter().next().ok_or(Error::DoesNotExist {
+            model: M::meta().name,
+        })
+    }
+
+    /// The row with the smallest value of `fields` (or `Meta.get_latest_by` when empty).
+    pub fn earliest(&self, ex: &(impl Executor + ?Sized), fields: &[&str]) -> Result<R> {
+        self.earliest_by(ex, fields, false)
+    }
+
+    /// The row with the largest value of `fields` (or `Meta.get_latest_by` when empty).
+    pub fn latest(&self, ex: &(impl Executor + ?Sized), fields: &[&str]) -> Result<R> {
+        self.earliest_by(ex, fields, true)
+    }
+
+    /// `SELECT COUNT(*)`.
+    pub fn count(&self, ex: &(impl Executor + ?Sized)) -> Result<u64> {
+        self.check()?;
+        if self.query.empty {
+            return Ok(0);
+        }
+        let c = compiler::count(&self.query, ex.dialect())?;
+        let n = fetch_all(ex, &c.sql, &c.params, |r| r.get_i64(0))?;
+        Ok(n.first().copied().unwrap_or(0) as u64)
+    }
+
+    /// True when at least one row matches.
+    pub fn exists(&self, ex: &(impl Executor + ?Sized)) -> Result<bool> {
+        self.check()?;
+        if self.query.empty {
+            return Ok(false);
+        }
+        let c = compiler::exists(&self.query, ex.dialect())?;
+        Ok(!fetch_all(ex, &c.sql, &c.params, |_| Ok(()))?.is_empty())
+    }
+
+    /// Streams rows in chunks of `chunk_size`, holding one chunk in memory at a time.
+    ///
+    /// Chunks are read with LIMIT/OFFSET over an ordering made total by the primary key,
+    /// so the connection is free between chunks (writes inside the loop are allowed).
+    pub fn iterator<'e, E: Executor + ?Sized>(
+        &self,
+        ex: &'e E,
+        chunk_size: usize,
+    ) -> ChunkedIter<'e, M, R, E> {
+        let mut qs = self.clone();
+        let mut ordering = qs.query.effective_ordering();
+        if !ordering.iter().any(|o| matches!(o, OrderBy::Field { path, .. } if path == "pk" || path == M::meta().pk_field().name)) {
+            ordering.push(OrderBy::parse("pk"));
+        }
+        qs.query.order_by = Some(ordering);
+        qs.query.reversed = false;
+        ChunkedIter {
+            qs,
+            ex,
+            chunk_size: chunk_size.max(1) as u64,
+            next_offset: 0,
+            buffer: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The database's plan for the query (`EXPLAIN QUERY PLAN` on SQLite), one line per
+    /// row of the plan.
+    pub fn explain(&self, ex: &(impl Executor + ?Sized)) -> Result<String> {
+        let c = self.compiled(ex)?;
+        let sql = format!("{} {}", ex.dialect().explain_prefix(), c.sql);
+        let lines = fetch_all(ex, &sql, &c.params, |row| {
+            let cells: Result<Vec<String>> = (0..row.len()).map(|i| row.get_string(i)).collect();
+            Ok(cells?.join(" "))
+        })?;
+        Ok(lines.join("\n"))
+    }
+
+    /// Updates every matching row in one UPDATE; returns the number of rows matched.
+    ///
+    /// ```
+    /// # use quarry::prelude::*;
+    /// # #[derive(Model, Debug, Clone)]
+    /// # #[model(app_label = "docs")]
+    /// # struct Item { #[field(primary_key)] id: i64, stock: i32, _state: ModelState }
+    /// # let db = Database::connect("sqlite::memory:")?;
+    /// # quarry::schema::create_tables(&db, &[Item::meta()])?;
+    /// # Item::objects().create(&db, Item { id: 0, stock: 3, _state: ModelState::new() })?;
+    /// let n = Item::objects().filter(q!(stock__gt = 0)).update(&db, [("stock", F("stock") - 1)])?;
+    /// assert_eq!(n, 1);
+    /// assert_eq!(Item::objects().get(&db, q!(pk = 1))?.stock, 2);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn update<S: Into<String>, V: Into<Expr>>(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        assignments: impl IntoIterator<Item = (S, V)>,
+    ) -> Result<u64> {
+        self.check()?;
+        if self.query.empty {
+            return Ok(0);
+        }
+        let assignments: Vec<(String, Expr)> = assignments
+            .into_iter()
+            .map(|(s, v)| (s.into(), v.into()))
+            .collect();
+        let c = compiler::update(&self.query, &assignments, ex.dialect())?;
+        ex.execute(&c.sql, &c.params)
+    }
+
+    /// Deletes every matching row; returns the counts per model.
+    pub fn delete(&self, ex: &(impl Executor + ?Sized)) -> Result<Deleted> {
+        self.check()?;
+        if self.query.distinct {
+            return Err(Error::invalid("Cannot call delete() after .distinct()."));
+        }
+        if self.query.empty {
+            return Ok(Deleted::default());
+        }
+        let c = compiler::delete(&self.query, ex.dialect())?;
+        let n = ex.execute(&c.sql, &c.params)?;
+        Ok(Deleted::one_model(M::meta(), n))
+    }
+}
+
+impl<M: Model> QuerySet<M> {
+    /// Rows as name → value maps, Django's `values()`. An empty list selects every field.
+    pub fn values<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> QuerySet<M, super::ValuesRow> {
+        let fields = fields.into_iter().map(Into::into).collect();
+        self.map_rows(Selection::Values(fields))
+    }
+
+    /// Rows as lists of values, Django's `values_list()`.
+    pub fn values_list<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> QuerySet<M, Vec<Value>> {
+        let fields = fields.into_iter().map(Into::into).collect();
+        self.map_rows(Selection::Values(fields))
+    }
+
+    /// One field's values, Django's `values_list(field, flat=True)`.
+    pub fn values_list_flat(self, field: impl Into<String>) -> QuerySet<M, Value> {
+        self.map_rows(Selection::Values(vec![field.into()]))
+    }
+
+    /// Inserts `obj` and returns it with its primary key set, Django's `create()`.
+    pub fn create(&self, ex: &(impl Executor + ?Sized), mut obj: M) -> Result<M> {
+        obj.save_with(ex, &crate::SaveOptions::new().force_insert(true))?;
+        Ok(obj)
+    }
+
+    /// Gets the row matching `lookup`, or creates it from the lookup's exact conditions
+    /// plus `defaults`. Returns the object and whether it was created.
+    pub fn get_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Result<(M, bool)> {
+        match self.get(ex, lookup.clone()) {
+            Ok(obj) => return Ok((obj, false)),
+            Err(Error::DoesNotExist { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let mut pending = Some(bulk::object_from_lookup::<M>(&lookup, defaults)?);
+        let mut created = None;
+        let result = ex.atomic_dyn(&mut |tx| {
+            let mut o = pending.take().expect("atomic runs the closure once");
+            o.save_with(tx, &crate::SaveOptions::new().force_insert(true))?;
+            created = Some(o);
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok((created.expect("saved"), true)),
+            Err(e @ Error::IntegrityError { .. }) => match self.get(ex, lookup) {
+                Ok(obj) => Ok((obj, false)),
+                Err(Error::DoesNotExist { .. }) => Err(e),
+                Err(other) => Err(other),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Updates the row matching `lookup` with `defaults`, or creates it (from the lookup,
+    /// `defaults` and `create_defaults`). Returns the object and whether it was created.
+    pub fn update_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+        create_defaults: Option<Vec<(&'static str, Value)>>,
+    ) -> Result<(M, bool)> {
+        let defaults: Vec<(&'static str, Value)> = defaults.into_iter().collect();
+        let mut out = None;
+        ex.atomic_dyn(&mut |tx| {
+            match self.get(tx, lookup.clone()) {
+                Ok(mut obj) => {
+                    let meta = M::meta();
+                    let mut names = Vec::new();
+                    for (name, v) in &defaults {
+                        let (i, f) = meta.field_or_error(name)?;
+                        obj.set_field_value(i, v.clone())?;
+                        names.push(f.name.to_owned());
+                    }
+                    for f in meta.fields.iter().filter(|f| f.auto_now) {
+                        names.push(f.name.to_owned());
+                    }
+                    obj.save_with(tx, &crate::SaveOptions::new().update_fields(names))?;
+                    out = Some((obj, false));
+                }
+                Err(Error::DoesNotExist { .. }) => {
+                    let values = create_defaults.clone().unwrap_or_else(|| defaults.clone());
+                    let obj = bulk::object_from_lookup::<M>(&lookup, values)?;
+                    let mut o = obj;
+                    o.save_with(tx, &crate::SaveOptions::new().force_insert(true))?;
+                    out = Some((o, true));
+                }
+                Err(e) => return Err(e),
+            }
+            Ok(())
+        })?;
+        Ok(out.expect("set inside atomic"))
+    }
+
+    /// Inserts many objects in as few statements as the database allows, inside one
+    /// transaction; primary keys are set on the returned objects (unless conflicts are
+    /// ignored).
+    pub fn bulk_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        objs: Vec<M>,
+        options: &BulkCreate,
+    ) -> Result<Vec<M>> {
+        if options.batch_size == Some(0) {
+            return Err(Error::invalid("Batch size must be a positive integer."));
+        }
+        if objs.is_empty() {
+            return Ok(objs);
+        }
+        let mut objs = objs;
+        let mut taken: Option<Vec<M>> = None;
+        ex.atomic_dyn(&mut |tx| {
+            let mut batch_objs = std::mem::take(&mut objs);
+            bulk::bulk_insert(tx, &mut batch_objs, options)?;
+            taken = Some(batch_objs);
+            Ok(())
+        })?;
+        Ok(taken.expect("set inside atomic"))
+    }
+
+    /// Updates `fields` of many saved objects with one `UPDATE ... CASE` per batch;
+    /// returns the number of rows matched.
+    pub fn bulk_update(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        objs: &[M],
+        fields: &[&str],
+        batch_size: Option<usize>,
+    ) -> Result<u64> {
+        bulk::bulk_update(ex, objs, fields, batch_size)
+    }
+
+    /// The objects whose primary key is in `ids` (every object when `None`), keyed by pk.
+    pub fn in_bulk<K: FieldValue + Hash + Eq>(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        ids: Option<Vec<K>>,
+    ) -> Result<HashMap<K, M>> {
+        self.in_bulk_by(ex, "pk", ids)
+    }
+
+    /// The objects whose unique `field` is in `values` (every object when `None`).
+    pub fn in_bulk_by<K: FieldValue + Hash + Eq>(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        field: &str,
+        values: Option<Vec<K>>,
+    ) -> Result<HashMap<K, M>> {
+        let meta = M::meta();
+        let (idx, f) = meta.field_or_error(field)?;
+        if !(f.primary_key || f.unique) {
+            return Err(Error::invalid(format!(
+                "in_bulk()'s field_name must be a unique field but '{field}' isn't."
+            )));
+        }
+        if self.query.is_sliced() {
+            return Err(Error::invalid("Cannot use 'limit' or 'offset' with in_bulk()."));
+        }
+        let qs = match values {
+            Some(v) if v.is_empty() => return Ok(HashMap::new()),
+            Some(v) => {
+                let list = Value::List(v.iter().map(FieldValue::to_value).collect());
+                self.clone().filter(Q::lookup(format!("{}__in", f.name), list))
+            }
+            None => self.clone(),
+        };
+        let mut out = HashMap::new();
+        for obj in qs.all(ex)? {
+            out.insert(K::from_value(obj.field_value(idx))?, obj);
+        }
+        Ok(out)
+    }
+}
+
+/// The iterator of [`QuerySet::iterator`].
+pub struct ChunkedIter<'e, M: Model, R, E: ?Sized> {
+    qs: QuerySet<M, R>,
+    ex: &'e E,
+    chunk_size: u64,
+    next_offset: u64,
+    buffer: std::collections::VecDeque<R>,
+    done: bool,
+}
+
+impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> Iterator for ChunkedIter<'_, M, R, E> {
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        if let Some(r) = self.buffer.pop_front() {
+            return Some(Ok(r));
+        }
+        if self.done {
+            return None;
+        }
+        let start = self.next_offset as i64;
+        let end = start + self.chunk_size as i64;
+        let chunk = self.qs.clone().slice(start..end);
+        match chunk.all(self.ex) {
+            Ok(rows) => {
+                if (rows.len() as u64) < self.chunk_size {
+                    self.done = true;
+                }
+                self.next_offset += rows.len() as u64;
+                self.buffer.extend(rows);
+                self.buffer.pop_front().map(Ok)
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Compiles and inserts batches; shared by `bulk_create`.
+pub(crate) fn insert_batch<M: Model>(
+    ex: &(impl Executor + ?Sized),
+    fields: &[usize],
+    rows: Vec<Vec<Value>>,
+    returning: bool,
+    ignore: bool,
+) -> Result<Vec<Value>> {
+    let meta = M::meta();
+    let on_conflict = if ignore { OnConflict::Ignore } else { OnConflict::Error };
+    let c = compiler::insert(meta, fields, rows, returning, on_conflict, ex.dialect())?;
+    if returning {
+        let kind = meta.pk_field().kind;
+        fetch_all(ex, &c.sql, &c.params, |r| r.value(0, kind))
+    } else {
+        ex.execute(&c.sql, &c.params)?;
+        Ok(Vec::new())
+    }
+}

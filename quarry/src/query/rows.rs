@@ -1,0 +1,127 @@
+//! What a query's rows become: model instances, `values()` maps, `values_list()` lists.
+
+use crate::db::Row;
+use crate::error::{Error, Result};
+use crate::model::{FieldKind, Model, ModelState};
+use crate::sql::compiler::OutColumn;
+use crate::value::{FieldValue, Value};
+use std::sync::Arc;
+
+/// The output columns of a compiled query, shared by every row it yields.
+#[derive(Debug, Clone)]
+pub struct RowShape {
+    names: Arc<[Arc<str>]>,
+    kinds: Arc<[FieldKind]>,
+}
+
+/// A row type a QuerySet can yield.
+pub trait FromQueryRow: Sized {
+    /// Prepares what every row shares.
+    fn shape(columns: &[OutColumn]) -> RowShape {
+        RowShape {
+            names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
+            kinds: columns.iter().map(|c| c.kind).collect(),
+        }
+    }
+    /// Builds one row.
+    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self>;
+}
+
+impl<M: Model> FromQueryRow for M {
+    fn from_query_row(row: &dyn Row, _: &RowShape) -> Result<Self> {
+        let mut obj = M::from_row(row, 0)?;
+        *obj.state_mut() = ModelState::loaded();
+        Ok(obj)
+    }
+}
+
+/// One row of `values()`: field names to values, in the order asked for.
+///
+/// ```
+/// use quarry::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "docs")]
+/// struct City {
+///     #[field(primary_key)]
+///     id: i64,
+///     #[field(max_length = 30)]
+///     name: String,
+///     _state: ModelState,
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[City::meta()])?;
+/// City::objects().create(&db, City { id: 0, name: "Lyon".into(), _state: ModelState::new() })?;
+/// let rows = City::objects().values(["name"]).all(&db)?;
+/// assert_eq!(rows[0].get("name"), Some(&Value::Text("Lyon".into())));
+/// let name: String = rows[0].get_as("name")?;
+/// assert_eq!(name, "Lyon");
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuesRow {
+    names: Arc<[Arc<str>]>,
+    values: Vec<Value>,
+}
+
+impl ValuesRow {
+    /// The value under `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.names
+            .iter()
+            .position(|n| &**n == name)
+            .map(|i| &self.values[i])
+    }
+
+    /// The value under `name`, converted to `T`.
+    pub fn get_as<T: FieldValue>(&self, name: &str) -> Result<T> {
+        let v = self.get(name).ok_or_else(|| {
+            Error::field(format!(
+                "this row has no '{name}'. Choices are: {}",
+                self.names.iter().map(|n| &**n).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        T::from_value(v.clone())
+    }
+
+    /// `(name, value)` pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.names.iter().map(|n| &**n).zip(self.values.iter())
+    }
+
+    /// The values in order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+}
+
+fn read_values(row: &dyn Row, shape: &RowShape) -> Result<Vec<Value>> {
+    shape
+        .kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| row.value(i, *k))
+        .collect()
+}
+
+impl FromQueryRow for ValuesRow {
+    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+        Ok(ValuesRow {
+            names: shape.names.clone(),
+            values: read_values(row, shape)?,
+        })
+    }
+}
+
+impl FromQueryRow for Vec<Value> {
+    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+        read_values(row, shape)
+    }
+}
+
+impl FromQueryRow for Value {
+    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+        row.value(0, shape.kinds.first().copied().unwrap_or(FieldKind::TextField))
+    }
+}

@@ -1,0 +1,420 @@
+//! Values that cross the boundary between Rust and SQL.
+//!
+//! [`Value`] is what the compiler binds as a parameter and what dynamic rows
+//! (`values()`, `values_list()`) carry. [`FieldValue`] maps a Rust type onto a field:
+//! how it is bound, how it is read from a row by column index, and which Django field
+//! kind it is by default.
+
+use crate::db::Row;
+use crate::error::{Error, Result};
+use crate::model::FieldKind;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A value bound to a statement or read from a dynamic row.
+///
+/// # Example
+/// ```
+/// use quarry::Value;
+/// assert_eq!(Value::from(3), Value::I64(3));
+/// assert_eq!(Value::from("a"), Value::Text("a".into()));
+/// assert_eq!(Value::from(None::<i32>), Value::Null);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// Any integer.
+    I64(i64),
+    /// A float.
+    F64(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+    /// A fixed-point decimal.
+    Decimal(Decimal),
+    /// A date.
+    Date(NaiveDate),
+    /// A time of day.
+    Time(NaiveTime),
+    /// An aware datetime, in UTC.
+    DateTime(DateTime<Utc>),
+    /// A duration.
+    Duration(TimeDelta),
+    /// A UUID.
+    Uuid(Uuid),
+    /// A JSON document.
+    Json(serde_json::Value),
+    /// A list of values: the right side of `in` and `range`.
+    List(Vec<Value>),
+}
+
+impl Value {
+    /// True for [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Converts the value into a Rust type, with the same rules as reading a column.
+    ///
+    /// ```
+    /// use quarry::Value;
+    /// let n: i32 = Value::I64(7).get().unwrap();
+    /// assert_eq!(n, 7);
+    /// let s: Option<String> = Value::Null.get().unwrap();
+    /// assert_eq!(s, None);
+    /// ```
+    pub fn get<T: FieldValue>(self) -> Result<T> {
+        T::from_value(self)
+    }
+
+    /// A short name of the variant, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Bool(_) => "bool",
+            Value::I64(_) => "integer",
+            Value::F64(_) => "float",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::Decimal(_) => "decimal",
+            Value::Date(_) => "date",
+            Value::Time(_) => "time",
+            Value::DateTime(_) => "datetime",
+            Value::Duration(_) => "duration",
+            Value::Uuid(_) => "uuid",
+            Value::Json(_) => "json",
+            Value::List(_) => "list",
+        }
+    }
+}
+
+#[cold]
+fn mismatch(expected: &str, got: &Value) -> Error {
+    Error::conversion(
+        format!("a {expected}"),
+        format!("found {} value {got:?}", got.type_name()),
+    )
+}
+
+/// A Rust type that can be a model field: bound as a parameter, read from a row by
+/// column index, and mapped to a Django field kind.
+///
+/// quarry implements it for `bool`, the integers, `f32`/`f64`, `String`, `Vec<u8>`,
+/// [`Decimal`], chrono's `NaiveDate`, `NaiveTime`, `DateTime<Utc>` and `TimeDelta`,
+/// [`Uuid`], `serde_json::Value`, [`Json<T>`](crate::Json) and `Option<T>` of each.
+/// `#[derive(Choices)]` implements it for an enum.
+///
+/// ```
+/// use quarry::{FieldValue, Value};
+/// assert_eq!(42i32.to_value(), Value::I64(42));
+/// assert_eq!(i32::from_value(Value::I64(42)).unwrap(), 42);
+/// assert!(<Option<i32> as FieldValue>::NULLABLE);
+/// ```
+pub trait FieldValue: Sized {
+    /// The field kind this type maps to when `#[field(kind = ...)]` does not say.
+    const KIND: FieldKind;
+    /// True for `Option<T>`: the column is NULL-able.
+    const NULLABLE: bool = false;
+    /// The value to bind.
+    fn to_value(&self) -> Value;
+    /// Builds the Rust value from a [`Value`].
+    fn from_value(value: Value) -> Result<Self>;
+    /// Reads column `idx` of a driver row.
+    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+        Self::from_value(row.value(idx, Self::KIND)?)
+    }
+    /// The choices of an enum type, as `(stored value, label)`; empty for other types.
+    fn choices() -> Vec<(Value, String)> {
+        Vec::new()
+    }
+    /// The `max_length` the type implies (the longest choice of a text enum).
+    const MAX_LENGTH: Option<u32> = None;
+    /// Adjusts a value read from the database to the field's declaration (decimal places).
+    fn normalize(&mut self, field: &crate::model::FieldMeta) {
+        let _ = field;
+    }
+}
+
+macro_rules! int_field {
+    ($($t:ty => $kind:ident),*) => {$(
+        impl FieldValue for $t {
+            const KIND: FieldKind = FieldKind::$kind;
+            fn to_value(&self) -> Value { Value::I64(*self as i64) }
+            fn from_value(value: Value) -> Result<Self> {
+                match value {
+                    Value::I64(v) => <$t>::try_from(v).map_err(|_| Error::conversion(
+                        concat!("a ", stringify!($t)), format!("{v} is out of range"))),
+                    Value::Bool(b) => Ok(b as $t),
+                    Value::F64(f) if f.fract() == 0.0 => Ok(f as $t),
+                    Value::Decimal(d) if d.fract().is_zero() => <$t>::try_from(d).map_err(|_| Error::conversion(
+                        concat!("a ", stringify!($t)), format!("{d} is out of range"))),
+                    other => Err(mismatch(stringify!($t), &other)),
+                }
+            }
+            fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+                let v = row.get_i64(idx)?;
+                <$t>::try_from(v).map_err(|_| Error::conversion(
+                    format!("column {idx}"), format!("{v} does not fit in {}", stringify!($t))))
+            }
+        }
+        impl From<$t> for Value { fn from(v: $t) -> Value { Value::I64(v as i64) } }
+    )*};
+}
+int_field!(i16 => SmallIntegerField, i32 => IntegerField, i64 => BigIntegerField,
+    u16 => PositiveSmallIntegerField, u32 => PositiveIntegerField, u64 => PositiveBigIntegerField);
+
+impl FieldValue for bool {
+    const KIND: FieldKind = FieldKind::BooleanField;
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Bool(b) => Ok(b),
+            Value::I64(v) => Ok(v != 0),
+            other => Err(mismatch("bool", &other)),
+        }
+    }
+    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+        row.get_bool(idx)
+    }
+}
+
+macro_rules! float_field {
+    ($($t:ty),*) => {$(
+        impl FieldValue for $t {
+            const KIND: FieldKind = FieldKind::FloatField;
+            fn to_value(&self) -> Value { Value::F64(*self as f64) }
+            fn from_value(value: Value) -> Result<Self> {
+                match value {
+                    Value::F64(f) => Ok(f as $t),
+                    Value::I64(i) => Ok(i as $t),
+                    Value::Decimal(d) => Ok(rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(f64::NAN) as $t),
+                    other => Err(mismatch("float", &other)),
+                }
+            }
+            fn read(row: &dyn Row, idx: usize) -> Result<Self> { Ok(row.get_f64(idx)? as $t) }
+        }
+        impl From<$t> for Value { fn from(v: $t) -> Value { Value::F64(v as f64) } }
+    )*};
+}
+float_field!(f32, f64);
+
+impl FieldValue for String {
+    const KIND: FieldKind = FieldKind::TextField;
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Text(s) => Ok(s),
+            other => Err(mismatch("string", &other)),
+        }
+    }
+    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+        row.get_string(idx)
+    }
+}
+
+impl FieldValue for Vec<u8> {
+    const KIND: FieldKind = FieldKind::BinaryField;
+    fn to_value(&self) -> Value {
+        Value::Bytes(self.clone())
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Bytes(b) => Ok(b),
+            Value::Text(s) => Ok(s.into_bytes()),
+            other => Err(mismatch("bytes", &other)),
+        }
+    }
+    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+        row.get_bytes(idx)
+    }
+}
+
+macro_rules! typed_field {
+    ($($t:ty => $kind:ident, $variant:ident, $name:literal);* $(;)?) => {$(
+        impl FieldValue for $t {
+            const KIND: FieldKind = FieldKind::$kind;
+            fn to_value(&self) -> Value { Value::$variant(self.clone()) }
+            fn from_value(value: Value) -> Result<Self> {
+                match value {
+                    Value::$variant(v) => Ok(v),
+                    other => Err(mismatch($name, &other)),
+                }
+            }
+        }
+        impl From<$t> for Value { fn from(v: $t) -> Value { Value::$variant(v) } }
+    )*};
+}
+typed_field! {
+    NaiveDate => DateField, Date, "date";
+    NaiveTime => TimeField, Time, "time";
+    DateTime<Utc> => DateTimeField, DateTime, "datetime";
+    TimeDelta => DurationField, Duration, "duration";
+    Uuid => UUIDField, Uuid, "uuid";
+}
+
+impl FieldValue for Decimal {
+    const KIND: FieldKind = FieldKind::DecimalField;
+    fn normalize(&mut self, field: &crate::model::FieldMeta) {
+        if let Some(dp) = field.decimal_places {
+            self.rescale(dp);
+        }
+    }
+    fn to_value(&self) -> Value {
+        Value::Decimal(*self)
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Decimal(d) => Ok(d),
+            Value::I64(i) => Ok(Decimal::from(i)),
+            Value::F64(f) => Decimal::try_from(f).map_err(|e| mismatch_msg("decimal", e)),
+            Value::Text(s) => s.parse().map_err(|e| mismatch_msg("decimal", e)),
+            other => Err(mismatch("decimal", &other)),
+        }
+    }
+}
+impl From<Decimal> for Value {
+    fn from(v: Decimal) -> Value {
+        Value::Decimal(v)
+    }
+}
+
+#[cold]
+fn mismatch_msg(expected: &str, e: impl std::fmt::Display) -> Error {
+    Error::conversion(format!("a {expected}"), e.to_string())
+}
+
+impl FieldValue for serde_json::Value {
+    const KIND: FieldKind = FieldKind::JSONField;
+    fn to_value(&self) -> Value {
+        Value::Json(self.clone())
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Json(j) => Ok(j),
+            Value::Text(s) => serde_json::from_str(&s).map_err(|e| mismatch_msg("JSON", e)),
+            Value::Null => Ok(serde_json::Value::Null),
+            other => Err(mismatch("JSON", &other)),
+        }
+    }
+}
+
+/// A JSON field holding any serde type.
+///
+/// ```
+/// use quarry::{FieldValue, Json, Value};
+/// let tags = Json(vec!["a".to_string()]);
+/// assert_eq!(tags.to_value(), Value::Json(serde_json::json!(["a"])));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Json<T>(pub T);
+
+impl<T: serde::Serialize + serde::de::DeserializeOwned> FieldValue for Json<T> {
+    const KIND: FieldKind = FieldKind::JSONField;
+    fn to_value(&self) -> Value {
+        Value::Json(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        let json = serde_json::Value::from_value(value)?;
+        serde_json::from_value(json)
+            .map(Json)
+            .map_err(|e| mismatch_msg("JSON document of the field's type", e))
+    }
+}
+
+impl<T: FieldValue> FieldValue for Option<T> {
+    const KIND: FieldKind = T::KIND;
+    const NULLABLE: bool = true;
+    fn to_value(&self) -> Value {
+        match self {
+            Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+    fn from_value(value: Value) -> Result<Self> {
+        match value {
+            Value::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+        if row.is_null(idx)? {
+            Ok(None)
+        } else {
+            T::read(row, idx).map(Some)
+        }
+    }
+    fn choices() -> Vec<(Value, String)> {
+        T::choices()
+    }
+    const MAX_LENGTH: Option<u32> = T::MAX_LENGTH;
+    fn normalize(&mut self, field: &crate::model::FieldMeta) {
+        if let Some(v) = self {
+            v.normalize(field);
+        }
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_owned())
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Bytes(v)
+    }
+}
+impl From<serde_json::Value> for Value {
+    fn from(v: serde_json::Value) -> Value {
+        Value::Json(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+impl<T: Into<Value>, const N: usize> From<[T; N]> for Value {
+    fn from(v: [T; N]) -> Value {
+        Value::List(v.into_iter().map(Into::into).collect())
+    }
+}
+impl<T: Into<Value> + Clone> From<&[T]> for Value {
+    fn from(v: &[T]) -> Value {
+        Value::List(v.iter().cloned().map(Into::into).collect())
+    }
+}
+/// Lists for `in` and `range` from a `Vec` of scalars (`Vec<u8>` stays bytes).
+macro_rules! vec_list {
+    ($($t:ty),*) => {$(
+        impl From<Vec<$t>> for Value {
+            fn from(v: Vec<$t>) -> Value { Value::List(v.into_iter().map(Into::into).collect()) }
+        }
+    )*};
+}
+vec_list!(i16, i32, i64, u16, u32, u64, f32, f64, bool, String, &str, Decimal, NaiveDate, NaiveTime, DateTime<Utc>, TimeDelta, Uuid, Value);
