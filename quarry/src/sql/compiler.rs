@@ -133,8 +133,20 @@ fn unsupported_lookup(
         choices.extend(Lookup::names_for(kind));
     }
     choices.sort_unstable();
+    // Django suggests close names ("perhaps you meant startswith or istartswith?").
+    let mut close: Vec<&str> = choices
+        .iter()
+        .copied()
+        .filter(|c| c.contains(part) || (part.len() > 2 && part.contains(c)))
+        .collect();
+    close.sort_by_key(|c| c.len().abs_diff(part.len()));
+    let hint = match close.as_slice() {
+        [] => String::new(),
+        [one] => format!(", perhaps you meant {one}?"),
+        [init @ .., last] => format!(", perhaps you meant {} or {last}?", init.join(", ")),
+    };
     Error::field(format!(
-        "Unsupported lookup '{part}' for {} '{}.{}'. Choices are: {}",
+        "Unsupported lookup '{part}' for {} '{}.{}'{hint} Choices are: {}",
         kind.name(),
         meta.name,
         field.name,
@@ -365,6 +377,11 @@ impl<'q, 'd> Compiler<'q, 'd> {
                         _ => "true or false",
                     }
                 )))
+            }
+            (Lookup::Regex | Lookup::IRegex, Expr::Value(v)) => {
+                // A regex is text whatever the column's kind.
+                let rhs = self.rhs_sql(&Expr::Value(Value::Text(value_text(v))), FieldKind::TextField)?;
+                self.template(lookup, &lhs, &rhs);
             }
             (l, Expr::Value(Value::Text(s))) if l.is_pattern() || l == Lookup::IExact => {
                 let pattern = self.w.dialect.pattern_value(l, s.as_str());
