@@ -107,7 +107,10 @@ pub(crate) fn pre_save<M: Model>(obj: &mut M, adding: bool) -> Result<Vec<usize>
     let mut touched = Vec::new();
     for (i, f) in meta.fields.iter().enumerate() {
         if f.auto_now || (f.auto_now_add && adding) {
+            // Databases keep microseconds; so does the instance.
             let now = chrono::Utc::now();
+            let now = chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1))
+                .unwrap_or(now);
             let v = match f.kind {
                 super::FieldKind::DateField => Value::Date(now.date_naive()),
                 super::FieldKind::TimeField => Value::Time(now.time()),

@@ -97,8 +97,9 @@ fn check_field(f: &FieldMeta, v: &Value, errors: &mut ValidationErrors) {
         }
         return;
     }
-    if let Some(choices) = f.choices {
-        if !choices().iter().any(|(c, _)| c == v) {
+    let choices = f.choices.map(|c| c()).unwrap_or_default();
+    if !choices.is_empty() {
+        if !choices.iter().any(|(c, _)| c == v) {
             let shown = match v {
                 Value::Text(s) => format!("'{s}'"),
                 Value::I64(i) => i.to_string(),
