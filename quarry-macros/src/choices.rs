@@ -21,7 +21,10 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut integer = None;
     for v in &data.variants {
         if !matches!(v.fields, Fields::Unit) {
-            push(syn::Error::new_spanned(v, "a Choices variant cannot carry data"));
+            push(syn::Error::new_spanned(
+                v,
+                "a Choices variant cannot carry data",
+            ));
             continue;
         }
         let mut value: Option<LitStr> = None;
@@ -49,7 +52,10 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 _ => None,
             },
             Some((_, other)) => {
-                push(syn::Error::new_spanned(other, "a Choices discriminant must be an integer literal"));
+                push(syn::Error::new_spanned(
+                    other,
+                    "a Choices discriminant must be an integer literal",
+                ));
                 None
             }
             None => None,
@@ -71,8 +77,12 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             _ => {}
         }
         let ident = v.ident.clone();
-        let label = label.map(|l| l.value()).unwrap_or_else(|| ident.to_string());
-        let text = value.map(|l| l.value()).unwrap_or_else(|| ident.to_string());
+        let label = label
+            .map(|l| l.value())
+            .unwrap_or_else(|| ident.to_string());
+        let text = value
+            .map(|l| l.value())
+            .unwrap_or_else(|| ident.to_string());
         variants.push((ident, text, disc, label));
     }
     if let Some(e) = errors {
@@ -85,11 +95,17 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         let ds: Vec<i64> = variants.iter().map(|v| v.2.unwrap_or(0)).collect();
         (
             quote!(::quarry::FieldKind::IntegerField),
-            ds.iter().map(|d| quote!(::quarry::Value::I64(#d))).collect::<Vec<_>>(),
+            ds.iter()
+                .map(|d| quote!(::quarry::Value::I64(#d)))
+                .collect::<Vec<_>>(),
             quote!(::core::option::Option::None),
         )
     } else {
-        let max = variants.iter().map(|v| v.1.chars().count() as u32).max().unwrap_or(1);
+        let max = variants
+            .iter()
+            .map(|v| v.1.chars().count() as u32)
+            .max()
+            .unwrap_or(1);
         (
             quote!(::quarry::FieldKind::CharField),
             variants

@@ -74,7 +74,11 @@ fn parse_model_opts(input: &DeriveInput, errors: &mut Errors) -> ModelOpts {
     let mut o = ModelOpts::default();
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("model")) {
         let r = attr.parse_nested_meta(|m| {
-            let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let key = m
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             match key.as_str() {
                 "app_label" => o.app_label = Some(m.value()?.parse()?),
                 "db_table" | "table" => o.db_table = Some(m.value()?.parse()?),
@@ -106,7 +110,11 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
     let mut o = FieldOpts::default();
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("field")) {
         let r = attr.parse_nested_meta(|m| {
-            let key = m.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let key = m
+                .path
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             match key.as_str() {
                 "primary_key" => o.primary_key = true,
                 "unique" => o.unique = true,
@@ -272,8 +280,11 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         .unwrap_or_else(|| format!("{verbose_name}s"));
     let ordering = lit_list(&model_opts.ordering);
     let get_latest_by = lit_list(&model_opts.get_latest_by);
-    let unique_together: Vec<TokenStream> =
-        model_opts.unique_together.iter().map(|l| lit_list(l)).collect();
+    let unique_together: Vec<TokenStream> = model_opts
+        .unique_together
+        .iter()
+        .map(|l| lit_list(l))
+        .collect();
     let indexes: Vec<TokenStream> = model_opts
         .indexes
         .iter()
@@ -322,7 +333,11 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         let ty = &f.ty;
         let o = &f.opts;
         let fname = ident.to_string();
-        let column = o.db_column.as_ref().map(|c| c.value()).unwrap_or_else(|| fname.clone());
+        let column = o
+            .db_column
+            .as_ref()
+            .map(|c| c.value())
+            .unwrap_or_else(|| fname.clone());
         let explicit_kind = match &o.kind {
             Some(k) => {
                 let k = format_ident!("{}", k.value());
@@ -365,8 +380,13 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             None => quote!(::core::option::Option::None),
         };
         let validators = &o.validators;
-        let (unique, db_index, blank, auto_now, auto_now_add) =
-            (o.unique || o.primary_key, o.db_index, o.blank, o.auto_now, o.auto_now_add);
+        let (unique, db_index, blank, auto_now, auto_now_add) = (
+            o.unique || o.primary_key,
+            o.db_index,
+            o.blank,
+            o.auto_now,
+            o.auto_now_add,
+        );
         let verbose = o
             .verbose_name
             .as_ref()

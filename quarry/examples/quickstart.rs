@@ -61,13 +61,23 @@ fn main() -> Result<(), Error> {
         Book::new("Solaris", 204, "8.00", Genre::ScienceFiction, 1961),
     ];
     let books = Book::objects().bulk_create(&db, books, &BulkCreate::new())?;
-    println!("inserted {} books, ids {:?}", books.len(), books.iter().map(|b| b.id).collect::<Vec<_>>());
+    println!(
+        "inserted {} books, ids {:?}",
+        books.len(),
+        books.iter().map(|b| b.id).collect::<Vec<_>>()
+    );
 
     let sf = Book::objects()
         .filter(q!(genre = Genre::ScienceFiction, pubdate__year__gte = 1962))
         .all(&db)?;
     for b in &sf {
-        println!("{} ({}), {} pages, ${}", b.name, b.genre.label(), b.pages, b.price);
+        println!(
+            "{} ({}), {} pages, ${}",
+            b.name,
+            b.genre.label(),
+            b.pages,
+            b.price
+        );
     }
 
     let (sql, params) = Book::objects()
@@ -78,12 +88,20 @@ fn main() -> Result<(), Error> {
     let mut emma = Book::objects().get(&db, q!(name = "Emma"))?;
     emma.price = "6.00".parse().expect("a decimal");
     emma.save(&db)?;
-    println!("Emma now costs ${}", Book::objects().get(&db, q!(pk = emma.id))?.price);
+    println!(
+        "Emma now costs ${}",
+        Book::objects().get(&db, q!(pk = emma.id))?.price
+    );
 
-    let n = Book::objects().filter(q!(pages__lt = 300)).update(&db, [("pages", F("pages") + 10)])?;
+    let n = Book::objects()
+        .filter(q!(pages__lt = 300))
+        .update(&db, [("pages", F("pages") + 10)])?;
     println!("padded {n} short books");
 
-    let titles = Book::objects().order_by(["name"]).values_list_flat("name").all(&db)?;
+    let titles = Book::objects()
+        .order_by(["name"])
+        .values_list_flat("name")
+        .all(&db)?;
     println!("titles: {titles:?}");
     println!("latest: {}", Book::objects().latest(&db, &[])?.name);
     println!("count: {}", Book::objects().count(&db)?);

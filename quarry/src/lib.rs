@@ -50,11 +50,10 @@ pub use db::{Database, Executor, Row, Transaction};
 pub use error::{Error, IntegrityKind, Result, ValidationErrors};
 pub use model::registry;
 pub use model::{
-    Deleted, FieldKind, FieldMeta, IndexMeta, Model, ModelMeta, ModelState, SaveOptions,
-    Validator,
+    Deleted, FieldKind, FieldMeta, IndexMeta, Model, ModelMeta, ModelState, SaveOptions, Validator,
 };
-pub use query::{BulkCreate, Expr, QuerySet, ValuesRow, F, Q};
 pub use quarry_macros::{Choices, Model};
+pub use query::{BulkCreate, Expr, QuerySet, ValuesRow, F, Q};
 pub use value::{FieldValue, Json, Value};
 
 #[doc(hidden)]
@@ -65,8 +64,8 @@ pub mod __private {
 /// What most programs need: `use quarry::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, BulkCreate, Choices, Database, Error, Executor, FieldValue, Model, ModelState,
-        QuerySet, SaveOptions, Value, ValuesRow, F, Q,
+        q, BulkCreate, Choices, Database, Error, Executor, FieldValue, Model, ModelState, QuerySet,
+        SaveOptions, Value, ValuesRow, F, Q,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
     pub use rust_decimal::Decimal;
@@ -76,3 +75,13 @@ pub use chrono;
 pub use rust_decimal;
 pub use serde_json;
 pub use uuid;
+
+#[cfg(doctest)]
+mod doc_pages {
+    #[doc = include_str!("../../docs/models.md")]
+    struct Models;
+    #[doc = include_str!("../../docs/queries.md")]
+    struct Queries;
+    #[doc = include_str!("../../docs/lookups.md")]
+    struct Lookups;
+}

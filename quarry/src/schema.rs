@@ -61,7 +61,11 @@ pub fn create_table_sql(meta: &ModelMeta, dialect: &dyn Dialect) -> Vec<String> 
         quoted(dialect, meta.db_table),
         cols.join(", ")
     )];
-    for f in meta.fields.iter().filter(|f| f.db_index && !f.unique && !f.primary_key) {
+    for f in meta
+        .fields
+        .iter()
+        .filter(|f| f.db_index && !f.unique && !f.primary_key)
+    {
         out.push(format!(
             "CREATE INDEX {} ON {} ({})",
             quoted(dialect, &index_name(meta.db_table, &[f.column])),
@@ -127,7 +131,10 @@ pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Re
 pub fn drop_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Result<()> {
     ex.atomic_dyn(&mut |tx| {
         for meta in models.iter().rev() {
-            let sql = format!("DROP TABLE IF EXISTS {}", quoted(tx.dialect(), meta.db_table));
+            let sql = format!(
+                "DROP TABLE IF EXISTS {}",
+                quoted(tx.dialect(), meta.db_table)
+            );
             tx.execute(&sql, &[])?;
         }
         Ok(())

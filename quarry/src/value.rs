@@ -417,4 +417,23 @@ macro_rules! vec_list {
         }
     )*};
 }
-vec_list!(i16, i32, i64, u16, u32, u64, f32, f64, bool, String, &str, Decimal, NaiveDate, NaiveTime, DateTime<Utc>, TimeDelta, Uuid, Value);
+vec_list!(
+    i16,
+    i32,
+    i64,
+    u16,
+    u32,
+    u64,
+    f32,
+    f64,
+    bool,
+    String,
+    &str,
+    Decimal,
+    NaiveDate,
+    NaiveTime,
+    DateTime<Utc>,
+    TimeDelta,
+    Uuid,
+    Value
+);

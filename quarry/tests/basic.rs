@@ -64,7 +64,12 @@ fn dt(y: i32, m: u32, d: u32) -> DateTime<Utc> {
 }
 
 fn article(headline: &str, pub_date: DateTime<Utc>) -> Article {
-    Article { id: 0, headline: headline.into(), pub_date, _state: ModelState::new() }
+    Article {
+        id: 0,
+        headline: headline.into(),
+        pub_date,
+        _state: ModelState::new(),
+    }
 }
 
 fn product(name: &str, slug: &str) -> Product {
@@ -102,7 +107,10 @@ fn test_can_create_instance_using_kwargs_and_defaults() {
         let mut a = Article::from_pairs([("pub_date", Value::from(dt(2005, 7, 31)))]).unwrap();
         assert_eq!(a.headline, "Default headline");
         a.save(db).unwrap();
-        assert_eq!(Article::objects().get(db, q!(pk = a.id)).unwrap().headline, "Default headline");
+        assert_eq!(
+            Article::objects().get(db, q!(pk = a.id)).unwrap().headline,
+            "Default headline"
+        );
     });
 }
 
@@ -115,15 +123,24 @@ fn test_cannot_create_instance_with_invalid_kwargs() {
         ("bar", Value::from("baz")),
     ]);
     assert_error_contains(r, "Invalid field name(s) for model Article: 'foo', 'bar'. Choices are: headline, id, pub_date");
-    assert_error_contains(Article::from_pairs([("headline", Value::from("x"))]), "Article.pub_date has no value and no default");
+    assert_error_contains(
+        Article::from_pairs([("headline", Value::from("x"))]),
+        "Article.pub_date has no value and no default",
+    );
 }
 
 #[test]
 fn test_autofields_generate_different_values_for_each_instance() {
     run(&[Article::meta()], |db| {
-        let a1 = Article::objects().create(db, article("First", dt(2005, 7, 30))).unwrap();
-        let a2 = Article::objects().create(db, article("Second", dt(2005, 7, 30))).unwrap();
-        let a3 = Article::objects().create(db, article("Third", dt(2005, 7, 30))).unwrap();
+        let a1 = Article::objects()
+            .create(db, article("First", dt(2005, 7, 30)))
+            .unwrap();
+        let a2 = Article::objects()
+            .create(db, article("Second", dt(2005, 7, 30)))
+            .unwrap();
+        let a3 = Article::objects()
+            .create(db, article("Third", dt(2005, 7, 30)))
+            .unwrap();
         assert!(a1.id != a2.id && a2.id != a3.id && a1.id != a3.id);
     });
 }
@@ -132,9 +149,18 @@ fn test_autofields_generate_different_values_for_each_instance() {
 fn test_datetime_precision() {
     run(&[Article::meta()], |db| {
         for (h, m, s, us) in [(12, 30, 0, 0), (12, 30, 45, 0), (12, 30, 45, 180)] {
-            let when = Utc.with_ymd_and_hms(2005, 7, 31, h, m, s).unwrap() + chrono::TimeDelta::microseconds(us);
-            let a = Article::objects().create(db, article("Article", when)).unwrap();
-            assert_eq!(Article::objects().get(db, q!(id__exact = a.id)).unwrap().pub_date, when);
+            let when = Utc.with_ymd_and_hms(2005, 7, 31, h, m, s).unwrap()
+                + chrono::TimeDelta::microseconds(us);
+            let a = Article::objects()
+                .create(db, article("Article", when))
+                .unwrap();
+            assert_eq!(
+                Article::objects()
+                    .get(db, q!(id__exact = a.id))
+                    .unwrap()
+                    .pub_date,
+                when
+            );
         }
     });
 }
@@ -151,7 +177,13 @@ fn test_saving_an_object_again_does_not_create_a_new_object() {
         a.save(db).unwrap();
         assert_eq!(a.id, current);
         assert_eq!(Article::objects().count(db).unwrap(), 1);
-        assert_eq!(Article::objects().get(db, q!(pk = current)).unwrap().headline, "Updated headline");
+        assert_eq!(
+            Article::objects()
+                .get(db, q!(pk = current))
+                .unwrap()
+                .headline,
+            "Updated headline"
+        );
     });
 }
 
@@ -165,21 +197,34 @@ fn test_manually_specify_primary_key() {
         ])
         .unwrap();
         a.save(db).unwrap();
-        assert_eq!(Article::objects().get(db, q!(pk = 101)).unwrap().headline, "Article 101");
+        assert_eq!(
+            Article::objects().get(db, q!(pk = 101)).unwrap().headline,
+            "Article 101"
+        );
         // The same with a struct literal and an explicit pk.
         let mut b = article("Article 102", dt(2005, 7, 31));
         b.id = 102;
         b._state.set_pk_explicit();
         b.save(db).unwrap();
-        assert_eq!(Article::objects().get(db, q!(pk = 102)).unwrap().headline, "Article 102");
+        assert_eq!(
+            Article::objects().get(db, q!(pk = 102)).unwrap().headline,
+            "Article 102"
+        );
     });
 }
 
 #[test]
 fn test_create_method_and_equality() {
     run(&[Article::meta()], |db| {
-        let a10 = Article::objects().create(db, article("Article 10", dt(2005, 7, 31))).unwrap();
-        assert_eq!(Article::objects().get(db, q!(headline = "Article 10")).unwrap(), a10);
+        let a10 = Article::objects()
+            .create(db, article("Article 10", dt(2005, 7, 31)))
+            .unwrap();
+        assert_eq!(
+            Article::objects()
+                .get(db, q!(headline = "Article 10"))
+                .unwrap(),
+            a10
+        );
         let a = Article::objects().get(db, q!(pk = a10.id)).unwrap();
         let b = Article::objects().get(db, q!(pk = a10.id)).unwrap();
         assert_eq!(a, b);
@@ -189,19 +234,40 @@ fn test_create_method_and_equality() {
 #[test]
 fn test_year_lookup_edge_case() {
     run(&[Article::meta()], |db| {
-        let a11 = Article::objects().create(db, article("Article 11", dt(2008, 1, 1))).unwrap();
-        let last = Utc.with_ymd_and_hms(2008, 12, 31, 23, 59, 59).unwrap() + chrono::TimeDelta::microseconds(999_999);
-        let a12 = Article::objects().create(db, article("Article 12", last)).unwrap();
-        Article::objects().create(db, article("Article 13", dt(2009, 1, 1))).unwrap();
-        assert_eq!(Article::objects().filter(q!(pub_date__year = 2008)).all(db).unwrap(), vec![a11, a12]);
+        let a11 = Article::objects()
+            .create(db, article("Article 11", dt(2008, 1, 1)))
+            .unwrap();
+        let last = Utc.with_ymd_and_hms(2008, 12, 31, 23, 59, 59).unwrap()
+            + chrono::TimeDelta::microseconds(999_999);
+        let a12 = Article::objects()
+            .create(db, article("Article 12", last))
+            .unwrap();
+        Article::objects()
+            .create(db, article("Article 13", dt(2009, 1, 1)))
+            .unwrap();
+        assert_eq!(
+            Article::objects()
+                .filter(q!(pub_date__year = 2008))
+                .all(db)
+                .unwrap(),
+            vec![a11, a12]
+        );
     });
 }
 
 #[test]
 fn test_unicode_data() {
     run(&[Article::meta()], |db| {
-        let a = Article::objects().create(db, article("\u{6797}\u{539f} \u{3081}\u{3050}\u{307f}", dt(2005, 7, 28))).unwrap();
-        assert_eq!(Article::objects().get(db, q!(pk = a.id)).unwrap().headline, "\u{6797}\u{539f} \u{3081}\u{3050}\u{307f}");
+        let a = Article::objects()
+            .create(
+                db,
+                article("\u{6797}\u{539f} \u{3081}\u{3050}\u{307f}", dt(2005, 7, 28)),
+            )
+            .unwrap();
+        assert_eq!(
+            Article::objects().get(db, q!(pk = a.id)).unwrap().headline,
+            "\u{6797}\u{539f} \u{3081}\u{3050}\u{307f}"
+        );
     });
 }
 
@@ -209,21 +275,44 @@ fn test_unicode_data() {
 fn test_queryset_delete_removes_all_items_in_that_queryset() {
     run(&[Article::meta()], |db| {
         for h in ["Parrot", "Second", "Third"] {
-            Article::objects().create(db, article(h, dt(2014, 5, 16))).unwrap();
+            Article::objects()
+                .create(db, article(h, dt(2014, 5, 16)))
+                .unwrap();
         }
-        let deleted = Article::objects().filter(q!(headline__in = ["Second", "Third"])).delete(db).unwrap();
+        let deleted = Article::objects()
+            .filter(q!(headline__in = ["Second", "Third"]))
+            .delete(db)
+            .unwrap();
         assert_eq!(deleted.total, 2);
         assert_eq!(deleted.per_model, vec![("basic.Article".to_string(), 2)]);
-        assert_eq!(Article::objects().values_list_flat("headline").all(db).unwrap(), vec![Value::from("Parrot")]);
+        assert_eq!(
+            Article::objects()
+                .values_list_flat("headline")
+                .all(db)
+                .unwrap(),
+            vec![Value::from("Parrot")]
+        );
     });
 }
 
 #[test]
 fn test_emptyqs() {
     run(&[Article::meta()], |db| {
-        Article::objects().create(db, article("A", dt(2014, 5, 16))).unwrap();
-        assert!(Article::objects().none().values(["headline"]).all(db).unwrap().is_empty());
-        assert!(Article::objects().none().distinct().all(db).unwrap().is_empty());
+        Article::objects()
+            .create(db, article("A", dt(2014, 5, 16)))
+            .unwrap();
+        assert!(Article::objects()
+            .none()
+            .values(["headline"])
+            .all(db)
+            .unwrap()
+            .is_empty());
+        assert!(Article::objects()
+            .none()
+            .distinct()
+            .all(db)
+            .unwrap()
+            .is_empty());
         assert!(!Article::objects().none().exists(db).unwrap());
         assert_eq!(Article::objects().none().delete(db).unwrap().total, 0);
     });
@@ -232,38 +321,110 @@ fn test_emptyqs() {
 #[test]
 fn test_multiple_objects_max_num_fetched() {
     run(&[Article::meta()], |db| {
-        let objs = (0..20).map(|i| article(&format!("Area {i}"), dt(2005, 7, 28))).collect();
-        Article::objects().bulk_create(db, objs, &BulkCreate::new()).unwrap();
+        let objs = (0..20)
+            .map(|i| article(&format!("Area {i}"), dt(2005, 7, 28)))
+            .collect();
+        Article::objects()
+            .bulk_create(db, objs, &BulkCreate::new())
+            .unwrap();
         assert_error_contains(
             Article::objects().get(db, q!(headline__startswith = "Area")),
             "get() returned more than one Article -- it returned 20!",
         );
-        Article::objects().create(db, article("Area 20", dt(2005, 7, 28))).unwrap();
-        let err = Article::objects().get(db, q!(headline__startswith = "Area")).unwrap_err();
-        assert!(matches!(err, Error::MultipleObjectsReturned { model: "Article", count: 20, more: true }));
-        assert!(err.to_string().contains("get() returned more than one Article -- it returned more than 20!"));
+        Article::objects()
+            .create(db, article("Area 20", dt(2005, 7, 28)))
+            .unwrap();
+        let err = Article::objects()
+            .get(db, q!(headline__startswith = "Area"))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::MultipleObjectsReturned {
+                model: "Article",
+                count: 20,
+                more: true
+            }
+        ));
+        assert!(err
+            .to_string()
+            .contains("get() returned more than one Article -- it returned more than 20!"));
     });
 }
 
 #[test]
 fn test_rich_lookup_and_does_not_exist() {
     run(&[Article::meta()], |db| {
-        let a = Article::objects().create(db, article("Swallow programs in Python", dt(2005, 7, 28))).unwrap();
+        let a = Article::objects()
+            .create(db, article("Swallow programs in Python", dt(2005, 7, 28)))
+            .unwrap();
         assert_eq!(Article::objects().get(db, q!(id__exact = a.id)).unwrap(), a);
-        assert_eq!(Article::objects().get(db, q!(headline__startswith = "Swallow")).unwrap(), a);
-        assert_eq!(Article::objects().get(db, q!(pub_date__year = 2005)).unwrap(), a);
-        assert_eq!(Article::objects().get(db, q!(pub_date__year = 2005, pub_date__month = 7)).unwrap(), a);
-        assert_eq!(Article::objects().get(db, q!(pub_date__year = 2005, pub_date__month = 7, pub_date__day = 28)).unwrap(), a);
-        assert_eq!(Article::objects().get(db, q!(pub_date__week_day = 5)).unwrap(), a);
-        assert!(Article::objects().filter(q!(pub_date__week_day = 6)).all(db).unwrap().is_empty());
-        assert!(Article::objects().filter(q!(pub_date__year = 2004)).all(db).unwrap().is_empty());
-        assert_eq!(Article::objects().filter(q!(pk__in = [a.id])).all(db).unwrap(), vec![a.clone()]);
-        let err = Article::objects().get(db, q!(id__exact = 2000)).unwrap_err();
+        assert_eq!(
+            Article::objects()
+                .get(db, q!(headline__startswith = "Swallow"))
+                .unwrap(),
+            a
+        );
+        assert_eq!(
+            Article::objects()
+                .get(db, q!(pub_date__year = 2005))
+                .unwrap(),
+            a
+        );
+        assert_eq!(
+            Article::objects()
+                .get(db, q!(pub_date__year = 2005, pub_date__month = 7))
+                .unwrap(),
+            a
+        );
+        assert_eq!(
+            Article::objects()
+                .get(
+                    db,
+                    q!(
+                        pub_date__year = 2005,
+                        pub_date__month = 7,
+                        pub_date__day = 28
+                    )
+                )
+                .unwrap(),
+            a
+        );
+        assert_eq!(
+            Article::objects()
+                .get(db, q!(pub_date__week_day = 5))
+                .unwrap(),
+            a
+        );
+        assert!(Article::objects()
+            .filter(q!(pub_date__week_day = 6))
+            .all(db)
+            .unwrap()
+            .is_empty());
+        assert!(Article::objects()
+            .filter(q!(pub_date__year = 2004))
+            .all(db)
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            Article::objects()
+                .filter(q!(pk__in = [a.id]))
+                .all(db)
+                .unwrap(),
+            vec![a.clone()]
+        );
+        let err = Article::objects()
+            .get(db, q!(id__exact = 2000))
+            .unwrap_err();
         assert!(err.is_does_not_exist());
         assert_eq!(err.to_string(), "Article matching query does not exist.");
-        assert!(Article::objects().get(db, q!(pub_date__year = 2005, pub_date__month = 8)).unwrap_err().is_does_not_exist());
+        assert!(Article::objects()
+            .get(db, q!(pub_date__year = 2005, pub_date__month = 8))
+            .unwrap_err()
+            .is_does_not_exist());
         // too many
-        Article::objects().create(db, article("Swallow bites Python", dt(2005, 7, 28))).unwrap();
+        Article::objects()
+            .create(db, article("Swallow bites Python", dt(2005, 7, 28)))
+            .unwrap();
         assert_error_contains(
             Article::objects().get(db, q!(headline__startswith = "Swallow")),
             "get() returned more than one Article -- it returned 2!",
@@ -274,8 +435,13 @@ fn test_rich_lookup_and_does_not_exist() {
 #[test]
 fn test_refresh_and_delete() {
     run(&[Article::meta()], |db| {
-        let mut a = Article::objects().create(db, article("original", dt(2005, 7, 28))).unwrap();
-        Article::objects().filter(q!(pk = a.id)).update(db, [("headline", "new headline")]).unwrap();
+        let mut a = Article::objects()
+            .create(db, article("original", dt(2005, 7, 28)))
+            .unwrap();
+        Article::objects()
+            .filter(q!(pk = a.id))
+            .update(db, [("headline", "new headline")])
+            .unwrap();
         assert_eq!(a.headline, "original");
         a.refresh_from_db(db).unwrap();
         assert_eq!(a.headline, "new headline");
@@ -283,37 +449,69 @@ fn test_refresh_and_delete() {
         assert_eq!(deleted.total, 1);
         assert!(a._state.adding());
         assert!(a.refresh_from_db(db).unwrap_err().is_does_not_exist());
-        assert_error_contains(article("x", dt(2005, 1, 1)).delete(db), "can't be deleted because its id attribute is not set");
+        assert_error_contains(
+            article("x", dt(2005, 1, 1)).delete(db),
+            "can't be deleted because its id attribute is not set",
+        );
     });
 }
 
 #[test]
 fn test_save_options() {
     run(&[Article::meta()], |db| {
-        let mut a = Article::objects().create(db, article("one", dt(2005, 7, 28))).unwrap();
+        let mut a = Article::objects()
+            .create(db, article("one", dt(2005, 7, 28)))
+            .unwrap();
         // update_fields writes only the fields named.
         a.headline = "two".into();
         a.pub_date = dt(2006, 1, 1);
-        a.save_with(db, &SaveOptions::new().update_fields(["headline"])).unwrap();
+        a.save_with(db, &SaveOptions::new().update_fields(["headline"]))
+            .unwrap();
         let fresh = Article::objects().get(db, q!(pk = a.id)).unwrap();
-        assert_eq!((fresh.headline.as_str(), fresh.pub_date), ("two", dt(2005, 7, 28)));
-        assert_error_contains(a.save_with(db, &SaveOptions::new().update_fields(["nope"])), "nope");
+        assert_eq!(
+            (fresh.headline.as_str(), fresh.pub_date),
+            ("two", dt(2005, 7, 28))
+        );
         assert_error_contains(
-            a.save_with(db, &SaveOptions::new().force_insert(true).force_update(true)),
+            a.save_with(db, &SaveOptions::new().update_fields(["nope"])),
+            "nope",
+        );
+        assert_error_contains(
+            a.save_with(
+                db,
+                &SaveOptions::new().force_insert(true).force_update(true),
+            ),
             "Cannot force both insert and updating in model saving.",
         );
         // force_update on a row that is gone fails; a plain save re-inserts it.
         Article::objects().filter(q!(pk = a.id)).delete(db).unwrap();
-        assert_error_contains(a.save_with(db, &SaveOptions::new().force_update(true)), "Forced update did not affect any rows.");
+        assert_error_contains(
+            a.save_with(db, &SaveOptions::new().force_update(true)),
+            "Forced update did not affect any rows.",
+        );
         assert_error_contains(
             a.save_with(db, &SaveOptions::new().update_fields(["headline"])),
             "Save with update_fields did not affect any rows.",
         );
         a.save(db).unwrap();
-        assert_eq!(Article::objects().get(db, q!(pk = a.id)).unwrap().headline, "two");
+        assert_eq!(
+            Article::objects().get(db, q!(pk = a.id)).unwrap().headline,
+            "two"
+        );
         // force_insert of an existing row is an IntegrityError.
-        let err = a.save_with(db, &SaveOptions::new().force_insert(true)).unwrap_err();
-        assert!(matches!(err, Error::IntegrityError { kind: IntegrityKind::Unique, .. }), "{err}");
+        let err = a
+            .save_with(db, &SaveOptions::new().force_insert(true))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::IntegrityError {
+                    kind: IntegrityKind::Unique,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     });
 }
 
@@ -321,19 +519,44 @@ fn test_save_options() {
 fn test_first_last_earliest_latest() {
     run(&[Article::meta()], |db| {
         assert_eq!(Article::objects().first(db).unwrap(), None);
-        let a = Article::objects().create(db, article("b", dt(2005, 7, 28))).unwrap();
-        let b = Article::objects().create(db, article("a", dt(2005, 7, 29))).unwrap();
-        let c = Article::objects().create(db, article("c", dt(2005, 7, 27))).unwrap();
+        let a = Article::objects()
+            .create(db, article("b", dt(2005, 7, 28)))
+            .unwrap();
+        let b = Article::objects()
+            .create(db, article("a", dt(2005, 7, 29)))
+            .unwrap();
+        let c = Article::objects()
+            .create(db, article("c", dt(2005, 7, 27)))
+            .unwrap();
         assert_eq!(Article::objects().first(db).unwrap(), Some(c.clone()));
         assert_eq!(Article::objects().last(db).unwrap(), Some(b.clone()));
-        assert_eq!(Article::objects().order_by(["headline"]).first(db).unwrap(), Some(b.clone()));
-        assert_eq!(Article::objects().order_by(Vec::<&str>::new()).first(db).unwrap(), Some(a.clone()));
-        assert_eq!(Article::objects().order_by(Vec::<&str>::new()).last(db).unwrap(), Some(c.clone()));
+        assert_eq!(
+            Article::objects().order_by(["headline"]).first(db).unwrap(),
+            Some(b.clone())
+        );
+        assert_eq!(
+            Article::objects()
+                .order_by(Vec::<&str>::new())
+                .first(db)
+                .unwrap(),
+            Some(a.clone())
+        );
+        assert_eq!(
+            Article::objects()
+                .order_by(Vec::<&str>::new())
+                .last(db)
+                .unwrap(),
+            Some(c.clone())
+        );
         assert_eq!(Article::objects().earliest(db, &[]).unwrap(), c);
         assert_eq!(Article::objects().latest(db, &[]).unwrap(), b);
         assert_eq!(Article::objects().earliest(db, &["headline"]).unwrap(), b);
         assert_eq!(Article::objects().latest(db, &["headline"]).unwrap(), c);
-        assert!(Article::objects().filter(q!(headline = "zzz")).latest(db, &[]).unwrap_err().is_does_not_exist());
+        assert!(Article::objects()
+            .filter(q!(headline = "zzz"))
+            .latest(db, &[])
+            .unwrap_err()
+            .is_does_not_exist());
     });
 }
 
@@ -341,24 +564,65 @@ fn test_first_last_earliest_latest() {
 fn test_slicing_ordering_and_reverse() {
     run(&[Article::meta()], |db| {
         for (i, d) in [(1, 27), (2, 28), (3, 29), (4, 30)] {
-            Article::objects().create(db, article(&format!("A{i}"), dt(2005, 7, d))).unwrap();
+            Article::objects()
+                .create(db, article(&format!("A{i}"), dt(2005, 7, d)))
+                .unwrap();
         }
-        let heads = |qs: QuerySet<Article>| -> Vec<String> { qs.all(db).unwrap().into_iter().map(|a| a.headline).collect() };
+        let heads = |qs: QuerySet<Article>| -> Vec<String> {
+            qs.all(db)
+                .unwrap()
+                .into_iter()
+                .map(|a| a.headline)
+                .collect()
+        };
         assert_eq!(heads(Article::objects().slice(1..3)), ["A2", "A3"]);
         assert_eq!(heads(Article::objects().slice(2..)), ["A3", "A4"]);
         assert_eq!(heads(Article::objects().slice(..1)), ["A1"]);
         assert_eq!(heads(Article::objects().slice(1..3).slice(1..)), ["A3"]);
-        assert_eq!(heads(Article::objects().reverse()), ["A4", "A3", "A2", "A1"]);
-        assert_eq!(heads(Article::objects().order_by(["-headline"]).reverse()), ["A1", "A2", "A3", "A4"]);
+        assert_eq!(
+            heads(Article::objects().reverse()),
+            ["A4", "A3", "A2", "A1"]
+        );
+        assert_eq!(
+            heads(Article::objects().order_by(["-headline"]).reverse()),
+            ["A1", "A2", "A3", "A4"]
+        );
         assert_eq!(Article::objects().order_by(["?"]).count(db).unwrap(), 4);
         assert_eq!(Article::objects().slice(1..3).get(db, q!()).unwrap_err().to_string(), "get() returned more than one Article -- it returned 2! Narrow the filter, or use filter() to read them all.");
-        assert_eq!(Article::objects().slice(1..2).get(db, q!()).unwrap().headline, "A2");
-        assert_error_contains(Article::objects().slice(-1..).all(db), "Negative indexing is not supported.");
-        assert_error_contains(Article::objects().slice(0..2).filter(q!(pk = 1)).all(db), "Cannot filter a query once a slice has been taken.");
-        assert_error_contains(Article::objects().slice(0..2).order_by(["pk"]).all(db), "Cannot reorder a query once a slice has been taken.");
-        assert_error_contains(Article::objects().slice(0..2).update(db, [("headline", "x")]), "Cannot update a query once a slice has been taken.");
-        assert_error_contains(Article::objects().slice(0..2).delete(db), "Cannot use 'limit' or 'offset' with delete().");
-        assert_error_contains(Article::objects().order_by(["nope"]).all(db), "Cannot resolve keyword 'nope' into field of Article");
+        assert_eq!(
+            Article::objects()
+                .slice(1..2)
+                .get(db, q!())
+                .unwrap()
+                .headline,
+            "A2"
+        );
+        assert_error_contains(
+            Article::objects().slice(-1..).all(db),
+            "Negative indexing is not supported.",
+        );
+        assert_error_contains(
+            Article::objects().slice(0..2).filter(q!(pk = 1)).all(db),
+            "Cannot filter a query once a slice has been taken.",
+        );
+        assert_error_contains(
+            Article::objects().slice(0..2).order_by(["pk"]).all(db),
+            "Cannot reorder a query once a slice has been taken.",
+        );
+        assert_error_contains(
+            Article::objects()
+                .slice(0..2)
+                .update(db, [("headline", "x")]),
+            "Cannot update a query once a slice has been taken.",
+        );
+        assert_error_contains(
+            Article::objects().slice(0..2).delete(db),
+            "Cannot use 'limit' or 'offset' with delete().",
+        );
+        assert_error_contains(
+            Article::objects().order_by(["nope"]).all(db),
+            "Cannot resolve keyword 'nope' into field of Article",
+        );
     });
 }
 
@@ -366,15 +630,38 @@ fn test_slicing_ordering_and_reverse() {
 fn test_distinct_values_and_explain() {
     run(&[Article::meta()], |db| {
         for h in ["x", "x", "y"] {
-            Article::objects().create(db, article(h, dt(2005, 7, 28))).unwrap();
+            Article::objects()
+                .create(db, article(h, dt(2005, 7, 28)))
+                .unwrap();
         }
-        let distinct = Article::objects().order_by(["headline"]).values_list_flat("headline").distinct().all(db).unwrap();
+        let distinct = Article::objects()
+            .order_by(["headline"])
+            .values_list_flat("headline")
+            .distinct()
+            .all(db)
+            .unwrap();
         assert_eq!(distinct, vec![Value::from("x"), Value::from("y")]);
-        assert_eq!(Article::objects().values(["headline"]).distinct().count(db).unwrap(), 2);
-        let plan = Article::objects().filter(q!(headline = "x")).explain(db).unwrap();
+        assert_eq!(
+            Article::objects()
+                .values(["headline"])
+                .distinct()
+                .count(db)
+                .unwrap(),
+            2
+        );
+        let plan = Article::objects()
+            .filter(q!(headline = "x"))
+            .explain(db)
+            .unwrap();
         assert!(plan.contains("SCAN") || plan.contains("SEARCH"), "{plan}");
-        let (sql, params) = Article::objects().filter(q!(headline = "x")).to_sql(db).unwrap();
-        assert!(sql.contains("WHERE \"basic_article\".\"headline\" = ?"), "{sql}");
+        let (sql, params) = Article::objects()
+            .filter(q!(headline = "x"))
+            .to_sql(db)
+            .unwrap();
+        assert!(
+            sql.contains("WHERE \"basic_article\".\"headline\" = ?"),
+            "{sql}"
+        );
         assert_eq!(params, vec![Value::from("x")]);
     });
 }
@@ -389,33 +676,57 @@ fn test_full_clean_names_every_bad_field() {
     p.site = Some("www.example.com".into());
     p.ip = Some("300.1.1.1".into());
     p.slug = "".into();
-    let Err(Error::ValidationError(errors)) = p.full_clean() else { panic!("expected a ValidationError") };
-    assert_eq!(errors.fields().collect::<Vec<_>>(), ["contact", "ip", "name", "price", "site", "slug"]);
+    let Err(Error::ValidationError(errors)) = p.full_clean() else {
+        panic!("expected a ValidationError")
+    };
+    assert_eq!(
+        errors.fields().collect::<Vec<_>>(),
+        ["contact", "ip", "name", "price", "site", "slug"]
+    );
     assert_eq!(
         errors.messages("name"),
-        ["Ensure this value has at most 10 characters (it has 15).", "No digits allowed."]
+        [
+            "Ensure this value has at most 10 characters (it has 15).",
+            "No digits allowed."
+        ]
     );
-    assert_eq!(errors.messages("price"), ["Ensure that there are no more than 5 digits in total."]);
+    assert_eq!(
+        errors.messages("price"),
+        ["Ensure that there are no more than 5 digits in total."]
+    );
     assert_eq!(errors.messages("contact"), ["Enter a valid email address."]);
     assert_eq!(errors.messages("site"), ["Enter a valid URL."]);
-    assert_eq!(errors.messages("ip"), ["Enter a valid IPv4 or IPv6 address."]);
+    assert_eq!(
+        errors.messages("ip"),
+        ["Enter a valid IPv4 or IPv6 address."]
+    );
     assert_eq!(errors.messages("slug"), ["This field cannot be blank."]);
     // blank=True accepts "".
     let mut q = product("ok", "s");
     q.contact = String::new();
     q.full_clean().unwrap();
     q.price = "12.345".parse().unwrap();
-    let Err(Error::ValidationError(errors)) = q.full_clean() else { panic!() };
-    assert_eq!(errors.messages("price"), ["Ensure that there are no more than 2 decimal places."]);
+    let Err(Error::ValidationError(errors)) = q.full_clean() else {
+        panic!()
+    };
+    assert_eq!(
+        errors.messages("price"),
+        ["Ensure that there are no more than 2 decimal places."]
+    );
     assert_eq!(Size::Large.label(), "Large");
     assert_eq!(Product::meta().field("size").unwrap().1.max_length, Some(1));
-    assert_eq!(Product::meta().field("contact").unwrap().1.max_length, Some(254));
+    assert_eq!(
+        Product::meta().field("contact").unwrap().1.max_length,
+        Some(254)
+    );
 }
 
 #[test]
 fn test_choices_auto_now_and_integrity() {
     run(&[Product::meta()], |db| {
-        let mut p = Product::objects().create(db, product("pen", "pen")).unwrap();
+        let mut p = Product::objects()
+            .create(db, product("pen", "pen"))
+            .unwrap();
         let created = p.created.expect("auto_now_add sets it");
         let modified = p.modified.expect("auto_now sets it");
         p.size = Size::Large;
@@ -426,9 +737,13 @@ fn test_choices_auto_now_and_integrity() {
         assert!(fresh.modified.unwrap() > modified);
         assert_eq!(fresh.price.to_string(), "1.50");
         // A unique column and unique_together are enforced by the database.
-        let err = Product::objects().create(db, product("other", "pen")).unwrap_err();
+        let err = Product::objects()
+            .create(db, product("other", "pen"))
+            .unwrap_err();
         match err {
-            Error::IntegrityError { kind, constraint, .. } => {
+            Error::IntegrityError {
+                kind, constraint, ..
+            } => {
                 assert_eq!(kind, IntegrityKind::Unique);
                 assert_eq!(constraint.as_deref(), Some("basic_product.slug"));
             }
@@ -436,9 +751,13 @@ fn test_choices_auto_now_and_integrity() {
         }
         let mut dup = product("pen", "pen-2");
         dup.size = Size::Large;
-        assert!(Product::objects().create(db, dup).unwrap_err().is_integrity_error());
+        assert!(Product::objects()
+            .create(db, dup)
+            .unwrap_err()
+            .is_integrity_error());
         // Values stored outside the enum are reported with the choices.
-        db.execute_raw("UPDATE basic_product SET size = 'X'", &[]).unwrap();
+        db.execute_raw("UPDATE basic_product SET size = 'X'", &[])
+            .unwrap();
         assert_error_contains(Product::objects().all(db), "is not one of the choices");
     });
 }
@@ -446,10 +765,14 @@ fn test_choices_auto_now_and_integrity() {
 #[test]
 fn test_atomic_rolls_back_a_failed_write() {
     run(&[Product::meta()], |db| {
-        Product::objects().create(db, product("pen", "pen")).unwrap();
+        Product::objects()
+            .create(db, product("pen", "pen"))
+            .unwrap();
         let r: quarry::Result<()> = db.atomic(|tx| {
             Product::objects().create(tx, product("cup", "cup"))?;
-            Product::objects().filter(q!(name = "pen")).update(tx, [("name", "pencil")])?;
+            Product::objects()
+                .filter(q!(name = "pen"))
+                .update(tx, [("name", "pencil")])?;
             Product::objects().create(tx, product("pen2", "pen"))?; // unique slug: fails
             Ok(())
         });
@@ -473,7 +796,10 @@ fn test_atomic_rolls_back_a_failed_write() {
 
 #[test]
 fn test_registry() {
-    let labels: Vec<String> = quarry::registry::models().iter().map(|m| m.label()).collect();
+    let labels: Vec<String> = quarry::registry::models()
+        .iter()
+        .map(|m| m.label())
+        .collect();
     assert!(labels.contains(&"basic.Article".to_string()));
     assert!(labels.contains(&"basic.Product".to_string()));
     let m = quarry::registry::get_model("basic.article").unwrap();

@@ -49,7 +49,17 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 fn lennon(db: &Database) {
     Person::objects()
-        .create(db, Person { id: 0, first_name: "John".into(), last_name: "Lennon".into(), birthday: date(1940, 10, 9), defaults: 0, _state: ModelState::new() })
+        .create(
+            db,
+            Person {
+                id: 0,
+                first_name: "John".into(),
+                last_name: "Lennon".into(),
+                birthday: date(1940, 10, 9),
+                defaults: 0,
+                _state: ModelState::new(),
+            },
+        )
         .unwrap();
 }
 
@@ -58,7 +68,11 @@ fn test_get_or_create_method_with_get() {
     run(&[Person::meta()], |db| {
         lennon(db);
         let (p, created) = Person::objects()
-            .get_or_create(db, q!(first_name = "John", last_name = "Lennon"), [("birthday", Value::from(date(1940, 10, 9)))])
+            .get_or_create(
+                db,
+                q!(first_name = "John", last_name = "Lennon"),
+                [("birthday", Value::from(date(1940, 10, 9)))],
+            )
             .unwrap();
         assert!(!created);
         assert_eq!(p.first_name, "John");
@@ -71,7 +85,11 @@ fn test_get_or_create_method_with_create() {
     run(&[Person::meta()], |db| {
         lennon(db);
         let (p, created) = Person::objects()
-            .get_or_create(db, q!(first_name = "George", last_name = "Harrison"), [("birthday", Value::from(date(1943, 2, 25)))])
+            .get_or_create(
+                db,
+                q!(first_name = "George", last_name = "Harrison"),
+                [("birthday", Value::from(date(1943, 2, 25)))],
+            )
             .unwrap();
         assert!(created);
         assert!(!p._state.adding());
@@ -79,7 +97,11 @@ fn test_get_or_create_method_with_create() {
         assert_eq!(Person::objects().count(db).unwrap(), 2);
         // The same statement twice creates nothing the second time.
         let (_, created) = Person::objects()
-            .get_or_create(db, q!(first_name = "George", last_name = "Harrison"), [("birthday", Value::from(date(1943, 2, 25)))])
+            .get_or_create(
+                db,
+                q!(first_name = "George", last_name = "Harrison"),
+                [("birthday", Value::from(date(1943, 2, 25)))],
+            )
             .unwrap();
         assert!(!created);
         assert_eq!(Person::objects().count(db).unwrap(), 2);
@@ -90,8 +112,14 @@ fn test_get_or_create_method_with_create() {
 fn test_get_or_create_invalid_params() {
     run(&[Person::meta()], |db| {
         // Creating without a required field is refused before any write.
-        let err = Person::objects().get_or_create(db, q!(first_name = "Tom", last_name = "Smith"), []).unwrap_err();
-        assert!(err.to_string().contains("Person.birthday has no value and no default"), "{err}");
+        let err = Person::objects()
+            .get_or_create(db, q!(first_name = "Tom", last_name = "Smith"), [])
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("Person.birthday has no value and no default"),
+            "{err}"
+        );
         assert_eq!(Person::objects().count(db).unwrap(), 0);
         assert_error_contains(
             Person::objects().get_or_create(db, q!(first_name = "Tom"), [("nope", Value::from(1))]),
@@ -103,25 +131,51 @@ fn test_get_or_create_invalid_params() {
 #[test]
 fn test_get_or_create_with_pk_property_and_lookups() {
     run(&[Person::meta(), ManualPrimaryKeyTest::meta()], |db| {
-        let (obj, created) = ManualPrimaryKeyTest::objects().get_or_create(db, q!(pk = 1), [("data", Value::from("Original"))]).unwrap();
+        let (obj, created) = ManualPrimaryKeyTest::objects()
+            .get_or_create(db, q!(pk = 1), [("data", Value::from("Original"))])
+            .unwrap();
         assert!(created);
         assert_eq!((obj.id, obj.data.as_str()), (1, "Original"));
         // A second create with the same pk is an IntegrityError that leaves the first row.
         let err = ManualPrimaryKeyTest::objects()
-            .create(db, ManualPrimaryKeyTest { id: 1, data: "Different".into(), _state: ModelState::new() })
+            .create(
+                db,
+                ManualPrimaryKeyTest {
+                    id: 1,
+                    data: "Different".into(),
+                    _state: ModelState::new(),
+                },
+            )
             .unwrap_err();
         assert!(err.is_integrity_error(), "{err}");
-        assert_eq!(ManualPrimaryKeyTest::objects().get(db, q!(id = 1)).unwrap().data, "Original");
+        assert_eq!(
+            ManualPrimaryKeyTest::objects()
+                .get(db, q!(id = 1))
+                .unwrap()
+                .data,
+            "Original"
+        );
         // Lookups with __ are used to find, not to build the object.
         lennon(db);
         let (p, created) = Person::objects()
-            .get_or_create(db, q!(first_name__iexact = "john", last_name = "Lennon"), [("birthday", Value::from(date(1, 1, 1)))])
+            .get_or_create(
+                db,
+                q!(first_name__iexact = "john", last_name = "Lennon"),
+                [("birthday", Value::from(date(1, 1, 1)))],
+            )
             .unwrap();
         assert!(!created);
         assert_eq!(p.birthday, date(1940, 10, 9));
         // A field called "defaults" is an ordinary field.
         let (p, created) = Person::objects()
-            .get_or_create(db, q!(first_name = "George", last_name = "Harrison"), [("birthday", Value::from(date(1943, 2, 25))), ("defaults", Value::from(12))])
+            .get_or_create(
+                db,
+                q!(first_name = "George", last_name = "Harrison"),
+                [
+                    ("birthday", Value::from(date(1943, 2, 25))),
+                    ("defaults", Value::from(12)),
+                ],
+            )
             .unwrap();
         assert!(created);
         assert_eq!(p.defaults, 12);
@@ -133,11 +187,22 @@ fn test_update_or_create() {
     run(&[Person::meta()], |db| {
         lennon(db);
         let (p, created) = Person::objects()
-            .update_or_create(db, q!(first_name = "John", last_name = "Lennon"), [("birthday", Value::from(date(1970, 10, 9)))], None)
+            .update_or_create(
+                db,
+                q!(first_name = "John", last_name = "Lennon"),
+                [("birthday", Value::from(date(1970, 10, 9)))],
+                None,
+            )
             .unwrap();
         assert!(!created);
         assert_eq!(p.birthday, date(1970, 10, 9));
-        assert_eq!(Person::objects().get(db, q!(first_name = "John")).unwrap().birthday, date(1970, 10, 9));
+        assert_eq!(
+            Person::objects()
+                .get(db, q!(first_name = "John"))
+                .unwrap()
+                .birthday,
+            date(1970, 10, 9)
+        );
         let (p, created) = Person::objects()
             .update_or_create(
                 db,
@@ -154,7 +219,13 @@ fn test_update_or_create() {
 }
 
 fn country(name: &str, iso: &str) -> Country {
-    Country { id: 0, name: name.into(), iso_two_letter: iso.into(), description: None, _state: ModelState::new() }
+    Country {
+        id: 0,
+        name: name.into(),
+        iso_two_letter: iso.into(),
+        description: None,
+        _state: ModelState::new(),
+    }
 }
 
 fn countries() -> Vec<Country> {
@@ -169,48 +240,92 @@ fn countries() -> Vec<Country> {
 #[test]
 fn test_bulk_create_simple() {
     run(&[Country::meta()], |db| {
-        let created = Country::objects().bulk_create(db, countries(), &BulkCreate::new()).unwrap();
+        let created = Country::objects()
+            .bulk_create(db, countries(), &BulkCreate::new())
+            .unwrap();
         assert_eq!(created.len(), 4);
-        let mut names: Vec<String> = Country::objects().order_by(["name"]).all(db).unwrap().into_iter().map(|c| c.name).collect();
+        let mut names: Vec<String> = Country::objects()
+            .order_by(["name"])
+            .all(db)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
         names.sort();
-        assert_eq!(names, ["Czech Republic", "Germany", "The Netherlands", "United States of America"]);
+        assert_eq!(
+            names,
+            [
+                "Czech Republic",
+                "Germany",
+                "The Netherlands",
+                "United States of America"
+            ]
+        );
         // Primary keys are set, in order, and the objects are marked saved.
         let ids: Vec<i64> = created.iter().map(|c| c.id).collect();
         assert_eq!(ids, [1, 2, 3, 4]);
         assert!(created.iter().all(|c| !c._state.adding()));
-        assert_eq!(Country::objects().get(db, q!(pk = 2)).unwrap().iso_two_letter, "NL");
+        assert_eq!(
+            Country::objects()
+                .get(db, q!(pk = 2))
+                .unwrap()
+                .iso_two_letter,
+            "NL"
+        );
         // Empty input is a no-op.
-        assert!(Country::objects().bulk_create(db, vec![], &BulkCreate::new()).unwrap().is_empty());
+        assert!(Country::objects()
+            .bulk_create(db, vec![], &BulkCreate::new())
+            .unwrap()
+            .is_empty());
     });
 }
 
 #[test]
 fn test_bulk_create_batch_size_and_large_batch() {
     run(&[Country::meta()], |db| {
-        let objs: Vec<Country> = (0..1001).map(|i| country(&format!("c{i}"), &format!("{:02}", i % 100))).collect();
+        let objs: Vec<Country> = (0..1001)
+            .map(|i| country(&format!("c{i}"), &format!("{:02}", i % 100)))
+            .collect();
         // iso codes repeat: with a unique column this must fail as a whole and leave nothing.
-        assert!(Country::objects().bulk_create(db, objs, &BulkCreate::new().batch_size(10)).unwrap_err().is_integrity_error());
+        assert!(Country::objects()
+            .bulk_create(db, objs, &BulkCreate::new().batch_size(10))
+            .unwrap_err()
+            .is_integrity_error());
         assert_eq!(Country::objects().count(db).unwrap(), 0);
-        let objs: Vec<Country> = (0..1001).map(|i| country(&format!("c{i}"), &format!("{i:x}"))).collect();
-        let out = Country::objects().bulk_create(db, objs, &BulkCreate::new().batch_size(7)).unwrap();
+        let objs: Vec<Country> = (0..1001)
+            .map(|i| country(&format!("c{i}"), &format!("{i:x}")))
+            .collect();
+        let out = Country::objects()
+            .bulk_create(db, objs, &BulkCreate::new().batch_size(7))
+            .unwrap();
         assert_eq!(out.len(), 1001);
         assert_eq!(out[1000].id, 1001);
         assert_eq!(Country::objects().count(db).unwrap(), 1001);
-        assert_error_contains(Country::objects().bulk_create(db, countries(), &BulkCreate::new().batch_size(0)), "Batch size must be a positive integer.");
+        assert_error_contains(
+            Country::objects().bulk_create(db, countries(), &BulkCreate::new().batch_size(0)),
+            "Batch size must be a positive integer.",
+        );
     });
 }
 
 #[test]
 fn test_bulk_create_ignore_conflicts() {
     run(&[Country::meta()], |db| {
-        Country::objects().bulk_create(db, countries(), &BulkCreate::new()).unwrap();
+        Country::objects()
+            .bulk_create(db, countries(), &BulkCreate::new())
+            .unwrap();
         let mut more = countries();
         more.push(country("France", "FR"));
-        let out = Country::objects().bulk_create(db, more, &BulkCreate::new().ignore_conflicts(true)).unwrap();
+        let out = Country::objects()
+            .bulk_create(db, more, &BulkCreate::new().ignore_conflicts(true))
+            .unwrap();
         assert_eq!(out.len(), 5);
         assert_eq!(Country::objects().count(db).unwrap(), 5);
         // Without ignore_conflicts the duplicate is an IntegrityError.
-        assert!(Country::objects().bulk_create(db, vec![country("Xland", "US")], &BulkCreate::new()).unwrap_err().is_integrity_error());
+        assert!(Country::objects()
+            .bulk_create(db, vec![country("Xland", "US")], &BulkCreate::new())
+            .unwrap_err()
+            .is_integrity_error());
     });
 }
 
@@ -221,7 +336,9 @@ fn test_bulk_create_with_explicit_pks() {
         a.id = 10;
         a._state.set_pk_explicit();
         let b = country("B", "BB");
-        let out = Country::objects().bulk_create(db, vec![a, b], &BulkCreate::new()).unwrap();
+        let out = Country::objects()
+            .bulk_create(db, vec![a, b], &BulkCreate::new())
+            .unwrap();
         assert_eq!(out[0].id, 10);
         assert_eq!(out[1].id, 11);
         assert_eq!(Country::objects().get(db, q!(pk = 10)).unwrap().name, "A");
@@ -231,39 +348,69 @@ fn test_bulk_create_with_explicit_pks() {
 #[test]
 fn test_bulk_update() {
     run(&[Country::meta()], |db| {
-        let mut objs = Country::objects().bulk_create(db, countries(), &BulkCreate::new()).unwrap();
+        let mut objs = Country::objects()
+            .bulk_create(db, countries(), &BulkCreate::new())
+            .unwrap();
         for (i, c) in objs.iter_mut().enumerate() {
             c.description = Some(format!("d{i}"));
             c.name = c.name.to_uppercase();
         }
-        let n = Country::objects().bulk_update(db, &objs, &["description", "name"], Some(3)).unwrap();
+        let n = Country::objects()
+            .bulk_update(db, &objs, &["description", "name"], Some(3))
+            .unwrap();
         assert_eq!(n, 4);
         let got = Country::objects().order_by(["id"]).all(db).unwrap();
         assert_eq!(got, objs);
-        assert_error_contains(Country::objects().bulk_update(db, &objs, &["id"], None), "bulk_update() cannot be used with primary key fields.");
-        assert_error_contains(Country::objects().bulk_update(db, &objs, &[], None), "Field names must be given to bulk_update().");
-        assert_error_contains(Country::objects().bulk_update(db, &[country("Z", "ZZ")], &["name"], None), "All bulk_update() objects must have a primary key set.");
+        assert_error_contains(
+            Country::objects().bulk_update(db, &objs, &["id"], None),
+            "bulk_update() cannot be used with primary key fields.",
+        );
+        assert_error_contains(
+            Country::objects().bulk_update(db, &objs, &[], None),
+            "Field names must be given to bulk_update().",
+        );
+        assert_error_contains(
+            Country::objects().bulk_update(db, &[country("Z", "ZZ")], &["name"], None),
+            "All bulk_update() objects must have a primary key set.",
+        );
     });
 }
 
 #[test]
 fn test_iterator_streams_in_chunks() {
     run(&[Country::meta()], |db| {
-        let objs: Vec<Country> = (0..250).map(|i| country(&format!("c{i:03}"), &format!("{i:x}"))).collect();
-        Country::objects().bulk_create(db, objs, &BulkCreate::new()).unwrap();
+        let objs: Vec<Country> = (0..250)
+            .map(|i| country(&format!("c{i:03}"), &format!("{i:x}")))
+            .collect();
+        Country::objects()
+            .bulk_create(db, objs, &BulkCreate::new())
+            .unwrap();
         let mut seen = 0;
-        for (i, c) in Country::objects().order_by(["name"]).iterator(db, 32).enumerate() {
+        for (i, c) in Country::objects()
+            .order_by(["name"])
+            .iterator(db, 32)
+            .enumerate()
+        {
             let c = c.unwrap();
             assert_eq!(c.name, format!("c{i:03}"));
             seen += 1;
         }
         assert_eq!(seen, 250);
         // Writes between chunks are allowed: the connection is not held by the iterator.
-        for c in Country::objects().filter(q!(name__lt = "c010")).iterator(db, 3) {
+        for c in Country::objects()
+            .filter(q!(name__lt = "c010"))
+            .iterator(db, 3)
+        {
             let mut c = c.unwrap();
             c.description = Some("seen".into());
             c.save(db).unwrap();
         }
-        assert_eq!(Country::objects().filter(q!(description = "seen")).count(db).unwrap(), 10);
+        assert_eq!(
+            Country::objects()
+                .filter(q!(description = "seen"))
+                .count(db)
+                .unwrap(),
+            10
+        );
     });
 }

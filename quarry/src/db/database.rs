@@ -81,7 +81,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("url", &self.inner.url).finish()
+        f.debug_struct("Database")
+            .field("url", &self.inner.url)
+            .finish()
     }
 }
 
@@ -209,7 +211,9 @@ fn open_sqlite(path: &str) -> Result<Conn> {
 
 #[cfg(not(feature = "sqlite"))]
 fn open_sqlite(_: &str) -> Result<Conn> {
-    Err(config_error("quarry was built without the `sqlite` feature"))
+    Err(config_error(
+        "quarry was built without the `sqlite` feature",
+    ))
 }
 
 impl Executor for Database {

@@ -96,9 +96,14 @@ fn register_regexp(conn: &rusqlite::Connection) -> Result<()> {
         2,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let re = ctx.get_or_create_aux(0, |vr| -> std::result::Result<regex::Regex, Box<dyn std::error::Error + Send + Sync>> {
-                Ok(regex::Regex::new(vr.as_str()?)?)
-            })?;
+            let re =
+                ctx.get_or_create_aux(
+                    0,
+                    |vr| -> std::result::Result<
+                        regex::Regex,
+                        Box<dyn std::error::Error + Send + Sync>,
+                    > { Ok(regex::Regex::new(vr.as_str()?)?) },
+                )?;
             let text = match ctx.get_raw(1) {
                 ValueRef::Null => return Ok(None),
                 ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
@@ -148,9 +153,9 @@ impl rusqlite::ToSql for Bind<'_> {
             Value::Date(d) => ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string())),
             Value::Time(t) => ToSqlOutput::Owned(V::Text(format_time(t))),
             Value::DateTime(dt) => ToSqlOutput::Owned(V::Text(format_datetime(dt))),
-            Value::Duration(d) => ToSqlOutput::Owned(V::Integer(
-                d.num_microseconds().unwrap_or(i64::MAX),
-            )),
+            Value::Duration(d) => {
+                ToSqlOutput::Owned(V::Integer(d.num_microseconds().unwrap_or(i64::MAX)))
+            }
             Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.simple().to_string())),
             Value::Json(j) => ToSqlOutput::Owned(V::Text(j.to_string())),
             Value::List(_) => {
@@ -193,7 +198,8 @@ fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
         .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"))
         .or_else(|_| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
         })
         .ok()
         .map(|n| n.and_utc())
@@ -254,7 +260,9 @@ impl Row for SqliteRow<'_, '_> {
         if matches!(raw, ValueRef::Null) {
             return Ok(Value::Null);
         }
-        let bad = |what: &str| Error::conversion(format!("column {idx}"), format!("invalid {what}: {raw:?}"));
+        let bad = |what: &str| {
+            Error::conversion(format!("column {idx}"), format!("invalid {what}: {raw:?}"))
+        };
         Ok(match kind {
             BooleanField => Value::Bool(self.get_bool(idx)?),
             k if k.is_integer() => Value::I64(self.get_i64(idx)?),
@@ -268,12 +276,15 @@ impl Row for SqliteRow<'_, '_> {
                 other => return Err(wrong_type(idx, "a decimal", other)),
             }),
             DateField => Value::Date(
-                NaiveDate::parse_from_str(text(idx, raw, "a date")?.get(..10).unwrap_or(""), "%Y-%m-%d")
-                    .map_err(|_| bad("date"))?,
+                NaiveDate::parse_from_str(
+                    text(idx, raw, "a date")?.get(..10).unwrap_or(""),
+                    "%Y-%m-%d",
+                )
+                .map_err(|_| bad("date"))?,
             ),
-            DateTimeField => {
-                Value::DateTime(parse_datetime(text(idx, raw, "a datetime")?).ok_or_else(|| bad("datetime"))?)
-            }
+            DateTimeField => Value::DateTime(
+                parse_datetime(text(idx, raw, "a datetime")?).ok_or_else(|| bad("datetime"))?,
+            ),
             TimeField => Value::Time(
                 NaiveTime::parse_from_str(text(idx, raw, "a time")?, "%H:%M:%S%.f")
                     .map_err(|_| bad("time"))?,
@@ -283,9 +294,9 @@ impl Row for SqliteRow<'_, '_> {
                 uuid::Uuid::parse_str(text(idx, raw, "a uuid")?).map_err(|_| bad("uuid"))?,
             ),
             BinaryField => Value::Bytes(self.get_bytes(idx)?),
-            JSONField => Value::Json(
-                serde_json::from_str(text(idx, raw, "JSON")?).map_err(|_| bad("JSON"))?,
-            ),
+            JSONField => {
+                Value::Json(serde_json::from_str(text(idx, raw, "JSON")?).map_err(|_| bad("JSON"))?)
+            }
             _ => match raw {
                 ValueRef::Integer(i) => Value::I64(i),
                 ValueRef::Real(f) => Value::F64(f),

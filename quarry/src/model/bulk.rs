@@ -18,7 +18,11 @@ pub(crate) fn object_from_lookup<M: Model>(
 ) -> Result<M> {
     let mut pairs: Vec<(String, Value)> = Vec::new();
     for (field, expr) in lookup.exact_pairs() {
-        let field = if field == "pk" { M::meta().pk_field().name } else { field };
+        let field = if field == "pk" {
+            M::meta().pk_field().name
+        } else {
+            field
+        };
         match expr {
             Expr::Value(v) => pairs.push((field.to_owned(), v.clone())),
             _ => continue,
@@ -60,7 +64,13 @@ pub(crate) fn bulk_insert<M: Model>(
         for chunk in indexes.chunks(batch) {
             if fields.is_empty() {
                 for &i in chunk {
-                    let ids = insert_batch::<M>(ex, &fields, vec![vec![]], returning, options.ignore_conflicts)?;
+                    let ids = insert_batch::<M>(
+                        ex,
+                        &fields,
+                        vec![vec![]],
+                        returning,
+                        options.ignore_conflicts,
+                    )?;
                     if let Some(id) = ids.into_iter().next() {
                         objs[i].set_field_value(meta.pk, id)?;
                     }
@@ -114,13 +124,17 @@ pub(crate) fn bulk_update<M: Model>(
         return Err(Error::invalid("Batch size must be a positive integer."));
     }
     if fields.is_empty() {
-        return Err(Error::invalid("Field names must be given to bulk_update()."));
+        return Err(Error::invalid(
+            "Field names must be given to bulk_update().",
+        ));
     }
     let mut idx = Vec::new();
     for name in fields {
         let (i, f) = meta.field_or_error(name)?;
         if f.primary_key {
-            return Err(Error::invalid("bulk_update() cannot be used with primary key fields."));
+            return Err(Error::invalid(
+                "bulk_update() cannot be used with primary key fields.",
+            ));
         }
         idx.push(i);
     }

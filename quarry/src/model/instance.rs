@@ -72,7 +72,9 @@ impl Deleted {
     }
 }
 
-pub(super) fn from_pairs<'a, M: Model>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Result<M> {
+pub(super) fn from_pairs<'a, M: Model>(
+    pairs: impl IntoIterator<Item = (&'a str, Value)>,
+) -> Result<M> {
     let meta = M::meta();
     let mut values: Vec<Option<Value>> = vec![None; meta.fields.len()];
     let mut unknown = Vec::new();
@@ -109,8 +111,9 @@ pub(crate) fn pre_save<M: Model>(obj: &mut M, adding: bool) -> Result<Vec<usize>
         if f.auto_now || (f.auto_now_add && adding) {
             // Databases keep microseconds; so does the instance.
             let now = chrono::Utc::now();
-            let now = chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1))
-                .unwrap_or(now);
+            let now =
+                chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1))
+                    .unwrap_or(now);
             let v = match f.kind {
                 super::FieldKind::DateField => Value::Date(now.date_naive()),
                 super::FieldKind::TimeField => Value::Time(now.time()),
@@ -140,7 +143,14 @@ pub(crate) fn insert_one<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -
     let row: Vec<Value> = fields.iter().map(|&i| obj.field_value(i)).collect();
     let dialect = ex.dialect();
     let returning = !with_pk && dialect.supports_returning();
-    let c = compiler::insert(meta, &fields, vec![row], returning, OnConflict::Error, dialect)?;
+    let c = compiler::insert(
+        meta,
+        &fields,
+        vec![row],
+        returning,
+        OnConflict::Error,
+        dialect,
+    )?;
     if returning {
         let pk_kind = meta.pk_field().kind;
         let ids = fetch_all(ex, &c.sql, &c.params, |r| r.value(0, pk_kind))?;
@@ -157,7 +167,11 @@ pub(crate) fn insert_one<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -
     Ok(())
 }
 
-pub(super) fn save<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized), opts: &SaveOptions) -> Result<()> {
+pub(super) fn save<M: Model>(
+    obj: &mut M,
+    ex: &(impl Executor + ?Sized),
+    opts: &SaveOptions,
+) -> Result<()> {
     let meta = M::meta();
     if opts.force_insert && (opts.force_update || opts.update_fields.is_some()) {
         return Err(Error::invalid(
@@ -210,7 +224,8 @@ pub(super) fn save<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized), opts: &
     }
     let pk_set = obj.state().pk_is_set() || !meta.pk_field().is_auto();
     let pk_has_default = meta.pk_field().default.is_some();
-    let force_insert = opts.force_insert || (adding && pk_has_default && opts.update_fields.is_none());
+    let force_insert =
+        opts.force_insert || (adding && pk_has_default && opts.update_fields.is_none());
     if !pk_set || force_insert {
         if opts.force_update || update_fields.is_some() && opts.update_fields.is_some() {
             return Err(Error::invalid(

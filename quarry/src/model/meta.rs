@@ -185,6 +185,9 @@ impl FieldKind {
     }
 }
 
+/// Lists a field's choices as `(stored value, label)` pairs.
+pub type ChoicesFn = fn() -> Vec<(Value, String)>;
+
 /// A validator: returns the message when the value is invalid.
 pub type Validator = fn(&Value) -> std::result::Result<(), String>;
 
@@ -220,7 +223,7 @@ pub struct FieldMeta {
     /// `auto_now_add`: set to now when first inserted.
     pub auto_now_add: bool,
     /// `choices`: `(stored value, label)` pairs.
-    pub choices: Option<fn() -> Vec<(Value, String)>>,
+    pub choices: Option<ChoicesFn>,
     /// Extra validators run by `full_clean`.
     pub validators: &'static [Validator],
     /// A human name, as Django's `verbose_name`.

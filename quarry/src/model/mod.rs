@@ -10,7 +10,7 @@ mod state;
 mod validation;
 
 pub use instance::{Deleted, SaveOptions};
-pub use meta::{FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
+pub use meta::{ChoicesFn, FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
 pub use state::ModelState;
 
 use crate::db::{Executor, Row};

@@ -98,8 +98,8 @@ fn check_field(f: &FieldMeta, v: &Value, errors: &mut ValidationErrors) {
         return;
     }
     let choices = f.choices.map(|c| c()).unwrap_or_default();
-    if !choices.is_empty() {
-        if !choices.iter().any(|(c, _)| c == v) {
+    if !choices.is_empty() && !choices.iter().any(|(c, _)| c == v) {
+        {
             let shown = match v {
                 Value::Text(s) => format!("'{s}'"),
                 Value::I64(i) => i.to_string(),
@@ -149,7 +149,11 @@ fn check_decimal(f: &FieldMeta, d: rust_decimal::Decimal, errors: &mut Validatio
     let d = d.normalize();
     let places = d.scale();
     let mantissa = d.mantissa().unsigned_abs().to_string();
-    let digits = if mantissa == "0" { 0 } else { mantissa.len() as u32 };
+    let digits = if mantissa == "0" {
+        0
+    } else {
+        mantissa.len() as u32
+    };
     let digits = digits.max(places);
     let whole = digits - places;
     if let Some(max) = f.max_digits {

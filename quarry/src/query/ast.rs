@@ -123,7 +123,12 @@ impl Query {
     pub fn effective_ordering(&self) -> Vec<OrderBy> {
         let base: Vec<OrderBy> = match &self.order_by {
             Some(o) => o.clone(),
-            None => self.model.ordering.iter().map(|s| OrderBy::parse(s)).collect(),
+            None => self
+                .model
+                .ordering
+                .iter()
+                .map(|s| OrderBy::parse(s))
+                .collect(),
         };
         if self.reversed {
             base.iter().map(OrderBy::reversed).collect()

@@ -53,7 +53,11 @@ impl Lookup {
 
     /// Django's name of the lookup.
     pub fn name(self) -> &'static str {
-        LOOKUPS.iter().find(|(_, l)| *l == self).map(|(n, _)| *n).unwrap_or("exact")
+        LOOKUPS
+            .iter()
+            .find(|(_, l)| *l == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("exact")
     }
 
     /// The lookups a field kind accepts, sorted.
@@ -157,9 +161,7 @@ impl Transform {
         use DatePart::*;
         match (self, kind) {
             (_, FieldKind::DateTimeField) => true,
-            (Transform::Extract(p), FieldKind::DateField) => {
-                !matches!(p, Hour | Minute | Second)
-            }
+            (Transform::Extract(p), FieldKind::DateField) => !matches!(p, Hour | Minute | Second),
             (Transform::Extract(p), FieldKind::TimeField) => matches!(p, Hour | Minute | Second),
             _ => false,
         }

@@ -147,7 +147,9 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     fn refuse_if_sliced(mut self, what: &str) -> Self {
         if self.query.is_sliced() && self.error.is_none() {
-            self.error = Some(format!("Cannot {what} a query once a slice has been taken."));
+            self.error = Some(format!(
+                "Cannot {what} a query once a slice has been taken."
+            ));
         }
         self
     }
@@ -176,22 +178,23 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Rows matching `q` (ANDed with earlier filters).
     pub fn filter(self, q: Q) -> Self {
-        self.refuse_if_sliced("filter").with(|query| {
-            query.filters.push(Filter { q, negated: false })
-        })
+        self.refuse_if_sliced("filter")
+            .with(|query| query.filters.push(Filter { q, negated: false }))
     }
 
     /// Rows not matching `q`.
     pub fn exclude(self, q: Q) -> Self {
-        self.refuse_if_sliced("filter").with(|query| {
-            query.filters.push(Filter { q, negated: true })
-        })
+        self.refuse_if_sliced("filter")
+            .with(|query| query.filters.push(Filter { q, negated: true }))
     }
 
     /// Orders by fields: `"name"`, `"-pub_date"` (descending), `"?"` (random).
     /// An empty list clears every ordering, `Meta.ordering` included.
     pub fn order_by<S: AsRef<str>>(self, fields: impl IntoIterator<Item = S>) -> Self {
-        let order: Vec<OrderBy> = fields.into_iter().map(|s| OrderBy::parse(s.as_ref())).collect();
+        let order: Vec<OrderBy> = fields
+            .into_iter()
+            .map(|s| OrderBy::parse(s.as_ref()))
+            .collect();
         self.refuse_if_sliced("reorder").with(|query| {
             query.order_by = Some(order);
             query.reversed = false;
@@ -200,7 +203,8 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Reverses the ordering.
     pub fn reverse(self) -> Self {
-        self.refuse_if_sliced("reverse").with(|query| query.reversed = !query.reversed)
+        self.refuse_if_sliced("reverse")
+            .with(|query| query.reversed = !query.reversed)
     }
 
     /// `SELECT DISTINCT`.
@@ -252,7 +256,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// The one row matching `q`: `Error::DoesNotExist` when none does,
     /// `Error::MultipleObjectsReturned` when several do.
     pub fn get(&self, ex: &(impl Executor + ?Sized), q: Q) -> Result<R> {
-        let mut qs = if q.is_empty() { self.clone() } else { self.clone().filter(q) };
+        let mut qs = if q.is_empty() {
+            self.clone()
+        } else {
+            self.clone().filter(q)
+        };
         if !qs.query.is_sliced() {
             qs.query.order_by = Some(Vec::new());
             qs.query.reversed = false;
@@ -265,7 +273,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             0 => Err(Error::DoesNotExist { model }),
             n => Err(Error::MultipleObjectsReturned {
                 model,
-                count: if n as u64 == MAX_GET_RESULTS { n - 1 } else { n },
+                count: if n as u64 == MAX_GET_RESULTS {
+                    n - 1
+                } else {
+                    n
+                },
                 more: n as u64 == MAX_GET_RESULTS,
             }),
         }
@@ -297,13 +309,24 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         Ok(qs.slice(..1).all(ex)?.into_iter().next())
     }
 
-    fn earliest_by(&self, ex: &(impl Executor + ?Sized), fields: &[&str], latest: bool) -> Result<R> {
+    fn earliest_by(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        fields: &[&str],
+        latest: bool,
+    ) -> Result<R> {
         self.check()?;
         if self.query.is_sliced() {
-            return Err(Error::invalid("Cannot change a query once a slice has been taken."));
+            return Err(Error::invalid(
+                "Cannot change a query once a slice has been taken.",
+            ));
         }
         let fields: Vec<String> = if fields.is_empty() {
-            M::meta().get_latest_by.iter().map(|s| s.to_string()).collect()
+            M::meta()
+                .get_latest_by
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         } else {
             fields.iter().map(|s| s.to_string()).collect()
         };
@@ -442,13 +465,19 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
 impl<M: Model> QuerySet<M> {
     /// Rows as name → value maps, Django's `values()`. An empty list selects every field.
-    pub fn values<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> QuerySet<M, super::ValuesRow> {
+    pub fn values<S: Into<String>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> QuerySet<M, super::ValuesRow> {
         let fields = fields.into_iter().map(Into::into).collect();
         self.map_rows(Selection::Values(fields))
     }
 
     /// Rows as lists of values, Django's `values_list()`.
-    pub fn values_list<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> QuerySet<M, Vec<Value>> {
+    pub fn values_list<S: Into<String>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> QuerySet<M, Vec<Value>> {
         let fields = fields.into_iter().map(Into::into).collect();
         self.map_rows(Selection::Values(fields))
     }
@@ -599,13 +628,16 @@ impl<M: Model> QuerySet<M> {
             )));
         }
         if self.query.is_sliced() {
-            return Err(Error::invalid("Cannot use 'limit' or 'offset' with in_bulk()."));
+            return Err(Error::invalid(
+                "Cannot use 'limit' or 'offset' with in_bulk().",
+            ));
         }
         let qs = match values {
             Some(v) if v.is_empty() => return Ok(HashMap::new()),
             Some(v) => {
                 let list = Value::List(v.iter().map(FieldValue::to_value).collect());
-                self.clone().filter(Q::lookup(format!("{}__in", f.name), list))
+                self.clone()
+                    .filter(Q::lookup(format!("{}__in", f.name), list))
             }
             None => self.clone(),
         };
@@ -666,7 +698,11 @@ pub(crate) fn insert_batch<M: Model>(
     ignore: bool,
 ) -> Result<Vec<Value>> {
     let meta = M::meta();
-    let on_conflict = if ignore { OnConflict::Ignore } else { OnConflict::Error };
+    let on_conflict = if ignore {
+        OnConflict::Ignore
+    } else {
+        OnConflict::Error
+    };
     let c = compiler::insert(meta, fields, rows, returning, on_conflict, ex.dialect())?;
     if returning {
         let kind = meta.pk_field().kind;

@@ -79,7 +79,11 @@ impl ValuesRow {
         let v = self.get(name).ok_or_else(|| {
             Error::field(format!(
                 "this row has no '{name}'. Choices are: {}",
-                self.names.iter().map(|n| &**n).collect::<Vec<_>>().join(", ")
+                self.names
+                    .iter()
+                    .map(|n| &**n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
         T::from_value(v.clone())
@@ -122,6 +126,9 @@ impl FromQueryRow for Vec<Value> {
 
 impl FromQueryRow for Value {
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
-        row.value(0, shape.kinds.first().copied().unwrap_or(FieldKind::TextField))
+        row.value(
+            0,
+            shape.kinds.first().copied().unwrap_or(FieldKind::TextField),
+        )
     }
 }

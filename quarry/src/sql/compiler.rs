@@ -6,8 +6,8 @@ use super::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::query::ast::{Filter, OrderBy, Query, Selection};
-use crate::query::Expr;
 use crate::query::lookup::{Lookup, Transform};
+use crate::query::Expr;
 use crate::query::Q;
 use crate::value::Value;
 
@@ -158,11 +158,9 @@ fn unsupported_lookup(
 fn prep(kind: FieldKind, v: Value) -> Result<Value> {
     Ok(match (kind, v) {
         (FieldKind::DateField, Value::DateTime(dt)) => Value::Date(dt.date_naive()),
-        (FieldKind::DateTimeField, Value::Date(d)) => Value::DateTime(
-            d.and_hms_opt(0, 0, 0)
-                .expect("midnight exists")
-                .and_utc(),
-        ),
+        (FieldKind::DateTimeField, Value::Date(d)) => {
+            Value::DateTime(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+        }
         (k, Value::Text(s)) if k.is_integer() => match s.trim().parse::<i64>() {
             Ok(i) => Value::I64(i),
             Err(_) => {
@@ -173,11 +171,10 @@ fn prep(kind: FieldKind, v: Value) -> Result<Value> {
             }
         },
         (FieldKind::BooleanField, Value::I64(i)) => Value::Bool(i != 0),
-        (FieldKind::DecimalField, Value::F64(f)) => {
-            Value::Decimal(rust_decimal::Decimal::try_from(f).map_err(|e| {
-                Error::invalid(format!("cannot use {f} as a decimal: {e}"))
-            })?)
-        }
+        (FieldKind::DecimalField, Value::F64(f)) => Value::Decimal(
+            rust_decimal::Decimal::try_from(f)
+                .map_err(|e| Error::invalid(format!("cannot use {f} as a decimal: {e}")))?,
+        ),
         (FieldKind::JSONField, Value::Text(s)) => Value::Json(serde_json::Value::String(s)),
         (_, v) => v,
     })
@@ -274,7 +271,11 @@ impl<'q, 'd> Compiler<'q, 'd> {
                     self.w.push("1 = 1");
                     return Ok(());
                 }
-                let sep = if matches!(q, Q::And(_)) { " AND " } else { " OR " };
+                let sep = if matches!(q, Q::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 self.w.push("(");
                 for (i, c) in children.iter().enumerate() {
                     if i > 0 {
@@ -380,7 +381,10 @@ impl<'q, 'd> Compiler<'q, 'd> {
             }
             (Lookup::Regex | Lookup::IRegex, Expr::Value(v)) => {
                 // A regex is text whatever the column's kind.
-                let rhs = self.rhs_sql(&Expr::Value(Value::Text(value_text(v))), FieldKind::TextField)?;
+                let rhs = self.rhs_sql(
+                    &Expr::Value(Value::Text(value_text(v))),
+                    FieldKind::TextField,
+                )?;
                 self.template(lookup, &lhs, &rhs);
             }
             (l, Expr::Value(Value::Text(s))) if l.is_pattern() || l == Lookup::IExact => {
@@ -566,7 +570,11 @@ pub fn exists(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
 }
 
 /// Compiles an UPDATE of the rows a query matches.
-pub fn update(query: &Query, assignments: &[(String, Expr)], dialect: &dyn Dialect) -> Result<Compiled> {
+pub fn update(
+    query: &Query,
+    assignments: &[(String, Expr)],
+    dialect: &dyn Dialect,
+) -> Result<Compiled> {
     if query.is_sliced() {
         return Err(Error::invalid(
             "Cannot update a query once a slice has been taken.",

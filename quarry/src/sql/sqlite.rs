@@ -175,7 +175,13 @@ mod tests {
     #[test]
     fn patterns_escape_wildcards() {
         let d = SqliteDialect;
-        assert_eq!(d.pattern_value(Lookup::Contains, "a*b?[c"), "*a[*]b[?][[]c*");
-        assert_eq!(d.pattern_value(Lookup::IContains, "50%_\\"), "%50\\%\\_\\\\%");
+        assert_eq!(
+            d.pattern_value(Lookup::Contains, "a*b?[c"),
+            "*a[*]b[?][[]c*"
+        );
+        assert_eq!(
+            d.pattern_value(Lookup::IContains, "50%_\\"),
+            "%50\\%\\_\\\\%"
+        );
     }
 }
