@@ -245,7 +245,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// Runs the query and returns every row.
     pub fn all(&self, ex: &(impl Executor + ?Sized)) -> Result<Vec<R>> {
         self.check()?;
-        if self.query.empty {
+        if self.query.empty || self.query.limit == Some(0) {
             return Ok(Vec::new());
         }
         let c = self.compiled(ex)?;
@@ -363,6 +363,9 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         if self.query.empty {
             return Ok(0);
         }
+        if self.query.limit == Some(0) {
+            return Ok(0);
+        }
         let c = compiler::count(&self.query, ex.dialect())?;
         let n = fetch_all(ex, &c.sql, &c.params, |r| r.get_i64(0))?;
         Ok(n.first().copied().unwrap_or(0) as u64)
@@ -397,7 +400,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         ChunkedIter {
             qs,
             ex,
-            chunk_size: chunk_size.max(1) as u64,
+            chunk_size: chunk_size as u64,
             next_offset: 0,
             buffer: std::collections::VecDeque::new(),
             done: false,
@@ -669,6 +672,10 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> Iterator for ChunkedIter<'
         if self.done {
             return None;
         }
+        if self.chunk_size == 0 {
+            self.done = true;
+            return Some(Err(Error::invalid("Chunk size must be strictly positive.")));
+        }
         let start = self.next_offset as i64;
         let end = start + self.chunk_size as i64;
         let chunk = self.qs.clone().slice(start..end);
@@ -686,6 +693,64 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> Iterator for ChunkedIter<'
                 Some(Err(e))
             }
         }
+    }
+}
+
+impl<M: Model, R> QuerySet<M, R> {
+    /// The filters of this QuerySet as one condition (excludes become `!`).
+    fn as_condition(&self) -> Q {
+        self.query.filters.iter().fold(Q::all(), |acc, f| {
+            acc & if f.negated { !f.q.clone() } else { f.q.clone() }
+        })
+    }
+
+    fn combine(self, other: Self, or: bool) -> Self {
+        let mut out = self.clone();
+        if self.query.is_sliced() || other.query.is_sliced() {
+            out.error.get_or_insert_with(|| {
+                "Cannot combine queries once a slice has been taken.".into()
+            });
+            return out;
+        }
+        if self.query.empty || other.query.empty {
+            // none() | qs is qs; none() & qs is none().
+            return match (or, self.query.empty) {
+                (true, true) => other,
+                (true, false) => self,
+                (false, true) => self,
+                (false, false) => other,
+            };
+        }
+        let (a, b) = (self.as_condition(), other.as_condition());
+        let q = if or {
+            if a.is_empty() || b.is_empty() {
+                Q::all()
+            } else {
+                Q::Or(vec![a, b])
+            }
+        } else {
+            a & b
+        };
+        out.query.filters = vec![Filter { q, negated: false }];
+        out.query.distinct |= other.query.distinct;
+        out.error = self.error.or(other.error);
+        out
+    }
+}
+
+/// `qs1 | qs2`: rows matching either QuerySet, Django's `QuerySet.__or__`.
+impl<M: Model, R> std::ops::BitOr for QuerySet<M, R> {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        self.combine(rhs, true)
+    }
+}
+
+/// `qs1 & qs2`: rows matching both QuerySets, Django's `QuerySet.__and__`.
+impl<M: Model, R> std::ops::BitAnd for QuerySet<M, R> {
+    type Output = Self;
+    fn bitand(self, rhs: Self) -> Self {
+        self.combine(rhs, false)
     }
 }
 
