@@ -108,6 +108,16 @@ fn every_field_type_round_trips() {
         assert_eq!(by(q!(time = NaiveTime::from_hms_micro_opt(23, 59, 58, 999_999).unwrap())).len(), 2);
         assert_eq!(by(q!(datetime__gt = one.datetime)), id2);
         assert_eq!(by(q!(date__year = 2020, date__month = 2, date__day = 29)).len(), 2);
+        // Strings are parsed into the field's type, as Django's get_prep_value does.
+        assert_eq!(by(q!(date = "2020-02-29")).len(), 2);
+        assert_eq!(by(q!(uuid = two.uuid.hyphenated().to_string())), id2);
+        assert_eq!(by(q!(datetime__lt = "2021-03-04 05:06:07.200000")).len(), 1);
+        assert_eq!(by(q!(dec = "2.125")), id2);
+        common::assert_error_contains(
+            AllTypes::objects().filter(q!(date = "29/02/2020")).count(db),
+            "“29/02/2020” value has an invalid date format. It must be in YYYY-MM-DD format.",
+        );
+        common::assert_error_contains(AllTypes::objects().filter(q!(int = "many")).count(db), "expected a number but got 'many'");
         // values() decodes by field kind.
         let row = AllTypes::objects().filter(q!(pk = two.id)).values(["uuid", "datetime", "dims", "level", "maybe"]).get(db, q!()).unwrap();
         assert_eq!(row.get("uuid"), Some(&Value::Uuid(two.uuid)));

@@ -176,8 +176,54 @@ fn prep(kind: FieldKind, v: Value) -> Result<Value> {
                 .map_err(|e| Error::invalid(format!("cannot use {f} as a decimal: {e}")))?,
         ),
         (FieldKind::JSONField, Value::Text(s)) => Value::Json(serde_json::Value::String(s)),
+        (FieldKind::DateField, Value::Text(s)) => Value::Date(
+            chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                Error::invalid(format!(
+                    "“{s}” value has an invalid date format. It must be in YYYY-MM-DD format."
+                ))
+            })?,
+        ),
+        (FieldKind::DateTimeField, Value::Text(s)) => Value::DateTime(parse_datetime_text(&s)?),
+        (FieldKind::TimeField, Value::Text(s)) => Value::Time(
+            chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
+                .or_else(|_| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M"))
+                .map_err(|_| {
+                    Error::invalid(format!(
+                        "“{s}” value has an invalid format. It must be in HH:MM[:ss[.uuuuuu]] format."
+                    ))
+                })?,
+        ),
+        (FieldKind::UUIDField, Value::Text(s)) => Value::Uuid(
+            uuid::Uuid::parse_str(s.trim())
+                .map_err(|_| Error::invalid(format!("“{s}” is not a valid UUID.")))?,
+        ),
+        (FieldKind::DecimalField, Value::Text(s)) => Value::Decimal(
+            s.trim()
+                .parse()
+                .map_err(|_| Error::invalid(format!("“{s}” value must be a decimal number.")))?,
+        ),
         (_, v) => v,
     })
+}
+
+/// Parses Django's accepted datetime strings (`YYYY-MM-DD[ HH:MM[:ss[.uuuuuu]]][TZ]`),
+/// naive ones taken as UTC.
+fn parse_datetime_text(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    let t = s.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&chrono::Utc));
+    }
+    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
+            return Ok(n.and_utc());
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    Err(Error::invalid(format!(
+        "“{s}” value has an invalid format. It must be in YYYY-MM-DD HH:MM[:ss[.uuuuuu]][TZ] format."
+    )))
 }
 
 struct Compiler<'q, 'd> {
