@@ -70,7 +70,8 @@ fn sample(n: i64) -> AllTypes {
         float: 1.5 * n as f64,
         dec: format!("{n}.125").parse().unwrap(),
         date: NaiveDate::from_ymd_opt(2020, 2, 29).unwrap(),
-        datetime: Utc.with_ymd_and_hms(2021, 3, 4, 5, 6, 7).unwrap() + TimeDelta::microseconds(123_456 * n),
+        datetime: Utc.with_ymd_and_hms(2021, 3, 4, 5, 6, 7).unwrap()
+            + TimeDelta::microseconds(123_456 * n),
         time: NaiveTime::from_hms_micro_opt(23, 59, 58, 999_999).unwrap(),
         duration: TimeDelta::days(n) + TimeDelta::microseconds(5),
         uuid: uuid::Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_def0 + n as u128),
@@ -93,11 +94,22 @@ fn every_field_type_round_trips() {
         assert_eq!(got, vec![one.clone(), two.clone()]);
         assert_eq!(got[0].dec.to_string(), "1.125");
         // Lookups compare on the stored form of each type.
-        let by = |q: Q| AllTypes::objects().filter(q).values_list_flat("id").all(db).unwrap();
+        let by = |q: Q| {
+            AllTypes::objects()
+                .filter(q)
+                .values_list_flat("id")
+                .all(db)
+                .unwrap()
+        };
         let id2 = vec![Value::I64(two.id as i64)];
         assert_eq!(by(q!(uuid = two.uuid)), id2);
         assert_eq!(by(q!(binary = vec![0u8, 159, 146, 150, 2])), id2);
-        assert_eq!(by(q!(duration__gt = TimeDelta::days(1) + TimeDelta::microseconds(5))), id2);
+        assert_eq!(
+            by(q!(
+                duration__gt = TimeDelta::days(1) + TimeDelta::microseconds(5)
+            )),
+            id2
+        );
         assert_eq!(by(q!(dec__gte = "2.125".parse::<Decimal>().unwrap())), id2);
         assert_eq!(by(q!(dec__gt = 1.5)), id2);
         assert_eq!(by(q!(big = 18_000_000_000i64)), id2);
@@ -105,24 +117,45 @@ fn every_field_type_round_trips() {
         assert_eq!(by(q!(level = Level::High)), id2);
         assert_eq!(by(q!(flag = true)), id2);
         assert_eq!(by(q!(maybe__isnull = false)), id2);
-        assert_eq!(by(q!(time = NaiveTime::from_hms_micro_opt(23, 59, 58, 999_999).unwrap())).len(), 2);
+        assert_eq!(
+            by(q!(time =
+                NaiveTime::from_hms_micro_opt(23, 59, 58, 999_999)
+                    .unwrap()))
+            .len(),
+            2
+        );
         assert_eq!(by(q!(datetime__gt = one.datetime)), id2);
-        assert_eq!(by(q!(date__year = 2020, date__month = 2, date__day = 29)).len(), 2);
+        assert_eq!(
+            by(q!(date__year = 2020, date__month = 2, date__day = 29)).len(),
+            2
+        );
         // Strings are parsed into the field's type, as Django's get_prep_value does.
         assert_eq!(by(q!(date = "2020-02-29")).len(), 2);
         assert_eq!(by(q!(uuid = two.uuid.hyphenated().to_string())), id2);
         assert_eq!(by(q!(datetime__lt = "2021-03-04 05:06:07.200000")).len(), 1);
         assert_eq!(by(q!(dec = "2.125")), id2);
         common::assert_error_contains(
-            AllTypes::objects().filter(q!(date = "29/02/2020")).count(db),
+            AllTypes::objects()
+                .filter(q!(date = "29/02/2020"))
+                .count(db),
             "“29/02/2020” value has an invalid date format. It must be in YYYY-MM-DD format.",
         );
-        common::assert_error_contains(AllTypes::objects().filter(q!(int = "many")).count(db), "expected a number but got 'many'");
+        common::assert_error_contains(
+            AllTypes::objects().filter(q!(int = "many")).count(db),
+            "expected a number but got 'many'",
+        );
         // values() decodes by field kind.
-        let row = AllTypes::objects().filter(q!(pk = two.id)).values(["uuid", "datetime", "dims", "level", "maybe"]).get(db, q!()).unwrap();
+        let row = AllTypes::objects()
+            .filter(q!(pk = two.id))
+            .values(["uuid", "datetime", "dims", "level", "maybe"])
+            .get(db, q!())
+            .unwrap();
         assert_eq!(row.get("uuid"), Some(&Value::Uuid(two.uuid)));
         assert_eq!(row.get("datetime"), Some(&Value::DateTime(two.datetime)));
-        assert_eq!(row.get("dims"), Some(&Value::Json(serde_json::json!({"w": 3, "h": 2}))));
+        assert_eq!(
+            row.get("dims"),
+            Some(&Value::Json(serde_json::json!({"w": 3, "h": 2})))
+        );
         assert_eq!(row.get("level"), Some(&Value::I64(2)));
         assert_eq!(row.get_as::<Option<i64>>("maybe").unwrap(), Some(2));
     });
@@ -145,15 +178,29 @@ fn kinds_follow_django() {
     assert_eq!(meta.verbose_name, "all types");
     assert_eq!(meta.verbose_name_plural, "all typess");
     let choices = Level::choices();
-    assert_eq!(choices, vec![(Value::I64(1), "Low".to_string()), (Value::I64(2), "High".to_string())]);
+    assert_eq!(
+        choices,
+        vec![
+            (Value::I64(1), "Low".to_string()),
+            (Value::I64(2), "High".to_string())
+        ]
+    );
 }
 
 #[test]
 fn schema_has_the_declared_index() {
     let ddl = quarry::schema::create_table_sql(AllTypes::meta(), &quarry::sql::SqliteDialect);
     assert_eq!(ddl.len(), 2);
-    assert!(ddl[1].starts_with("CREATE INDEX \"all_types_small_big_"), "{}", ddl[1]);
-    assert!(ddl[1].ends_with("ON \"all_types\" (\"small\", \"big\" DESC)"), "{}", ddl[1]);
+    assert!(
+        ddl[1].starts_with("CREATE INDEX \"all_types_small_big_"),
+        "{}",
+        ddl[1]
+    );
+    assert!(
+        ddl[1].ends_with("ON \"all_types\" (\"small\", \"big\" DESC)"),
+        "{}",
+        ddl[1]
+    );
 }
 
 /// Collects `quarry::sql` events.
@@ -192,13 +239,24 @@ fn statements_are_logged_with_params_duration_and_rows() {
         run(&[AllTypes::meta()], |db| {
             events.lock().unwrap().clear();
             AllTypes::objects().create(db, sample(1)).unwrap();
-            AllTypes::objects().filter(q!(char = "c1")).count(db).unwrap();
+            AllTypes::objects()
+                .filter(q!(char = "c1"))
+                .count(db)
+                .unwrap();
         });
     });
     let events = events.lock().unwrap();
-    let count = events.iter().find(|e| e.contains("SELECT COUNT(*)")).expect("the count was logged");
+    let count = events
+        .iter()
+        .find(|e| e.contains("SELECT COUNT(*)"))
+        .expect("the count was logged");
     assert!(count.contains("params=[Text(\"c1\")]"), "{count}");
     assert!(count.contains("rows=1"), "{count}");
     assert!(count.contains("duration_ms="), "{count}");
-    assert!(events.iter().any(|e| e.contains("INSERT INTO \\\"all_types\\\"")), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("INSERT INTO \\\"all_types\\\"")),
+        "{events:?}"
+    );
 }
