@@ -755,6 +755,11 @@ fn test_choices_auto_now_and_integrity() {
             .create(db, dup)
             .unwrap_err()
             .is_integrity_error());
+        // NOT NULL violations are classified too.
+        let err = db
+            .execute_raw("INSERT INTO basic_product (name, size, price, contact, slug) VALUES (NULL, 'S', 1, '', 'n')", &[])
+            .unwrap_err();
+        assert!(matches!(err, Error::IntegrityError { kind: IntegrityKind::NotNull, .. }), "{err}");
         // Values stored outside the enum are reported with the choices.
         db.execute_raw("UPDATE basic_product SET size = 'X'", &[])
             .unwrap();
