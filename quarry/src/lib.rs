@@ -64,8 +64,8 @@ pub mod __private {
 /// What most programs need: `use quarry::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, BulkCreate, Choices, Database, Error, Executor, FieldValue, Model, ModelState, QuerySet,
-        SaveOptions, Value, ValuesRow, F, Q,
+        q, BulkCreate, Choices, Database, Error, Executor, Expr, FieldValue, Model, ModelState,
+        QuerySet, SaveOptions, Value, ValuesRow, F, Q,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
     pub use rust_decimal::Decimal;
@@ -84,4 +84,8 @@ mod doc_pages {
     struct Queries;
     #[doc = include_str!("../../docs/lookups.md")]
     struct Lookups;
+    #[doc = include_str!("../../docs/differences.md")]
+    struct Differences;
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
 }

@@ -759,7 +759,16 @@ fn test_choices_auto_now_and_integrity() {
         let err = db
             .execute_raw("INSERT INTO basic_product (name, size, price, contact, slug) VALUES (NULL, 'S', 1, '', 'n')", &[])
             .unwrap_err();
-        assert!(matches!(err, Error::IntegrityError { kind: IntegrityKind::NotNull, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::IntegrityError {
+                    kind: IntegrityKind::NotNull,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // Values stored outside the enum are reported with the choices.
         db.execute_raw("UPDATE basic_product SET size = 'X'", &[])
             .unwrap();
@@ -811,5 +820,77 @@ fn test_registry() {
     assert_eq!(m.db_table, "basic_article");
     assert_eq!(m.pk_field().name, "id");
     assert_eq!(m.ordering, ["pub_date", "headline"]);
-    assert_eq!(quarry::registry::app_models("basic").len(), 2);
+    assert_eq!(quarry::registry::app_models("basic").len(), 3);
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "basic")]
+pub struct OnlyPk {
+    #[field(primary_key)]
+    pub id: i64,
+    pub _state: ModelState,
+}
+
+#[test]
+fn test_atomic_rolls_back_on_panic() {
+    run(&[Product::meta()], |db| {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = db.atomic(|tx| -> quarry::Result<()> {
+                Product::objects().create(tx, product("cup", "cup"))?;
+                panic!("boom");
+            });
+        }));
+        assert!(caught.is_err());
+        assert_eq!(Product::objects().count(db).unwrap(), 0);
+        // The connection is usable and a new transaction starts cleanly.
+        db.atomic(|tx| {
+            Product::objects()
+                .create(tx, product("pen", "pen"))
+                .map(|_| ())
+        })
+        .unwrap();
+        assert_eq!(Product::objects().count(db).unwrap(), 1);
+    });
+}
+
+#[test]
+fn test_bulk_create_pk_only_model_marks_saved() {
+    run(&[OnlyPk::meta()], |db| {
+        let objs = vec![
+            OnlyPk {
+                id: 0,
+                _state: ModelState::new(),
+            },
+            OnlyPk {
+                id: 0,
+                _state: ModelState::new(),
+            },
+        ];
+        let mut out = OnlyPk::objects()
+            .bulk_create(db, objs, &BulkCreate::new())
+            .unwrap();
+        assert_eq!(out.iter().map(|o| o.id).collect::<Vec<_>>(), [1, 2]);
+        assert!(out.iter().all(|o| !o._state.adding()));
+        out[0].save(db).unwrap();
+        assert_eq!(OnlyPk::objects().count(db).unwrap(), 2);
+    });
+}
+
+#[test]
+fn test_values_rescale_decimals_and_first_on_a_slice() {
+    run(&[Product::meta()], |db| {
+        let mut p = product("pen", "pen");
+        p.price = "1".parse().unwrap();
+        Product::objects().create(db, p).unwrap();
+        let price = Product::objects()
+            .values_list_flat("price")
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(price, Value::Decimal("1.00".parse().unwrap()));
+        assert_eq!(format!("{}", price.get::<Decimal>().unwrap()), "1.00");
+        assert_error_contains(
+            Product::objects().slice(0..1).first(db),
+            "Cannot reorder a query once a slice has been taken.",
+        );
+    });
 }

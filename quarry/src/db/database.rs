@@ -176,21 +176,19 @@ impl Database {
         }
         let _release = Release(owner);
         guard.execute_batch("BEGIN")?;
+        // Rolls back unless disarmed by a COMMIT: on `Err`, and on a panic in `f`.
+        let mut undo = Undo {
+            conn: &guard,
+            sql: "ROLLBACK".into(),
+        };
         let tx = Transaction {
             conn: &guard,
             depth: Cell::new(0),
         };
-        match f(&tx) {
-            Ok(r) => {
-                guard.execute_batch("COMMIT")?;
-                Ok(r)
-            }
-            Err(e) => {
-                // The caller's error matters more than a failed rollback.
-                let _ = guard.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        let r = f(&tx)?;
+        guard.execute_batch("COMMIT")?;
+        undo.sql.clear();
+        Ok(r)
     }
 
     /// Runs a raw query, calling `each` for every row.
@@ -239,6 +237,22 @@ impl Executor for Database {
     }
 }
 
+/// Undoes an open transaction or savepoint when dropped armed (non-empty `sql`): on an
+/// error returned by the block, and on a panic inside it.
+struct Undo<'c> {
+    conn: &'c Conn,
+    sql: String,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if !self.sql.is_empty() {
+            // The block's own error (or panic) matters more than a failed rollback.
+            let _ = self.conn.execute_batch(&self.sql);
+        }
+    }
+}
+
 /// A transaction in progress, handed to the closure of [`Database::atomic`].
 ///
 /// Run statements on it like on a `Database`; `tx.atomic(...)` opens a savepoint.
@@ -253,23 +267,19 @@ impl Transaction<'_> {
         let depth = self.depth.get() + 1;
         let name = format!("quarry_sp_{depth}");
         self.conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+        let mut undo = Undo {
+            conn: self.conn,
+            sql: format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"),
+        };
         let inner = Transaction {
             conn: self.conn,
             depth: Cell::new(depth),
         };
-        match f(&inner) {
-            Ok(r) => {
-                self.conn
-                    .execute_batch(&format!("RELEASE SAVEPOINT {name}"))?;
-                Ok(r)
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch(&format!(
-                    "ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"
-                ));
-                Err(e)
-            }
-        }
+        let r = f(&inner)?;
+        self.conn
+            .execute_batch(&format!("RELEASE SAVEPOINT {name}"))?;
+        undo.sql.clear();
+        Ok(r)
     }
 
     /// Runs raw SQL that returns no rows; returns rows changed.

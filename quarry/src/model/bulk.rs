@@ -73,6 +73,7 @@ pub(crate) fn bulk_insert<M: Model>(
                     )?;
                     if let Some(id) = ids.into_iter().next() {
                         objs[i].set_field_value(meta.pk, id)?;
+                        objs[i].state_mut().mark_saved();
                     }
                 }
                 continue;

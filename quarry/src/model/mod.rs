@@ -130,7 +130,7 @@ pub fn __field_error(e: crate::Error, model: &str, field: &str) -> crate::Error 
 #[cold]
 pub fn __missing(model: &str, field: &str) -> crate::Error {
     crate::Error::field(format!(
-        "{model}.{field} has no value and no default: pass it, or declare          `#[field(default = ...)]` or make it an Option"
+        "{model}.{field} has no value and no default: pass it, or declare `#[field(default = ...)]` or make it an Option"
     ))
 }
 

@@ -290,7 +290,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// The first row by the ordering (by primary key when unordered), or `None`.
     pub fn first(&self, ex: &(impl Executor + ?Sized)) -> Result<Option<R>> {
         self.check()?;
-        let qs = if self.is_ordered() || self.query.is_sliced() {
+        let qs = if self.is_ordered() {
             self.clone()
         } else {
             self.clone().order_by(["pk"])
@@ -635,18 +635,22 @@ impl<M: Model> QuerySet<M> {
                 "Cannot use 'limit' or 'offset' with in_bulk().",
             ));
         }
-        let qs = match values {
-            Some(v) if v.is_empty() => return Ok(HashMap::new()),
-            Some(v) => {
-                let list = Value::List(v.iter().map(FieldValue::to_value).collect());
-                self.clone()
-                    .filter(Q::lookup(format!("{}__in", f.name), list))
-            }
-            None => self.clone(),
-        };
         let mut out = HashMap::new();
-        for obj in qs.all(ex)? {
-            out.insert(K::from_value(obj.field_value(idx))?, obj);
+        let Some(values) = values else {
+            for obj in self.all(ex)? {
+                out.insert(K::from_value(obj.field_value(idx))?, obj);
+            }
+            return Ok(out);
+        };
+        // One query per batch of values that fits the database's parameter limit.
+        for batch in values.chunks(ex.dialect().max_params().max(1)) {
+            let list = Value::List(batch.iter().map(FieldValue::to_value).collect());
+            let qs = self
+                .clone()
+                .filter(Q::lookup(format!("{}__in", f.name), list));
+            for obj in qs.all(ex)? {
+                out.insert(K::from_value(obj.field_value(idx))?, obj);
+            }
         }
         Ok(out)
     }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 pub struct RowShape {
     names: Arc<[Arc<str>]>,
     kinds: Arc<[FieldKind]>,
+    decimal_places: Arc<[Option<u32>]>,
 }
 
 /// A row type a QuerySet can yield.
@@ -21,6 +22,7 @@ pub trait FromQueryRow: Sized {
         RowShape {
             names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
             kinds: columns.iter().map(|c| c.kind).collect(),
+            decimal_places: columns.iter().map(|c| c.decimal_places).collect(),
         }
     }
     /// Builds one row.
@@ -100,12 +102,18 @@ impl ValuesRow {
     }
 }
 
+/// Column `i` decoded by its kind, decimals rescaled to the field's places.
+fn read_value(row: &dyn Row, shape: &RowShape, i: usize) -> Result<Value> {
+    let mut v = row.value(i, shape.kinds[i])?;
+    if let (Value::Decimal(d), Some(dp)) = (&mut v, shape.decimal_places[i]) {
+        d.rescale(dp);
+    }
+    Ok(v)
+}
+
 fn read_values(row: &dyn Row, shape: &RowShape) -> Result<Vec<Value>> {
-    shape
-        .kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| row.value(i, *k))
+    (0..shape.kinds.len())
+        .map(|i| read_value(row, shape, i))
         .collect()
 }
 
@@ -126,9 +134,9 @@ impl FromQueryRow for Vec<Value> {
 
 impl FromQueryRow for Value {
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
-        row.value(
-            0,
-            shape.kinds.first().copied().unwrap_or(FieldKind::TextField),
-        )
+        if shape.kinds.is_empty() {
+            return row.value(0, FieldKind::TextField);
+        }
+        read_value(row, shape, 0)
     }
 }

@@ -29,6 +29,8 @@ pub struct OutColumn {
     pub name: String,
     /// The kind it is decoded as.
     pub kind: FieldKind,
+    /// The decimal places a decimal column is rescaled to.
+    pub decimal_places: Option<u32>,
 }
 
 /// A field path resolved against a model.
@@ -141,7 +143,7 @@ fn unsupported_lookup(
         .collect();
     close.sort_by_key(|c| c.len().abs_diff(part.len()));
     let hint = match close.as_slice() {
-        [] => String::new(),
+        [] => ".".to_owned(),
         [one] => format!(", perhaps you meant {one}?"),
         [init @ .., last] => format!(", perhaps you meant {} or {last}?", init.join(", ")),
     };
@@ -165,7 +167,7 @@ fn prep(kind: FieldKind, v: Value) -> Result<Value> {
             Ok(i) => Value::I64(i),
             Err(_) => {
                 return Err(Error::invalid(format!(
-                    "Field '{}' expected a number but got '{s}'.",
+                    "A field of kind {} expected a number but got '{s}'.",
                     k.name()
                 )))
             }
@@ -514,6 +516,7 @@ impl<'q, 'd> Compiler<'q, 'd> {
                     out.push(OutColumn {
                         name: f.name.to_owned(),
                         kind: f.kind,
+                        decimal_places: f.decimal_places,
                     });
                 }
             }
@@ -535,6 +538,7 @@ impl<'q, 'd> Compiler<'q, 'd> {
                     out.push(OutColumn {
                         name: p.clone(),
                         kind: r.output_kind(),
+                        decimal_places: r.field.decimal_places.filter(|_| r.transforms.is_empty()),
                     });
                 }
             }
@@ -732,6 +736,7 @@ pub fn insert(
         columns.push(OutColumn {
             name: pk.name.to_owned(),
             kind: pk.kind,
+            decimal_places: None,
         });
     }
     Ok(w.finish(columns))
