@@ -46,7 +46,7 @@ pub mod schema;
 pub mod sql;
 mod value;
 
-pub use db::{Database, Executor, Row, Transaction};
+pub use db::{Database, Executor, PoolOptions, Row, Transaction};
 pub use error::{Error, IntegrityKind, Result, ValidationErrors};
 pub use model::registry;
 pub use model::{

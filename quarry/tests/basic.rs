@@ -653,13 +653,19 @@ fn test_distinct_values_and_explain() {
             .filter(q!(headline = "x"))
             .explain(db)
             .unwrap();
-        assert!(plan.contains("SCAN") || plan.contains("SEARCH"), "{plan}");
+        match common::vendor(db) {
+            quarry::sql::Vendor::Sqlite => {
+                assert!(plan.contains("SCAN") || plan.contains("SEARCH"), "{plan}")
+            }
+            quarry::sql::Vendor::Postgres => assert!(plan.contains("Scan"), "{plan}"),
+            _ => assert!(plan.contains("basic_article"), "{plan}"),
+        }
         let (sql, params) = Article::objects()
             .filter(q!(headline = "x"))
             .to_sql(db)
             .unwrap();
         assert!(
-            sql.contains("WHERE \"basic_article\".\"headline\" = ?"),
+            common::normalize_sql(&sql).contains("WHERE \"basic_article\".\"headline\" = ?"),
             "{sql}"
         );
         assert_eq!(params, vec![Value::from("x")]);
@@ -745,7 +751,10 @@ fn test_choices_auto_now_and_integrity() {
                 kind, constraint, ..
             } => {
                 assert_eq!(kind, IntegrityKind::Unique);
-                assert_eq!(constraint.as_deref(), Some("basic_product.slug"));
+                assert!(
+                    constraint.as_deref().is_some_and(|c| c.contains("slug")),
+                    "{constraint:?}"
+                );
             }
             other => panic!("expected IntegrityError, got {other}"),
         }

@@ -7,7 +7,6 @@ use chrono::{NaiveTime, TimeDelta, TimeZone, Utc};
 use common::run;
 use quarry::prelude::*;
 use quarry::{FieldKind, Json};
-use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, Default)]
 pub struct Dims {
@@ -200,63 +199,5 @@ fn schema_has_the_declared_index() {
         ddl[1].ends_with("ON \"all_types\" (\"small\", \"big\" DESC)"),
         "{}",
         ddl[1]
-    );
-}
-
-/// Collects `quarry::sql` events.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<String>>>);
-
-impl tracing::Subscriber for Capture {
-    fn enabled(&self, m: &tracing::Metadata<'_>) -> bool {
-        m.target() == "quarry::sql"
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        struct V(String);
-        impl tracing::field::Visit for V {
-            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
-                self.0.push_str(&format!("{}={:?};", f.name(), v));
-            }
-        }
-        let mut v = V(String::new());
-        event.record(&mut v);
-        self.0.lock().unwrap().push(v.0);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-#[test]
-fn statements_are_logged_with_params_duration_and_rows() {
-    let capture = Capture::default();
-    let events = capture.0.clone();
-    tracing::subscriber::with_default(capture, || {
-        run(&[AllTypes::meta()], |db| {
-            events.lock().unwrap().clear();
-            AllTypes::objects().create(db, sample(1)).unwrap();
-            AllTypes::objects()
-                .filter(q!(char = "c1"))
-                .count(db)
-                .unwrap();
-        });
-    });
-    let events = events.lock().unwrap();
-    let count = events
-        .iter()
-        .find(|e| e.contains("SELECT COUNT(*)"))
-        .expect("the count was logged");
-    assert!(count.contains("params=[Text(\"c1\")]"), "{count}");
-    assert!(count.contains("rows=1"), "{count}");
-    assert!(count.contains("duration_ms="), "{count}");
-    assert!(
-        events
-            .iter()
-            .any(|e| e.contains("INSERT INTO \\\"all_types\\\"")),
-        "{events:?}"
     );
 }

@@ -218,6 +218,13 @@ fn test_update_or_create() {
     });
 }
 
+/// A distinct two-character code for `i` < 1296.
+fn code(i: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let (hi, lo) = (i / 36, i % 36);
+    format!("{}{}", DIGITS[hi] as char, DIGITS[lo] as char)
+}
+
 fn country(name: &str, iso: &str) -> Country {
     Country {
         id: 0,
@@ -293,13 +300,13 @@ fn test_bulk_create_batch_size_and_large_batch() {
             .is_integrity_error());
         assert_eq!(Country::objects().count(db).unwrap(), 0);
         let objs: Vec<Country> = (0..1001)
-            .map(|i| country(&format!("c{i}"), &format!("{i:x}")))
+            .map(|i| country(&format!("c{i}"), &code(i)))
             .collect();
         let out = Country::objects()
             .bulk_create(db, objs, &BulkCreate::new().batch_size(7))
             .unwrap();
         assert_eq!(out.len(), 1001);
-        assert_eq!(out[1000].id, 1001);
+        assert_eq!(out[1000].id, out[0].id + 1000); // sequences do not roll back on PostgreSQL
         assert_eq!(Country::objects().count(db).unwrap(), 1001);
         assert_error_contains(
             Country::objects().bulk_create(db, countries(), &BulkCreate::new().batch_size(0)),
@@ -340,7 +347,14 @@ fn test_bulk_create_with_explicit_pks() {
             .bulk_create(db, vec![a, b], &BulkCreate::new())
             .unwrap();
         assert_eq!(out[0].id, 10);
-        assert_eq!(out[1].id, 11);
+        // SQLite and MariaDB continue after the largest key; PostgreSQL's identity sequence
+        // does not see explicit keys and starts at 1 (as with Django, see differences.md).
+        let expected = if common::vendor(db) == quarry::sql::Vendor::Postgres {
+            1
+        } else {
+            11
+        };
+        assert_eq!(out[1].id, expected);
         assert_eq!(Country::objects().get(db, q!(pk = 10)).unwrap().name, "A");
     });
 }
@@ -380,7 +394,7 @@ fn test_bulk_update() {
 fn test_iterator_streams_in_chunks() {
     run(&[Country::meta()], |db| {
         let objs: Vec<Country> = (0..250)
-            .map(|i| country(&format!("c{i:03}"), &format!("{i:x}")))
+            .map(|i| country(&format!("c{i:03}"), &code(i)))
             .collect();
         Country::objects()
             .bulk_create(db, objs, &BulkCreate::new())

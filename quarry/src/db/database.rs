@@ -5,35 +5,81 @@ use crate::error::{Error, Result};
 use crate::sql::Dialect;
 use crate::value::Value;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// A backend connection. Each backend module provides one.
-enum Conn {
+// Connections are few and long-lived: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Conn {
     #[cfg(feature = "sqlite")]
     Sqlite(super::sqlite::SqliteConn),
+    #[cfg(feature = "postgres")]
+    Postgres(super::postgres::PgConn),
+    #[cfg(feature = "mysql")]
+    Mysql(super::mysql::MyConn),
+}
+
+macro_rules! each_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            #[cfg(feature = "sqlite")]
+            Conn::Sqlite($c) => $body,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres($c) => $body,
+            #[cfg(feature = "mysql")]
+            Conn::Mysql($c) => $body,
+        }
+    };
 }
 
 impl Conn {
+    /// Opens one connection for `url`.
+    fn open(url: &str) -> Result<Conn> {
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            return open_sqlite(":memory:");
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(config_error(
+                    "sqlite:// needs a path: sqlite://path/to/file.db, or sqlite::memory:",
+                ));
+            }
+            return open_sqlite(path);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return open_postgres(url);
+        }
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            return open_mysql(url);
+        }
+        Err(config_error(format!(
+            "cannot open '{url}': quarry understands sqlite::memory:, sqlite://path/to/file.db, \
+             postgres://user@host:port/db and mysql://user:password@host:port/db"
+        )))
+    }
+
     fn dialect(&self) -> &'static dyn Dialect {
+        each_backend!(self, c => c.dialect())
+    }
+
+    fn is_broken(&self) -> bool {
         match self {
             #[cfg(feature = "sqlite")]
-            Conn::Sqlite(c) => c.dialect(),
+            Conn::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => c.is_broken(),
+            #[cfg(feature = "mysql")]
+            Conn::Mysql(c) => c.is_broken(),
         }
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(c) => c.execute(sql, params),
-        }
+        each_backend!(self, c => c.execute(sql, params))
     }
 
     fn execute_batch(&self, sql: &str) -> Result<()> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(c) => c.execute_batch(sql),
-        }
+        each_backend!(self, c => c.execute_batch(sql))
     }
 
     fn query(
@@ -42,30 +88,140 @@ impl Conn {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            Conn::Sqlite(c) => c.query(sql, params, each),
+        each_backend!(self, c => c.query(sql, params, each))
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn open_sqlite(path: &str) -> Result<Conn> {
+    Ok(Conn::Sqlite(super::sqlite::SqliteConn::open(path)?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn open_sqlite(_: &str) -> Result<Conn> {
+    Err(config_error(
+        "quarry was built without the `sqlite` feature: enable it in Cargo.toml",
+    ))
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<Conn> {
+    Ok(Conn::Postgres(super::postgres::PgConn::open(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_: &str) -> Result<Conn> {
+    Err(config_error(
+        "quarry was built without the `postgres` feature: add `features = [\"postgres\"]` \
+         to the quarry dependency",
+    ))
+}
+
+#[cfg(feature = "mysql")]
+fn open_mysql(url: &str) -> Result<Conn> {
+    let url = url.replacen("mariadb://", "mysql://", 1);
+    Ok(Conn::Mysql(super::mysql::MyConn::open(&url)?))
+}
+
+#[cfg(not(feature = "mysql"))]
+fn open_mysql(_: &str) -> Result<Conn> {
+    Err(config_error(
+        "quarry was built without the `mysql` feature: add `features = [\"mysql\"]` \
+         to the quarry dependency",
+    ))
+}
+
+/// Pool settings for [`Database::connect_with`].
+///
+/// ```
+/// use std::time::Duration;
+/// let opts = quarry::PoolOptions::new().max_size(4).checkout_timeout(Duration::from_secs(2));
+/// assert_eq!(opts.max_size, 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections open at once (an in-memory SQLite database always has one).
+    pub max_size: usize,
+    /// How long a checkout waits for a free connection before failing.
+    pub checkout_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 10,
+            checkout_timeout: Duration::from_secs(30),
         }
     }
 }
 
+impl PoolOptions {
+    /// The defaults: 10 connections, 30 s checkout timeout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the largest number of open connections.
+    pub fn max_size(mut self, n: usize) -> Self {
+        self.max_size = n.max(1);
+        self
+    }
+    /// Sets the checkout timeout.
+    pub fn checkout_timeout(mut self, t: Duration) -> Self {
+        self.checkout_timeout = t;
+        self
+    }
+}
+
+struct PoolState {
+    idle: Vec<Conn>,
+    open: usize,
+}
+
 struct Inner {
-    conn: Mutex<Conn>,
+    state: Mutex<PoolState>,
+    available: Condvar,
+    options: PoolOptions,
     dialect: &'static dyn Dialect,
-    /// The thread holding the connection for an `atomic` block (0: none).
-    atomic_owner: AtomicU64,
     url: String,
 }
 
-fn thread_token() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local!(static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed));
-    TOKEN.with(|t| *t)
+/// A connection checked out of the pool; returned (or, if broken, dropped) on drop.
+struct Pooled<'a> {
+    conn: Option<Conn>,
+    inner: &'a Inner,
 }
 
-/// A database handle: `Send + Sync` and cheap to clone.
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.conn.as_ref().expect("held until drop")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.is_broken() {
+            state.open -= 1;
+        } else {
+            state.idle.push(conn);
+        }
+        drop(state);
+        self.inner.available.notify_one();
+    }
+}
+
+thread_local! {
+    /// The pools this thread holds a connection of for an `atomic` block.
+    static IN_ATOMIC: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A database handle: a connection pool, `Send + Sync` and cheap to clone.
 ///
-/// Connect with a URL: `sqlite::memory:`, `sqlite://path/to/file.db`.
+/// Connect with a URL: `sqlite::memory:`, `sqlite://path/to/file.db`,
+/// `postgres://user@host:port/db` (feature `postgres`), `mysql://user:pw@host:port/db`
+/// (feature `mysql`).
 ///
 /// ```
 /// use quarry::Database;
@@ -93,34 +249,34 @@ const _: () = {
 };
 
 impl Database {
-    /// Opens a database by URL.
+    /// Opens a database by URL, with the default [`PoolOptions`].
     ///
     /// ```
     /// let err = quarry::Database::connect("oracle://x").unwrap_err();
     /// assert!(err.to_string().contains("sqlite::memory:"));
     /// ```
     pub fn connect(url: &str) -> Result<Database> {
-        let conn = if url == "sqlite::memory:" || url == "sqlite://:memory:" {
-            open_sqlite(":memory:")?
-        } else if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(config_error(
-                    "sqlite:// needs a path: sqlite://path/to/file.db, or sqlite::memory:",
-                ));
-            }
-            open_sqlite(path)?
-        } else {
-            return Err(config_error(format!(
-                "cannot open '{url}': quarry understands sqlite::memory: and \
-                 sqlite://path/to/file.db (postgres:// and mysql:// arrive with their backends)"
-            )));
-        };
-        let dialect = conn.dialect();
+        Self::connect_with(url, PoolOptions::default())
+    }
+
+    /// Opens a database by URL with pool settings. One connection is opened at once, so
+    /// a wrong URL or an unreachable server fails here.
+    pub fn connect_with(url: &str, mut options: PoolOptions) -> Result<Database> {
+        let first = Conn::open(url)?;
+        if url == "sqlite::memory:" || url == "sqlite://:memory:" {
+            // Every connection to :memory: is a database of its own.
+            options.max_size = 1;
+        }
+        let dialect = first.dialect();
         Ok(Database {
             inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
+                state: Mutex::new(PoolState {
+                    idle: vec![first],
+                    open: 1,
+                }),
+                available: Condvar::new(),
+                options,
                 dialect,
-                atomic_owner: AtomicU64::new(0),
                 url: url.to_owned(),
             }),
         })
@@ -131,14 +287,75 @@ impl Database {
         &self.inner.url
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Conn>> {
-        if self.inner.atomic_owner.load(Ordering::Acquire) == thread_token() {
+    /// Connections open now (idle and in use).
+    pub fn open_connections(&self) -> usize {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .open
+    }
+
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    /// Takes a connection: an idle one, a new one while under `max_size`, or the next
+    /// one returned within the checkout timeout.
+    fn checkout(&self) -> Result<Pooled<'_>> {
+        if IN_ATOMIC.with(|s| s.borrow().contains(&self.key())) {
             return Err(Error::invalid(
                 "this thread is inside Database::atomic(): run statements on the transaction \
                  handle the closure receives (`tx`), not on the Database",
             ));
         }
-        Ok(self.inner.conn.lock().unwrap_or_else(|p| p.into_inner()))
+        let inner = &*self.inner;
+        let deadline = Instant::now() + inner.options.checkout_timeout;
+        let mut state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            while let Some(conn) = state.idle.pop() {
+                if conn.is_broken() {
+                    state.open -= 1;
+                    continue;
+                }
+                return Ok(Pooled {
+                    conn: Some(conn),
+                    inner,
+                });
+            }
+            if state.open < inner.options.max_size {
+                state.open += 1;
+                drop(state);
+                return match Conn::open(&inner.url) {
+                    Ok(conn) => Ok(Pooled {
+                        conn: Some(conn),
+                        inner,
+                    }),
+                    Err(e) => {
+                        inner.state.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
+                        inner.available.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Database {
+                    message: format!(
+                        "no connection free within {:?}: all {} are in use; raise \
+                         PoolOptions::max_size or hold connections for less time",
+                        inner.options.checkout_timeout, inner.options.max_size
+                    ),
+                    sql_state: None,
+                    sql: None,
+                });
+            }
+            state = inner
+                .available
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
     }
 
     /// Runs raw SQL that returns no rows, with bound parameters; returns rows changed.
@@ -146,8 +363,9 @@ impl Database {
         self.execute(sql, params)
     }
 
-    /// Runs `f` inside a transaction: committed when `f` returns `Ok`, rolled back, with
-    /// every write undone, when it returns `Err`. Inside, `tx.atomic` nests as a savepoint.
+    /// Runs `f` inside a transaction on one connection: committed when `f` returns `Ok`,
+    /// rolled back, with every write undone, when it returns `Err` or panics. Inside,
+    /// `tx.atomic` nests as a savepoint.
     ///
     /// ```
     /// use quarry::{Database, Error};
@@ -165,28 +383,33 @@ impl Database {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn atomic<R>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<R>) -> Result<R> {
-        let guard = self.lock()?;
-        let owner = &self.inner.atomic_owner;
-        owner.store(thread_token(), Ordering::Release);
-        struct Release<'a>(&'a AtomicU64);
-        impl Drop for Release<'_> {
+        let conn = self.checkout()?;
+        let key = self.key();
+        IN_ATOMIC.with(|s| s.borrow_mut().push(key));
+        struct Leave(usize);
+        impl Drop for Leave {
             fn drop(&mut self) {
-                self.0.store(0, Ordering::Release);
+                IN_ATOMIC.with(|s| {
+                    let mut s = s.borrow_mut();
+                    if let Some(i) = s.iter().rposition(|k| *k == self.0) {
+                        s.remove(i);
+                    }
+                });
             }
         }
-        let _release = Release(owner);
-        guard.execute_batch("BEGIN")?;
+        let _leave = Leave(key);
+        conn.execute_batch("BEGIN")?;
         // Rolls back unless disarmed by a COMMIT: on `Err`, and on a panic in `f`.
         let mut undo = Undo {
-            conn: &guard,
+            conn: &conn,
             sql: "ROLLBACK".into(),
         };
         let tx = Transaction {
-            conn: &guard,
+            conn: &conn,
             depth: Cell::new(0),
         };
         let r = f(&tx)?;
-        guard.execute_batch("COMMIT")?;
+        conn.execute_batch("COMMIT")?;
         undo.sql.clear();
         Ok(r)
     }
@@ -202,25 +425,13 @@ impl Database {
     }
 }
 
-#[cfg(feature = "sqlite")]
-fn open_sqlite(path: &str) -> Result<Conn> {
-    Ok(Conn::Sqlite(super::sqlite::SqliteConn::open(path)?))
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn open_sqlite(_: &str) -> Result<Conn> {
-    Err(config_error(
-        "quarry was built without the `sqlite` feature",
-    ))
-}
-
 impl Executor for Database {
     fn dialect(&self) -> &'static dyn Dialect {
         self.inner.dialect
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.lock()?.execute(sql, params)
+        self.checkout()?.execute(sql, params)
     }
 
     fn query(
@@ -229,7 +440,7 @@ impl Executor for Database {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.lock()?.query(sql, params, each)
+        self.checkout()?.query(sql, params, each)
     }
 
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {

@@ -7,11 +7,15 @@ use crate::sql::Dialect;
 use crate::value::Value;
 use std::time::Instant;
 
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+mod sqlite;
 
 mod database;
-pub use database::{Database, Transaction};
+pub use database::{Database, PoolOptions, Transaction};
 
 /// One row of a result, read by column index with no per-cell boxing.
 ///

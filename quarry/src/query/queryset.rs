@@ -413,7 +413,15 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         let c = self.compiled(ex)?;
         let sql = format!("{} {}", ex.dialect().explain_prefix(), c.sql);
         let lines = fetch_all(ex, &sql, &c.params, |row| {
-            let cells: Result<Vec<String>> = (0..row.len()).map(|i| row.get_string(i)).collect();
+            let cells: Result<Vec<String>> = (0..row.len())
+                .map(|i| {
+                    if row.is_null(i)? {
+                        Ok("NULL".to_owned())
+                    } else {
+                        row.get_string(i)
+                    }
+                })
+                .collect();
             Ok(cells?.join(" "))
         })?;
         Ok(lines.join("\n"))

@@ -698,7 +698,7 @@ pub fn insert(
     w.push(" ");
     w.ident(meta.db_table);
     if fields.is_empty() {
-        w.push(" DEFAULT VALUES");
+        w.push(dialect.default_values());
         if rows.len() > 1 {
             return Err(Error::invalid(
                 "cannot insert several rows that have no field to set in one statement",
@@ -761,13 +761,23 @@ pub fn bulk_update(
         }
         w.ident(meta.fields[f].column);
         w.push(" = CASE");
+        let cast = dialect.cast_type(&meta.fields[f]);
         for (pk_value, values) in &rows {
             w.push(" WHEN ");
             w.ident(pk.column);
             w.push(" = ");
             w.param(pk_value.clone());
             w.push(" THEN ");
-            w.param(values[n].clone());
+            match &cast {
+                Some(ty) => {
+                    w.push("CAST(");
+                    w.param(values[n].clone());
+                    w.push(" AS ");
+                    w.push(ty);
+                    w.push(")");
+                }
+                None => w.param(values[n].clone()),
+            }
         }
         w.push(" END");
     }

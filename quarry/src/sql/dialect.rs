@@ -46,6 +46,13 @@ pub trait Dialect: Send + Sync + 'static {
     /// The column type of a field.
     fn column_type(&self, field: &FieldMeta) -> String;
 
+    /// The type a bound parameter is cast to where the database cannot infer it (the
+    /// `THEN` branches of `bulk_update`'s CASE); `None` binds it bare.
+    fn cast_type(&self, field: &FieldMeta) -> Option<String> {
+        let _ = field;
+        None
+    }
+
     /// The clause that makes a primary key auto-increment, written after the type.
     fn auto_increment_clause(&self) -> &'static str;
 
@@ -83,6 +90,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// The prefix of an EXPLAIN statement.
     fn explain_prefix(&self) -> &'static str {
         "EXPLAIN"
+    }
+
+    /// The INSERT tail for a row with no column given.
+    fn default_values(&self) -> &'static str {
+        " DEFAULT VALUES"
     }
 
     /// The INSERT form that skips rows that conflict (`bulk_create(ignore_conflicts)`):

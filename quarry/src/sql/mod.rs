@@ -2,7 +2,11 @@
 
 pub mod compiler;
 mod dialect;
+mod mysql;
+mod postgres;
 mod sqlite;
 
 pub use dialect::{Dialect, Vendor};
+pub use mysql::MysqlDialect;
+pub use postgres::PostgresDialect;
 pub use sqlite::SqliteDialect;

@@ -1,0 +1,390 @@
+//! The MySQL / MariaDB backend, on the pure-Rust `mysql` crate (no TLS).
+//!
+//! Datetimes are stored as UTC in `datetime(6)`; the session runs with `time_zone = '+00:00'`.
+//! Affected-row counts are rows *matched* (`CLIENT_FOUND_ROWS`), as Django asks for, so
+//! `save()` can tell an unchanged row from a missing one.
+
+use super::{log_statement, Row};
+use crate::error::{Error, IntegrityKind, Result};
+use crate::model::FieldKind;
+use crate::sql::{Dialect, MysqlDialect};
+use crate::value::Value;
+use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike};
+use mysql::prelude::Queryable;
+use mysql::Value as MyValue;
+use std::cell::RefCell;
+use std::time::Instant;
+
+static MYSQL: MysqlDialect = MysqlDialect { returning: false };
+static MARIADB: MysqlDialect = MysqlDialect { returning: true };
+
+/// An open MySQL or MariaDB connection. The driver keeps the prepared statements.
+pub(crate) struct MyConn {
+    conn: RefCell<mysql::Conn>,
+    dialect: &'static MysqlDialect,
+    broken: std::cell::Cell<bool>,
+}
+
+impl MyConn {
+    pub(crate) fn open(url: &str) -> Result<MyConn> {
+        let opts = mysql::Opts::from_url(url)
+            .map_err(|e| crate::db::config_error(format!("bad MySQL URL '{url}': {e}")))?;
+        let opts = mysql::OptsBuilder::from_opts(opts)
+            .additional_capabilities(mysql::consts::CapabilityFlags::CLIENT_FOUND_ROWS)
+            .stmt_cache_size(Some(256))
+            .init(vec![
+                "SET time_zone = '+00:00'",
+                "SET sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION'",
+            ]);
+        let mut conn = mysql::Conn::new(opts).map_err(|e| map_error(e, None))?;
+        let version: String = conn
+            .query_first("SELECT VERSION()")
+            .map_err(|e| map_error(e, None))?
+            .unwrap_or_default();
+        let dialect = if version.to_ascii_lowercase().contains("mariadb") {
+            &MARIADB
+        } else {
+            &MYSQL
+        };
+        Ok(MyConn {
+            conn: RefCell::new(conn),
+            dialect,
+            broken: std::cell::Cell::new(false),
+        })
+    }
+
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+
+    fn fail(&self, e: mysql::Error, sql: &str) -> Error {
+        if matches!(e, mysql::Error::IoError(_) | mysql::Error::DriverError(_)) {
+            self.broken.set(true);
+        }
+        map_error(e, Some(sql))
+    }
+
+    pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        let started = Instant::now();
+        let mut conn = self.conn.borrow_mut();
+        conn.exec_drop(sql, to_params(params))
+            .map_err(|e| self.fail(e, sql))?;
+        let n = conn.affected_rows();
+        log_statement(sql, params, started, n);
+        Ok(n)
+    }
+
+    pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        self.conn
+            .borrow_mut()
+            .query_drop(sql)
+            .map_err(|e| self.fail(e, sql))?;
+        log_statement(sql, &[], started, 0);
+        Ok(())
+    }
+
+    pub(crate) fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let mut conn = self.conn.borrow_mut();
+        let mut result = conn
+            .exec_iter(sql, to_params(params))
+            .map_err(|e| self.fail(e, sql))?;
+        let mut n = 0u64;
+        // Read every row even after an error in `each`, so the connection stays usable.
+        let mut failed = None;
+        for row in result.by_ref() {
+            let row = row.map_err(|e| self.fail(e, sql))?;
+            n += 1;
+            if failed.is_none() {
+                if let Err(e) = each(&MyRow(&row)) {
+                    failed = Some(e);
+                }
+            }
+        }
+        drop(result);
+        log_statement(sql, params, started, n);
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn to_params(params: &[Value]) -> mysql::Params {
+    if params.is_empty() {
+        return mysql::Params::Empty;
+    }
+    mysql::Params::Positional(params.iter().map(to_my).collect())
+}
+
+fn to_my(v: &Value) -> MyValue {
+    match v {
+        Value::Null => MyValue::NULL,
+        Value::Bool(b) => MyValue::Int(*b as i64),
+        Value::I64(i) => MyValue::Int(*i),
+        Value::F64(f) => MyValue::Double(*f),
+        Value::Text(s) => MyValue::Bytes(s.as_bytes().to_vec()),
+        Value::Bytes(b) => MyValue::Bytes(b.clone()),
+        Value::Decimal(d) => MyValue::Bytes(d.to_string().into_bytes()),
+        Value::Date(d) => {
+            MyValue::Date(d.year() as u16, d.month() as u8, d.day() as u8, 0, 0, 0, 0)
+        }
+        Value::Time(t) => MyValue::Time(
+            false,
+            0,
+            t.hour() as u8,
+            t.minute() as u8,
+            t.second() as u8,
+            t.nanosecond() / 1000,
+        ),
+        Value::DateTime(dt) => {
+            let n = dt.naive_utc();
+            MyValue::Date(
+                n.year() as u16,
+                n.month() as u8,
+                n.day() as u8,
+                n.hour() as u8,
+                n.minute() as u8,
+                n.second() as u8,
+                n.nanosecond() / 1000,
+            )
+        }
+        Value::Duration(d) => MyValue::Int(d.num_microseconds().unwrap_or(i64::MAX)),
+        Value::Uuid(u) => MyValue::Bytes(u.simple().to_string().into_bytes()),
+        Value::Json(j) => MyValue::Bytes(j.to_string().into_bytes()),
+        Value::List(_) => MyValue::NULL,
+    }
+}
+
+struct MyRow<'a>(&'a mysql::Row);
+
+impl MyRow<'_> {
+    fn raw(&self, idx: usize) -> Result<&MyValue> {
+        self.0
+            .as_ref(idx)
+            .ok_or_else(|| Error::conversion(format!("column {idx}"), "no such column"))
+    }
+}
+
+#[cold]
+fn wrong(idx: usize, expected: &str, got: &MyValue) -> Error {
+    Error::conversion(
+        format!("column {idx}"),
+        format!("expected {expected}, found {got:?}"),
+    )
+}
+
+fn text(idx: usize, v: &MyValue) -> Result<String> {
+    match v {
+        MyValue::Bytes(b) => String::from_utf8(b.clone())
+            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
+        MyValue::Int(i) => Ok(i.to_string()),
+        MyValue::UInt(u) => Ok(u.to_string()),
+        MyValue::Double(f) => Ok(f.to_string()),
+        MyValue::Float(f) => Ok(f.to_string()),
+        other => Err(wrong(idx, "text", other)),
+    }
+}
+
+impl Row for MyRow<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_null(&self, idx: usize) -> Result<bool> {
+        Ok(matches!(self.raw(idx)?, MyValue::NULL))
+    }
+
+    fn get_i64(&self, idx: usize) -> Result<i64> {
+        match self.raw(idx)? {
+            MyValue::Int(i) => Ok(*i),
+            MyValue::UInt(u) => i64::try_from(*u).map_err(|_| {
+                Error::conversion(format!("column {idx}"), format!("{u} does not fit in i64"))
+            }),
+            MyValue::Double(f) if f.fract() == 0.0 => Ok(*f as i64),
+            MyValue::Bytes(b) => {
+                let s = String::from_utf8_lossy(b);
+                let s = s.trim();
+                s.parse::<i64>()
+                    .or_else(|_| {
+                        s.parse::<rust_decimal::Decimal>()
+                            .map_err(|_| ())
+                            .and_then(|d| i64::try_from(d.trunc()).map_err(|_| ()))
+                    })
+                    .map_err(|_| {
+                        Error::conversion(
+                            format!("column {idx}"),
+                            format!("'{s}' is not an integer"),
+                        )
+                    })
+            }
+            other => Err(wrong(idx, "an integer", other)),
+        }
+    }
+
+    fn get_f64(&self, idx: usize) -> Result<f64> {
+        match self.raw(idx)? {
+            MyValue::Double(f) => Ok(*f),
+            MyValue::Float(f) => Ok(*f as f64),
+            MyValue::Int(i) => Ok(*i as f64),
+            MyValue::UInt(u) => Ok(*u as f64),
+            MyValue::Bytes(b) => String::from_utf8_lossy(b)
+                .trim()
+                .parse()
+                .map_err(|_| Error::conversion(format!("column {idx}"), "not a float")),
+            other => Err(wrong(idx, "a float", other)),
+        }
+    }
+
+    fn get_bool(&self, idx: usize) -> Result<bool> {
+        self.get_i64(idx).map(|i| i != 0)
+    }
+
+    fn get_string(&self, idx: usize) -> Result<String> {
+        match self.raw(idx)? {
+            MyValue::Date(..) | MyValue::Time(..) => {
+                Ok(self.raw(idx)?.as_sql(true).trim_matches('\'').to_owned())
+            }
+            v => text(idx, v),
+        }
+    }
+
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        match self.raw(idx)? {
+            MyValue::Bytes(b) => Ok(b.clone()),
+            other => Err(wrong(idx, "bytes", other)),
+        }
+    }
+
+    fn value(&self, idx: usize, kind: FieldKind) -> Result<Value> {
+        use FieldKind::*;
+        let raw = self.raw(idx)?;
+        if matches!(raw, MyValue::NULL) {
+            return Ok(Value::Null);
+        }
+        let bad = |what: &str| {
+            Error::conversion(format!("column {idx}"), format!("invalid {what}: {raw:?}"))
+        };
+        Ok(match kind {
+            BooleanField => Value::Bool(self.get_bool(idx)?),
+            k if k.is_integer() => Value::I64(self.get_i64(idx)?),
+            FloatField => Value::F64(self.get_f64(idx)?),
+            DecimalField => Value::Decimal(match raw {
+                MyValue::Int(i) => (*i).into(),
+                MyValue::UInt(u) => (*u).into(),
+                MyValue::Double(f) => f.to_string().parse().map_err(|_| bad("decimal"))?,
+                v => text(idx, v)?.trim().parse().map_err(|_| bad("decimal"))?,
+            }),
+            DateField => match raw {
+                MyValue::Date(y, m, d, ..) => Value::Date(
+                    NaiveDate::from_ymd_opt(*y as i32, *m as u32, *d as u32)
+                        .ok_or_else(|| bad("date"))?,
+                ),
+                v => Value::Date(
+                    NaiveDate::parse_from_str(&text(idx, v)?, "%Y-%m-%d")
+                        .map_err(|_| bad("date"))?,
+                ),
+            },
+            DateTimeField => match raw {
+                MyValue::Date(y, m, d, h, mi, s, us) => Value::DateTime(
+                    NaiveDate::from_ymd_opt(*y as i32, *m as u32, *d as u32)
+                        .and_then(|date| {
+                            date.and_hms_micro_opt(*h as u32, *mi as u32, *s as u32, *us)
+                        })
+                        .ok_or_else(|| bad("datetime"))?
+                        .and_utc(),
+                ),
+                v => Value::DateTime(
+                    chrono::NaiveDateTime::parse_from_str(&text(idx, v)?, "%Y-%m-%d %H:%M:%S%.f")
+                        .map_err(|_| bad("datetime"))?
+                        .and_utc(),
+                ),
+            },
+            TimeField => match raw {
+                MyValue::Time(_, _, h, m, s, us) => Value::Time(
+                    NaiveTime::from_hms_micro_opt(*h as u32, *m as u32, *s as u32, *us)
+                        .ok_or_else(|| bad("time"))?,
+                ),
+                v => Value::Time(
+                    NaiveTime::parse_from_str(&text(idx, v)?, "%H:%M:%S%.f")
+                        .map_err(|_| bad("time"))?,
+                ),
+            },
+            DurationField => Value::Duration(TimeDelta::microseconds(self.get_i64(idx)?)),
+            UUIDField => {
+                Value::Uuid(uuid::Uuid::parse_str(&text(idx, raw)?).map_err(|_| bad("uuid"))?)
+            }
+            BinaryField => Value::Bytes(self.get_bytes(idx)?),
+            JSONField => {
+                Value::Json(serde_json::from_str(&text(idx, raw)?).map_err(|_| bad("JSON"))?)
+            }
+            _ => match raw {
+                MyValue::Int(i) => Value::I64(*i),
+                MyValue::UInt(u) => Value::I64(*u as i64),
+                MyValue::Double(f) => Value::F64(*f),
+                MyValue::Float(f) => Value::F64(*f as f64),
+                MyValue::Date(..) | MyValue::Time(..) => Value::Text(self.get_string(idx)?),
+                v => Value::Text(text(idx, v)?),
+            },
+        })
+    }
+}
+
+/// Maps a `mysql` error onto quarry's error, classifying constraint violations.
+#[cold]
+pub(crate) fn map_error(e: mysql::Error, sql: Option<&str>) -> Error {
+    if let mysql::Error::MySqlError(me) = &e {
+        let kind = match me.code {
+            1062 | 1586 => Some(IntegrityKind::Unique),
+            1048 | 1364 => Some(IntegrityKind::NotNull),
+            1216 | 1217 | 1451 | 1452 => Some(IntegrityKind::ForeignKey),
+            3819 | 4025 => Some(IntegrityKind::Check),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            // "Duplicate entry 'x' for key 'name'" / "CONSTRAINT `name` failed for ..."
+            let constraint = me
+                .message
+                .rsplit_once("for key '")
+                .map(|(_, k)| k.trim_end_matches('\'').to_owned())
+                .or_else(|| {
+                    me.message
+                        .split_once('`')
+                        .and_then(|(_, rest)| rest.split_once('`'))
+                        .map(|(c, _)| c.to_owned())
+                })
+                .or_else(|| {
+                    me.message
+                        .split_once("Column '")
+                        .and_then(|(_, rest)| rest.split_once('\''))
+                        .map(|(c, _)| c.to_owned())
+                });
+            return Error::IntegrityError {
+                kind,
+                constraint,
+                message: me.message.clone(),
+                sql_state: Some(me.state.clone()),
+            };
+        }
+        return Error::Database {
+            message: me.message.clone(),
+            sql_state: Some(me.state.clone()),
+            sql: sql.map(str::to_owned),
+        };
+    }
+    Error::Database {
+        message: e.to_string(),
+        sql_state: None,
+        sql: sql.map(str::to_owned),
+    }
+}

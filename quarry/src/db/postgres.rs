@@ -1,0 +1,417 @@
+//! The PostgreSQL backend, on the pure-Rust `postgres` crate (no TLS).
+//!
+//! Parameters are converted to the type the server inferred for each placeholder, so an
+//! `i64` binds to an `integer` column and a decimal to `numeric`. Sessions run in UTC.
+
+use super::{log_statement, Row};
+use crate::error::{Error, IntegrityKind, Result};
+use crate::model::FieldKind;
+use crate::sql::{Dialect, PostgresDialect};
+use crate::value::Value;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{IsNull, ToSql, Type};
+use rust_decimal::Decimal;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Instant;
+
+static DIALECT: PostgresDialect = PostgresDialect;
+
+/// Statements a connection keeps prepared.
+const STATEMENT_CACHE: usize = 256;
+
+/// An open PostgreSQL connection with its prepared-statement cache.
+pub(crate) struct PgConn {
+    client: RefCell<postgres::Client>,
+    statements: RefCell<HashMap<String, postgres::Statement>>,
+}
+
+impl PgConn {
+    pub(crate) fn open(url: &str) -> Result<PgConn> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e| crate::db::config_error(format!("bad PostgreSQL URL '{url}': {e}")))?;
+        let mut client = config
+            .connect(postgres::NoTls)
+            .map_err(|e| map_error(e, None))?;
+        client
+            .batch_execute("SET TIME ZONE 'UTC'")
+            .map_err(|e| map_error(e, None))?;
+        Ok(PgConn {
+            client: RefCell::new(client),
+            statements: RefCell::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn dialect(&self) -> &'static dyn Dialect {
+        &DIALECT
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.client.borrow().is_closed()
+    }
+
+    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self
+            .client
+            .borrow_mut()
+            .prepare(sql)
+            .map_err(|e| map_error(e, Some(sql)))?;
+        let mut cache = self.statements.borrow_mut();
+        if cache.len() >= STATEMENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        let started = Instant::now();
+        let stmt = self.statement(sql)?;
+        let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+        let n = self
+            .client
+            .borrow_mut()
+            .execute(&stmt, &refs)
+            .map_err(|e| map_error(e, Some(sql)))?;
+        log_statement(sql, params, started, n);
+        Ok(n)
+    }
+
+    pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
+        let started = Instant::now();
+        self.client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(|e| map_error(e, Some(sql)))?;
+        log_statement(sql, &[], started, 0);
+        Ok(())
+    }
+
+    pub(crate) fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        let started = Instant::now();
+        let stmt = self.statement(sql)?;
+        let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
+        let mut client = self.client.borrow_mut();
+        let mut rows = client
+            .query_raw(&stmt, binds.iter())
+            .map_err(|e| map_error(e, Some(sql)))?;
+        let mut n = 0u64;
+        while let Some(row) = rows.next().map_err(|e| map_error(e, Some(sql)))? {
+            n += 1;
+            each(&PgRow(&row))?;
+        }
+        log_statement(sql, params, started, n);
+        Ok(())
+    }
+}
+
+/// A parameter, converted to the type the server expects at its placeholder.
+#[derive(Debug)]
+struct Bind<'a>(&'a Value);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+fn encode_interval(d: &TimeDelta, out: &mut postgres::types::private::BytesMut) {
+    let micros = d.num_microseconds().unwrap_or(i64::MAX);
+    out.extend_from_slice(&micros.to_be_bytes());
+    out.extend_from_slice(&0i32.to_be_bytes()); // days
+    out.extend_from_slice(&0i32.to_be_bytes()); // months
+}
+
+fn decode_interval(raw: &[u8]) -> std::result::Result<TimeDelta, BoxError> {
+    if raw.len() != 16 {
+        return Err("an interval is 16 bytes".into());
+    }
+    let micros = i64::from_be_bytes(raw[0..8].try_into()?);
+    let days = i32::from_be_bytes(raw[8..12].try_into()?) as i64;
+    let months = i32::from_be_bytes(raw[12..16].try_into()?) as i64;
+    Ok(TimeDelta::microseconds(micros) + TimeDelta::days(days + months * 30))
+}
+
+/// An interval read from a row.
+struct Interval(TimeDelta);
+
+impl<'a> postgres::types::FromSql<'a> for Interval {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        decode_interval(raw).map(Interval)
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INTERVAL
+    }
+}
+
+impl ToSql for Bind<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> std::result::Result<IsNull, BoxError> {
+        match self.0 {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Bool(b) => match *ty {
+                Type::BOOL => b.to_sql(ty, out),
+                _ => int_to_sql(*b as i64, ty, out),
+            },
+            Value::I64(i) => int_to_sql(*i, ty, out),
+            Value::F64(f) => match *ty {
+                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+                Type::NUMERIC => Decimal::try_from(*f)?.to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => f.to_string().to_sql(ty, out),
+                _ => f.to_sql(ty, out),
+            },
+            Value::Text(s) => match *ty {
+                Type::JSON | Type::JSONB => serde_json::Value::String(s.clone()).to_sql(ty, out),
+                _ => s.as_str().to_sql(ty, out),
+            },
+            Value::Bytes(b) => b.as_slice().to_sql(ty, out),
+            Value::Decimal(d) => match *ty {
+                Type::FLOAT4 | Type::FLOAT8 => rust_decimal::prelude::ToPrimitive::to_f64(d)
+                    .unwrap_or(f64::NAN)
+                    .to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
+                _ => d.to_sql(ty, out),
+            },
+            Value::Date(d) => match *ty {
+                Type::TIMESTAMPTZ => d
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight exists")
+                    .and_utc()
+                    .to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
+                _ => d.to_sql(ty, out),
+            },
+            Value::Time(t) => t.to_sql(ty, out),
+            Value::DateTime(dt) => match *ty {
+                Type::TIMESTAMP => dt.naive_utc().to_sql(ty, out),
+                Type::DATE => dt.date_naive().to_sql(ty, out),
+                _ => dt.to_sql(ty, out),
+            },
+            Value::Duration(d) => match *ty {
+                Type::INTERVAL => {
+                    encode_interval(d, out);
+                    Ok(IsNull::No)
+                }
+                _ => int_to_sql(d.num_microseconds().unwrap_or(i64::MAX), ty, out),
+            },
+            Value::Uuid(u) => match *ty {
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR => u.simple().to_string().to_sql(ty, out),
+                _ => u.to_sql(ty, out),
+            },
+            Value::Json(j) => match *ty {
+                Type::TEXT | Type::VARCHAR => j.to_string().to_sql(ty, out),
+                _ => j.to_sql(ty, out),
+            },
+            Value::List(_) => {
+                Err("a list can only be bound by the `in` and `range` lookups".into())
+            }
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn int_to_sql(
+    i: i64,
+    ty: &Type,
+    out: &mut postgres::types::private::BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
+    match *ty {
+        Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+        Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+        Type::FLOAT4 => (i as f32).to_sql(ty, out),
+        Type::FLOAT8 => (i as f64).to_sql(ty, out),
+        Type::NUMERIC => Decimal::from(i).to_sql(ty, out),
+        Type::BOOL => (i != 0).to_sql(ty, out),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR => i.to_string().to_sql(ty, out),
+        Type::INTERVAL => {
+            encode_interval(&TimeDelta::microseconds(i), out);
+            Ok(IsNull::No)
+        }
+        Type::JSON | Type::JSONB => serde_json::Value::from(i).to_sql(ty, out),
+        _ => i.to_sql(ty, out),
+    }
+}
+
+struct PgRow<'a>(&'a postgres::Row);
+
+impl PgRow<'_> {
+    fn get<'r, T: postgres::types::FromSql<'r>>(&'r self, idx: usize) -> Result<T> {
+        self.0
+            .try_get(idx)
+            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
+    }
+
+    fn ty(&self, idx: usize) -> Result<&Type> {
+        self.0
+            .columns()
+            .get(idx)
+            .map(|c| c.type_())
+            .ok_or_else(|| Error::conversion(format!("column {idx}"), "no such column"))
+    }
+}
+
+impl Row for PgRow<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_null(&self, idx: usize) -> Result<bool> {
+        self.get::<Option<RawNull>>(idx).map(|v| v.is_none())
+    }
+
+    fn get_i64(&self, idx: usize) -> Result<i64> {
+        match *self.ty(idx)? {
+            Type::INT2 => self.get::<i16>(idx).map(i64::from),
+            Type::INT4 => self.get::<i32>(idx).map(i64::from),
+            Type::NUMERIC => {
+                let d: Decimal = self.get(idx)?;
+                i64::try_from(d)
+                    .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
+            }
+            Type::FLOAT8 => self.get::<f64>(idx).map(|f| f as i64),
+            Type::BOOL => self.get::<bool>(idx).map(i64::from),
+            _ => self.get::<i64>(idx),
+        }
+    }
+
+    fn get_f64(&self, idx: usize) -> Result<f64> {
+        match *self.ty(idx)? {
+            Type::FLOAT4 => self.get::<f32>(idx).map(f64::from),
+            Type::NUMERIC => {
+                let d: Decimal = self.get(idx)?;
+                Ok(rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(f64::NAN))
+            }
+            Type::INT2 | Type::INT4 | Type::INT8 => self.get_i64(idx).map(|i| i as f64),
+            _ => self.get::<f64>(idx),
+        }
+    }
+
+    fn get_bool(&self, idx: usize) -> Result<bool> {
+        match *self.ty(idx)? {
+            Type::BOOL => self.get(idx),
+            _ => self.get_i64(idx).map(|i| i != 0),
+        }
+    }
+
+    fn get_string(&self, idx: usize) -> Result<String> {
+        match *self.ty(idx)? {
+            Type::INT2 | Type::INT4 | Type::INT8 => self.get_i64(idx).map(|i| i.to_string()),
+            _ => self.get(idx),
+        }
+    }
+
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        self.get(idx)
+    }
+
+    fn value(&self, idx: usize, kind: FieldKind) -> Result<Value> {
+        use FieldKind::*;
+        let ty = self.ty(idx)?.clone();
+        macro_rules! opt {
+            ($t:ty, $wrap:expr) => {
+                match self.get::<Option<$t>>(idx)? {
+                    None => Value::Null,
+                    Some(v) => $wrap(v),
+                }
+            };
+        }
+        Ok(match (kind, &ty) {
+            (_, &Type::INT2) => opt!(i16, |v| Value::I64(v as i64)),
+            (_, &Type::INT4) => opt!(i32, |v| Value::I64(v as i64)),
+            (_, &Type::INT8) => opt!(i64, Value::I64),
+            (_, &Type::BOOL) => opt!(bool, Value::Bool),
+            (_, &Type::FLOAT4) => opt!(f32, |v| Value::F64(v as f64)),
+            (_, &Type::FLOAT8) => opt!(f64, Value::F64),
+            (k, &Type::NUMERIC) if k.is_integer() => {
+                opt!(Decimal, |d: Decimal| Value::I64(
+                    i64::try_from(d).unwrap_or(i64::MAX)
+                ))
+            }
+            (_, &Type::NUMERIC) => opt!(Decimal, Value::Decimal),
+            (_, &Type::DATE) => opt!(NaiveDate, Value::Date),
+            (_, &Type::TIME) => opt!(NaiveTime, Value::Time),
+            (_, &Type::TIMESTAMPTZ) => opt!(DateTime<Utc>, Value::DateTime),
+            (_, &Type::TIMESTAMP) => opt!(NaiveDateTime, |n: NaiveDateTime| Value::DateTime(
+                n.and_utc()
+            )),
+            (_, &Type::INTERVAL) => opt!(Interval, |i: Interval| Value::Duration(i.0)),
+            (_, &Type::UUID) => opt!(uuid::Uuid, Value::Uuid),
+            (_, &Type::BYTEA) => opt!(Vec<u8>, Value::Bytes),
+            (_, &Type::JSON | &Type::JSONB) => opt!(serde_json::Value, Value::Json),
+            (UUIDField, _) => opt!(String, |s: String| uuid::Uuid::parse_str(&s)
+                .map(Value::Uuid)
+                .unwrap_or(Value::Text(s))),
+            (_, _) => opt!(String, Value::Text),
+        })
+    }
+}
+
+/// Decodes nothing but NULL-ness, for any column type.
+struct RawNull;
+
+impl<'a> postgres::types::FromSql<'a> for RawNull {
+    fn from_sql(_: &Type, _: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        Ok(RawNull)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Maps a `postgres` error onto quarry's error, classifying constraint violations.
+#[cold]
+pub(crate) fn map_error(e: postgres::Error, sql: Option<&str>) -> Error {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code().to_owned();
+        let kind = match code.as_str() {
+            "23505" => Some(IntegrityKind::Unique),
+            "23502" => Some(IntegrityKind::NotNull),
+            "23503" => Some(IntegrityKind::ForeignKey),
+            "23514" => Some(IntegrityKind::Check),
+            c if c.starts_with("23") => Some(IntegrityKind::Other),
+            _ => None,
+        };
+        let mut message = db.message().to_owned();
+        if let Some(detail) = db.detail() {
+            message.push_str(&format!(" ({detail})"));
+        }
+        if let Some(kind) = kind {
+            let constraint = db.constraint().map(str::to_owned).or_else(|| {
+                db.column()
+                    .map(|c| format!("{}.{c}", db.table().unwrap_or("")))
+            });
+            return Error::IntegrityError {
+                kind,
+                constraint,
+                message,
+                sql_state: Some(code),
+            };
+        }
+        return Error::Database {
+            message,
+            sql_state: Some(code),
+            sql: sql.map(str::to_owned),
+        };
+    }
+    Error::Database {
+        message: e.to_string(),
+        sql_state: None,
+        sql: sql.map(str::to_owned),
+    }
+}

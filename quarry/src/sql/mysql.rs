@@ -1,0 +1,147 @@
+//! The MySQL / MariaDB dialect.
+
+use super::dialect::{Dialect, Vendor};
+use super::sqlite::like_escape;
+use crate::model::{FieldKind, FieldMeta};
+use crate::query::lookup::{DatePart, Lookup};
+
+/// MySQL's and MariaDB's SQL. `returning` is true on MariaDB (10.5+), which has
+/// `INSERT ... RETURNING`; MySQL reads `LAST_INSERT_ID()` instead.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MysqlDialect {
+    /// The server supports `INSERT ... RETURNING` (MariaDB 10.5+).
+    pub returning: bool,
+}
+
+impl Dialect for MysqlDialect {
+    fn vendor(&self) -> Vendor {
+        Vendor::Mysql
+    }
+
+    fn quote(&self, out: &mut String, ident: &str) {
+        out.push('`');
+        for c in ident.chars() {
+            if c == '`' {
+                out.push('`');
+            }
+            out.push(c);
+        }
+        out.push('`');
+    }
+
+    fn supports_returning(&self) -> bool {
+        self.returning
+    }
+
+    fn column_type(&self, field: &FieldMeta) -> String {
+        use FieldKind::*;
+        match field.kind {
+            AutoField | IntegerField => "integer".into(),
+            BigAutoField | BigIntegerField => "bigint".into(),
+            SmallAutoField | SmallIntegerField => "smallint".into(),
+            PositiveSmallIntegerField => "smallint UNSIGNED".into(),
+            PositiveIntegerField => "integer UNSIGNED".into(),
+            PositiveBigIntegerField => "bigint UNSIGNED".into(),
+            BooleanField => "bool".into(),
+            CharField | EmailField | SlugField | URLField => {
+                format!("varchar({})", field.max_length.unwrap_or(255))
+            }
+            GenericIPAddressField => "char(39)".into(),
+            TextField => "longtext".into(),
+            FloatField => "double precision".into(),
+            DecimalField => match (field.max_digits, field.decimal_places) {
+                (Some(p), Some(s)) => format!("numeric({p}, {s})"),
+                _ => "numeric(65, 30)".into(),
+            },
+            DateField => "date".into(),
+            DateTimeField => "datetime(6)".into(),
+            TimeField => "time(6)".into(),
+            DurationField => "bigint".into(),
+            UUIDField => "char(32)".into(),
+            BinaryField => "longblob".into(),
+            JSONField => "json".into(),
+        }
+    }
+
+    fn auto_increment_clause(&self) -> &'static str {
+        "AUTO_INCREMENT"
+    }
+
+    fn lookup_template(&self, lookup: Lookup) -> &'static str {
+        use Lookup::*;
+        match lookup {
+            Exact => "{lhs} = {rhs}",
+            IExact => "{lhs} LIKE {rhs}",
+            Contains | StartsWith | EndsWith => "{lhs} LIKE BINARY {rhs}",
+            IContains | IStartsWith | IEndsWith => "{lhs} LIKE {rhs}",
+            Gt => "{lhs} > {rhs}",
+            Gte => "{lhs} >= {rhs}",
+            Lt => "{lhs} < {rhs}",
+            Lte => "{lhs} <= {rhs}",
+            Regex => "{lhs} REGEXP BINARY {rhs}",
+            IRegex => "{lhs} REGEXP {rhs}",
+            In | Range | IsNull => "",
+        }
+    }
+
+    fn pattern_value(&self, lookup: Lookup, value: &str) -> String {
+        use Lookup::*;
+        let v = like_escape(value);
+        match lookup {
+            Contains | IContains => format!("%{v}%"),
+            StartsWith | IStartsWith => format!("{v}%"),
+            EndsWith | IEndsWith => format!("%{v}"),
+            IExact => v,
+            _ => value.to_owned(),
+        }
+    }
+
+    fn extract(&self, part: DatePart, lhs: &str, _kind: FieldKind) -> String {
+        match part {
+            DatePart::Year => format!("EXTRACT(YEAR FROM {lhs})"),
+            DatePart::IsoYear => format!("TRUNCATE(YEARWEEK({lhs}, 3) / 100, 0)"),
+            DatePart::Month => format!("EXTRACT(MONTH FROM {lhs})"),
+            DatePart::Day => format!("EXTRACT(DAY FROM {lhs})"),
+            DatePart::Week => format!("WEEK({lhs}, 3)"),
+            DatePart::WeekDay => format!("DAYOFWEEK({lhs})"),
+            DatePart::IsoWeekDay => format!("(WEEKDAY({lhs}) + 1)"),
+            DatePart::Quarter => format!("EXTRACT(QUARTER FROM {lhs})"),
+            DatePart::Hour => format!("EXTRACT(HOUR FROM {lhs})"),
+            DatePart::Minute => format!("EXTRACT(MINUTE FROM {lhs})"),
+            DatePart::Second => format!("EXTRACT(SECOND FROM {lhs})"),
+        }
+    }
+
+    fn cast_date(&self, lhs: &str) -> String {
+        format!("DATE({lhs})")
+    }
+
+    fn cast_time(&self, lhs: &str) -> String {
+        format!("TIME({lhs})")
+    }
+
+    fn random(&self) -> &'static str {
+        "RAND()"
+    }
+
+    fn limit_offset(&self, out: &mut String, limit: Option<u64>, offset: u64) {
+        match (limit, offset) {
+            (Some(l), 0) => out.push_str(&format!(" LIMIT {l}")),
+            (Some(l), o) => out.push_str(&format!(" LIMIT {l} OFFSET {o}")),
+            (None, 0) => {}
+            (None, o) => out.push_str(&format!(" LIMIT 18446744073709551615 OFFSET {o}")),
+        }
+    }
+
+    fn default_values(&self) -> &'static str {
+        " () VALUES ()"
+    }
+
+    fn insert_ignore(&self) -> (&'static str, &'static str) {
+        ("INSERT IGNORE INTO", "")
+    }
+
+    fn max_params(&self) -> usize {
+        65535
+    }
+}
