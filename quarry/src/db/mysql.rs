@@ -62,7 +62,10 @@ impl MyConn {
     }
 
     fn fail(&self, e: mysql::Error, sql: &str) -> Error {
-        if matches!(e, mysql::Error::IoError(_) | mysql::Error::DriverError(_)) {
+        if matches!(
+            e,
+            mysql::Error::IoError(_) | mysql::Error::CodecError(_) | mysql::Error::DriverError(_)
+        ) {
             self.broken.set(true);
         }
         map_error(e, Some(sql))

@@ -338,6 +338,13 @@ pub(crate) fn map_error(e: rusqlite::Error, sql: Option<&str>) -> Error {
             sql: sql.map(str::to_owned),
         };
     }
+    if let rusqlite::Error::SqlInputError { error, msg, .. } = &e {
+        return Error::Database {
+            message: msg.clone(),
+            sql_state: Some(error.extended_code.to_string()),
+            sql: sql.map(str::to_owned),
+        };
+    }
     Error::Database {
         message: e.to_string(),
         sql_state: None,
