@@ -160,6 +160,17 @@ pub(crate) fn insert_one<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -
             sql: Some(c.sql.clone()),
         })?;
         obj.set_field_value(meta.pk, id)?;
+    } else if !with_pk {
+        // No RETURNING (MySQL): read LAST_INSERT_ID() on the same connection.
+        let pk_kind = meta.pk_field().kind;
+        let mut id = Value::Null;
+        ex.atomic_dyn(&mut |tx| {
+            tx.execute(&c.sql, &c.params)?;
+            let ids = fetch_all(tx, "SELECT LAST_INSERT_ID()", &[], |r| r.value(0, pk_kind))?;
+            id = ids.into_iter().next().unwrap_or(Value::Null);
+            Ok(())
+        })?;
+        obj.set_field_value(meta.pk, id)?;
     } else {
         ex.execute(&c.sql, &c.params)?;
     }
