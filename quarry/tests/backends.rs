@@ -21,6 +21,15 @@ pub struct Entry {
     pub _state: ModelState,
 }
 
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "backends")]
+pub struct Counter {
+    #[field(primary_key)]
+    pub id: i64,
+    pub hits: u32,
+    pub _state: ModelState,
+}
+
 fn sql_for(qs: &QuerySet<Entry>, d: &dyn Dialect) -> (String, Vec<Value>) {
     let c = compiler::select(qs.query(), d).unwrap();
     (c.sql, c.params)
@@ -170,7 +179,7 @@ fn broken_connections_are_replaced() {
 
 #[test]
 fn integrity_errors_are_classified_on_every_server() {
-    common::run(&[Entry::meta()], |db| {
+    common::run(&[Entry::meta(), Counter::meta()], |db| {
         let e = Entry {
             id: 0,
             headline: "h".into(),

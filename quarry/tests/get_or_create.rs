@@ -428,3 +428,28 @@ fn test_iterator_streams_in_chunks() {
         );
     });
 }
+
+#[test]
+fn test_bulk_create_large_rows_are_batched_under_the_packet_limit() {
+    run(&[Country::meta()], |db| {
+        // 12 rows of 1 MiB each: more than MySQL's 4 MiB packet in one statement.
+        let objs: Vec<Country> = (0..12)
+            .map(|i| {
+                let mut c = country(&format!("c{i}"), &code(i));
+                c.description = Some("x".repeat(1 << 20));
+                c
+            })
+            .collect();
+        let out = Country::objects()
+            .bulk_create(db, objs, &BulkCreate::new())
+            .unwrap();
+        assert_eq!(out.len(), 12);
+        assert_eq!(
+            Country::objects()
+                .filter(q!(description__startswith = "xxx"))
+                .count(db)
+                .unwrap(),
+            12
+        );
+    });
+}

@@ -61,7 +61,13 @@ pub(crate) fn bulk_insert<M: Model>(
         let max_rows = (dialect.max_params() / per_row).max(1);
         let batch = options.batch_size.map_or(max_rows, |b| b.min(max_rows));
         let returning = !include_pk && dialect.supports_returning() && !options.ignore_conflicts;
-        for chunk in indexes.chunks(batch) {
+        for chunk in byte_bounded_chunks(
+            objs,
+            &indexes,
+            &fields,
+            batch,
+            dialect.max_statement_bytes(),
+        ) {
             if fields.is_empty() {
                 for &i in chunk {
                     let ids = insert_batch::<M>(
@@ -112,6 +118,48 @@ pub(crate) fn bulk_insert<M: Model>(
         }
     }
     Ok(())
+}
+
+/// Rough size of a bound value on the wire.
+fn wire_size(v: &Value) -> usize {
+    match v {
+        Value::Text(s) => s.len() + 8,
+        Value::Bytes(b) => b.len() + 8,
+        Value::Json(j) => j.to_string().len() + 8,
+        _ => 16,
+    }
+}
+
+/// Splits `indexes` into batches of at most `batch` rows whose values stay under
+/// `max_bytes` (MySQL's `max_allowed_packet`), always at least one row per batch.
+fn byte_bounded_chunks<'a, M: Model>(
+    objs: &[M],
+    indexes: &'a [usize],
+    fields: &[usize],
+    batch: usize,
+    max_bytes: Option<usize>,
+) -> Vec<&'a [usize]> {
+    let Some(max_bytes) = max_bytes else {
+        return indexes.chunks(batch).collect();
+    };
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (n, &i) in indexes.iter().enumerate() {
+        let row: usize = fields
+            .iter()
+            .map(|&f| wire_size(&objs[i].field_value(f)))
+            .sum();
+        if n > start && (n - start >= batch || bytes + row > max_bytes) {
+            out.push(&indexes[start..n]);
+            start = n;
+            bytes = 0;
+        }
+        bytes += row;
+    }
+    if start < indexes.len() {
+        out.push(&indexes[start..]);
+    }
+    out
 }
 
 pub(crate) fn bulk_update<M: Model>(

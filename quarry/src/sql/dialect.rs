@@ -101,6 +101,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// returns the verb and the suffix.
     fn insert_ignore(&self) -> (&'static str, &'static str);
 
+    /// The largest statement, in bytes of bound values, the server accepts in one packet
+    /// (`None`: no such limit).
+    fn max_statement_bytes(&self) -> Option<usize> {
+        None
+    }
+
     /// Most parameters one statement may bind.
     fn max_params(&self) -> usize;
 }

@@ -141,6 +141,11 @@ impl Dialect for MysqlDialect {
         ("INSERT IGNORE INTO", "")
     }
 
+    /// MySQL 5.7's default `max_allowed_packet` (4 MiB), the smallest current default.
+    fn max_statement_bytes(&self) -> Option<usize> {
+        Some(4 * 1024 * 1024 - 64 * 1024)
+    }
+
     fn max_params(&self) -> usize {
         65535
     }
