@@ -99,14 +99,12 @@ fn check_field(f: &FieldMeta, v: &Value, errors: &mut ValidationErrors) {
     }
     let choices = f.choices.map(|c| c()).unwrap_or_default();
     if !choices.is_empty() && !choices.iter().any(|(c, _)| c == v) {
-        {
-            let shown = match v {
-                Value::Text(s) => format!("'{s}'"),
-                Value::I64(i) => i.to_string(),
-                other => format!("{other:?}"),
-            };
-            errors.add(f.name, format!("Value {shown} is not a valid choice."));
-        }
+        let shown = match v {
+            Value::Text(s) => format!("'{s}'"),
+            Value::I64(i) => i.to_string(),
+            other => format!("{other:?}"),
+        };
+        errors.add(f.name, format!("Value {shown} is not a valid choice."));
     }
     if let (Some(max), Value::Text(s)) = (f.max_length, v) {
         let n = s.chars().count();

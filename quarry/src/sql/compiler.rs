@@ -233,18 +233,16 @@ fn parse_datetime_text(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     )))
 }
 
-struct Compiler<'q, 'd> {
+struct Compiler<'d> {
     meta: &'static ModelMeta,
     w: SqlWriter<'d>,
-    _query: std::marker::PhantomData<&'q Query>,
 }
 
-impl<'q, 'd> Compiler<'q, 'd> {
+impl<'d> Compiler<'d> {
     fn new(meta: &'static ModelMeta, dialect: &'d dyn Dialect) -> Self {
         Compiler {
             meta,
             w: SqlWriter::new(dialect),
-            _query: std::marker::PhantomData,
         }
     }
 
