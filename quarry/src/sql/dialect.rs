@@ -17,6 +17,20 @@ pub enum Vendor {
     Mysql,
 }
 
+/// The LIKE pattern of a pattern lookup (`%` around the escaped text as the lookup
+/// asks), shared by the dialects that match with LIKE; `iexact` is escaped only.
+pub(crate) fn like_pattern(lookup: Lookup, value: &str) -> String {
+    use Lookup::*;
+    let v = super::sqlite::like_escape(value);
+    match lookup {
+        Contains | IContains => format!("%{v}%"),
+        StartsWith | IStartsWith => format!("{v}%"),
+        EndsWith | IEndsWith => format!("%{v}"),
+        IExact => v,
+        _ => value.to_owned(),
+    }
+}
+
 /// A SQL dialect.
 pub trait Dialect: Send + Sync + 'static {
     /// Which database this is.

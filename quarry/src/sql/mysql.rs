@@ -1,7 +1,7 @@
 //! The MySQL / MariaDB dialect.
 
+use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
-use super::sqlite::like_escape;
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup};
 
@@ -85,15 +85,7 @@ impl Dialect for MysqlDialect {
     }
 
     fn pattern_value(&self, lookup: Lookup, value: &str) -> String {
-        use Lookup::*;
-        let v = like_escape(value);
-        match lookup {
-            Contains | IContains => format!("%{v}%"),
-            StartsWith | IStartsWith => format!("{v}%"),
-            EndsWith | IEndsWith => format!("%{v}"),
-            IExact => v,
-            _ => value.to_owned(),
-        }
+        like_pattern(lookup, value)
     }
 
     fn extract(&self, part: DatePart, lhs: &str, _kind: FieldKind) -> String {

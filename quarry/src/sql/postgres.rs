@@ -1,7 +1,7 @@
 //! The PostgreSQL dialect.
 
+use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
-use super::sqlite::like_escape;
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup};
 
@@ -95,14 +95,10 @@ impl Dialect for PostgresDialect {
     }
 
     fn pattern_value(&self, lookup: Lookup, value: &str) -> String {
-        use Lookup::*;
-        let v = like_escape(value);
         match lookup {
-            Contains | IContains => format!("%{v}%"),
-            StartsWith | IStartsWith => format!("{v}%"),
-            EndsWith | IEndsWith => format!("%{v}"),
             // iexact compares with `=`: no wildcards to escape.
-            _ => value.to_owned(),
+            Lookup::IExact => value.to_owned(),
+            l => like_pattern(l, value),
         }
     }
 
