@@ -1,0 +1,39 @@
+//! The benchmark's tables as quarry models.
+
+use quarry::prelude::*;
+
+/// `users(id serial pk, name varchar not null, hair_color varchar null)`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(db_table = "users", app_label = "bench")]
+pub struct User {
+    /// Serial primary key.
+    #[field(primary_key)]
+    pub id: i32,
+    /// `"User {i}"`.
+    #[field(max_length = 255)]
+    pub name: String,
+    /// NULL, `"black"` or `"brown"`.
+    #[field(max_length = 255)]
+    pub hair_color: Option<String>,
+    /// quarry's instance state.
+    pub _state: ModelState,
+}
+
+impl User {
+    /// A new, unsaved user.
+    pub fn new(name: String, hair_color: Option<String>) -> User {
+        User {
+            id: 0,
+            name,
+            hair_color,
+            _state: ModelState::new(),
+        }
+    }
+}
+
+/// The user of row `i` in every workload: `"User {i}"`, with `hair_color` NULL unless
+/// `coloured` (then "black" for even `i`, "brown" for odd).
+pub fn user_fields(i: usize, coloured: bool) -> (String, Option<String>) {
+    let colour = coloured.then(|| if i % 2 == 0 { "black" } else { "brown" }.to_owned());
+    (format!("User {i}"), colour)
+}
