@@ -21,14 +21,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Settings::full()
     };
-    let names = std::env::var("QUARRY_BENCH_DATABASES")
-        .unwrap_or_else(|_| "sqlite,postgres,mysql".into());
+    let names =
+        std::env::var("QUARRY_BENCH_DATABASES").unwrap_or_else(|_| "sqlite,postgres,mysql".into());
     let mut report = String::new();
     for name in names.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let backend = Backend::from_name(name)
             .ok_or_else(|| format!("unknown backend '{name}': sqlite, postgres or mysql"))?;
-        let mut fx = Fixture::open(backend)
-            .map_err(|e| format!("{name} cannot be reached: {e}"))?;
+        let mut fx =
+            Fixture::open(backend).map_err(|e| format!("{name} cannot be reached: {e}"))?;
         let mut rows = Vec::new();
         if "trivial_query".contains(&filter) {
             rows.extend(workloads::trivial_query(&mut fx, settings, &TRIVIAL_SIZES)?);

@@ -173,8 +173,11 @@ impl PoolOptions {
 }
 
 struct PoolState {
-    idle: Vec<Conn>,
+    /// Boxed: a checkout moves a pointer, not the connection.
+    idle: Vec<Box<Conn>>,
     open: usize,
+    /// Threads blocked in `checkout`, so that a return wakes one only when one waits.
+    waiting: usize,
 }
 
 struct Inner {
@@ -187,7 +190,7 @@ struct Inner {
 
 /// A connection checked out of the pool; returned (or, if broken, dropped) on drop.
 struct Pooled<'a> {
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     inner: &'a Inner,
 }
 
@@ -207,8 +210,11 @@ impl Drop for Pooled<'_> {
         } else {
             state.idle.push(conn);
         }
+        let wake = state.waiting > 0;
         drop(state);
-        self.inner.available.notify_one();
+        if wake {
+            self.inner.available.notify_one();
+        }
     }
 }
 
@@ -262,7 +268,7 @@ impl Database {
     /// Opens a database by URL with pool settings. One connection is opened at once, so
     /// a wrong URL or an unreachable server fails here.
     pub fn connect_with(url: &str, mut options: PoolOptions) -> Result<Database> {
-        let first = Conn::open(url)?;
+        let first = Box::new(Conn::open(url)?);
         if url == "sqlite::memory:" || url == "sqlite://:memory:" {
             // Every connection to :memory: is a database of its own.
             options.max_size = 1;
@@ -273,6 +279,7 @@ impl Database {
                 state: Mutex::new(PoolState {
                     idle: vec![first],
                     open: 1,
+                    waiting: 0,
                 }),
                 available: Condvar::new(),
                 options,
@@ -310,7 +317,7 @@ impl Database {
             ));
         }
         let inner = &*self.inner;
-        let deadline = Instant::now() + inner.options.checkout_timeout;
+        let mut deadline = None;
         let mut state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             while let Some(conn) = state.idle.pop() {
@@ -328,17 +335,23 @@ impl Database {
                 drop(state);
                 return match Conn::open(&inner.url) {
                     Ok(conn) => Ok(Pooled {
-                        conn: Some(conn),
+                        conn: Some(Box::new(conn)),
                         inner,
                     }),
                     Err(e) => {
-                        inner.state.lock().unwrap_or_else(|p| p.into_inner()).open -= 1;
-                        inner.available.notify_one();
+                        let mut state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+                        state.open -= 1;
+                        let wake = state.waiting > 0;
+                        drop(state);
+                        if wake {
+                            inner.available.notify_one();
+                        }
                         Err(e)
                     }
                 };
             }
             let now = Instant::now();
+            let deadline = *deadline.get_or_insert(now + inner.options.checkout_timeout);
             if now >= deadline {
                 return Err(Error::Database {
                     message: format!(
@@ -350,11 +363,13 @@ impl Database {
                     sql: None,
                 });
             }
+            state.waiting += 1;
             state = inner
                 .available
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            state.waiting -= 1;
         }
     }
 

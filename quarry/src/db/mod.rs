@@ -67,11 +67,18 @@ pub trait Executor {
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()>;
 }
 
+/// The start time of a statement, taken only when statements are logged (reading the
+/// clock is a measurable part of a one-row query).
+#[inline]
+pub(crate) fn statement_started() -> Option<Instant> {
+    tracing::enabled!(target: "quarry::sql", tracing::Level::DEBUG).then(Instant::now)
+}
+
 /// Logs one statement through `tracing`, as Django's `django.db.backends` logger does:
 /// the SQL, the duration and the rows at DEBUG, with the bound values.
 #[inline]
-pub(crate) fn log_statement(sql: &str, params: &[Value], started: Instant, rows: u64) {
-    if tracing::enabled!(target: "quarry::sql", tracing::Level::DEBUG) {
+pub(crate) fn log_statement(sql: &str, params: &[Value], started: Option<Instant>, rows: u64) {
+    if let Some(started) = started {
         let elapsed = started.elapsed();
         tracing::debug!(
             target: "quarry::sql",

@@ -4,7 +4,7 @@
 //! Affected-row counts are rows *matched* (`CLIENT_FOUND_ROWS`), as Django asks for, so
 //! `save()` can tell an unchanged row from a missing one.
 
-use super::{log_statement, Row};
+use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, MysqlDialect};
@@ -13,7 +13,6 @@ use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike};
 use mysql::prelude::Queryable;
 use mysql::Value as MyValue;
 use std::cell::RefCell;
-use std::time::Instant;
 
 static MYSQL: MysqlDialect = MysqlDialect { returning: false };
 static MARIADB: MysqlDialect = MysqlDialect { returning: true };
@@ -72,7 +71,7 @@ impl MyConn {
     }
 
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let started = Instant::now();
+        let started = statement_started();
         let mut conn = self.conn.borrow_mut();
         conn.exec_drop(sql, to_params(params))
             .map_err(|e| self.fail(e, sql))?;
@@ -82,7 +81,7 @@ impl MyConn {
     }
 
     pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
-        let started = Instant::now();
+        let started = statement_started();
         self.conn
             .borrow_mut()
             .query_drop(sql)
@@ -97,7 +96,7 @@ impl MyConn {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        let started = Instant::now();
+        let started = statement_started();
         let mut conn = self.conn.borrow_mut();
         let mut result = conn
             .exec_iter(sql, to_params(params))

@@ -4,14 +4,13 @@
 //! dates and times as ISO text, datetimes in UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
 //! durations as integer microseconds, UUIDs as 32 hex digits, JSON as text.
 
-use super::{log_statement, Row};
+use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, SqliteDialect};
 use crate::value::Value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use std::time::Instant;
 
 static DIALECT: SqliteDialect = SqliteDialect;
 
@@ -43,7 +42,7 @@ impl SqliteConn {
     }
 
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let started = Instant::now();
+        let started = statement_started();
         let mut stmt = self
             .conn
             .prepare_cached(sql)
@@ -56,7 +55,7 @@ impl SqliteConn {
     }
 
     pub(crate) fn execute_batch(&self, sql: &str) -> Result<()> {
-        let started = Instant::now();
+        let started = statement_started();
         self.conn
             .execute_batch(sql)
             .map_err(|e| map_error(e, Some(sql)))?;
@@ -70,7 +69,7 @@ impl SqliteConn {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        let started = Instant::now();
+        let started = statement_started();
         let mut stmt = self
             .conn
             .prepare_cached(sql)

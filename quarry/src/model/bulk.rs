@@ -35,8 +35,17 @@ pub(crate) fn object_from_lookup<M: Model>(
     M::from_pairs(pairs.iter().map(|(n, v)| (n.as_str(), v.clone())))
 }
 
+/// One INSERT of a `bulk_create`: which objects, and whether their keys are written.
+struct InsertBatch<'a> {
+    objects: &'a [usize],
+    include_pk: bool,
+}
+
+/// Inserts `objs`, setting their keys where the database returns them. One statement runs
+/// as it is (a statement is atomic); several run inside one transaction, as Django's
+/// `bulk_create` does.
 pub(crate) fn bulk_insert<M: Model>(
-    ex: &dyn Executor,
+    ex: &(impl Executor + ?Sized),
     objs: &mut [M],
     options: &BulkCreate,
 ) -> Result<()> {
@@ -50,70 +59,118 @@ pub(crate) fn bulk_insert<M: Model>(
     // Objects with a primary key and objects without one are inserted separately, as Django does.
     let (with_pk, without_pk): (Vec<usize>, Vec<usize>) =
         (0..objs.len()).partition(|&i| objs[i].state().pk_is_set() || !pk_auto);
-    for (indexes, include_pk) in [(with_pk, true), (without_pk, false)] {
-        if indexes.is_empty() {
+    let all_fields: Vec<usize> = (0..meta.fields.len()).collect();
+    let no_pk_fields: Vec<usize> = all_fields
+        .iter()
+        .copied()
+        .filter(|&i| i != meta.pk)
+        .collect();
+    let mut plan = Vec::new();
+    for (indexes, include_pk) in [(&with_pk, true), (&without_pk, false)] {
+        let fields = if include_pk {
+            &all_fields
+        } else {
+            &no_pk_fields
+        };
+        if fields.is_empty() {
+            // `INSERT ... DEFAULT VALUES` writes one row per statement.
+            plan.extend(indexes.chunks(1).map(|objects| InsertBatch {
+                objects,
+                include_pk,
+            }));
             continue;
         }
-        let fields: Vec<usize> = (0..meta.fields.len())
-            .filter(|&i| include_pk || i != meta.pk)
-            .collect();
-        let per_row = fields.len().max(1);
-        let max_rows = (dialect.max_params() / per_row).max(1);
+        let max_rows = (dialect.max_params() / fields.len()).max(1);
         let batch = options.batch_size.map_or(max_rows, |b| b.min(max_rows));
-        let returning = !include_pk && dialect.supports_returning() && !options.ignore_conflicts;
-        for chunk in byte_bounded_chunks(
-            objs,
-            &indexes,
-            &fields,
-            batch,
-            dialect.max_statement_bytes(),
-        ) {
-            if fields.is_empty() {
-                for &i in chunk {
-                    let ids = insert_batch::<M>(
-                        ex,
-                        &fields,
-                        vec![vec![]],
-                        returning,
-                        options.ignore_conflicts,
-                    )?;
-                    if let Some(id) = ids.into_iter().next() {
-                        objs[i].set_field_value(meta.pk, id)?;
-                        objs[i].state_mut().mark_saved();
-                    }
-                }
-                continue;
-            }
-            let rows: Vec<Vec<Value>> = chunk
-                .iter()
-                .map(|&i| fields.iter().map(|&f| objs[i].field_value(f)).collect())
-                .collect();
-            let ids = insert_batch::<M>(ex, &fields, rows, returning, options.ignore_conflicts)?;
-            if returning {
-                if ids.len() != chunk.len() {
-                    return Err(Error::Database {
-                        message: format!(
-                            "INSERT ... RETURNING gave {} keys for {} rows",
-                            ids.len(),
-                            chunk.len()
-                        ),
-                        sql_state: None,
-                        sql: None,
-                    });
-                }
-                for (&i, id) in chunk.iter().zip(ids) {
-                    objs[i].set_field_value(meta.pk, id)?;
-                    objs[i].state_mut().mark_saved();
-                }
+        plan.extend(
+            byte_bounded_chunks(objs, indexes, fields, batch, dialect.max_statement_bytes())
+                .into_iter()
+                .map(|objects| InsertBatch {
+                    objects,
+                    include_pk,
+                }),
+        );
+    }
+    let mut run = |ex: &dyn Executor| -> Result<()> {
+        for b in &plan {
+            let fields = if b.include_pk {
+                &all_fields
             } else {
-                for &i in chunk {
-                    if include_pk {
-                        objs[i].state_mut().mark_saved();
-                    } else {
-                        // Keys unknown (conflicts ignored): the row exists, the key is unset.
-                        *objs[i].state_mut() = super::ModelState::new();
-                    }
-                }
+                &no_pk_fields
+            };
+            insert_one_batch(ex, objs, b, fields, options)?;
+        }
+        Ok(())
+    };
+    if plan.len() == 1 {
+        run(&ExecutorRef(ex))
+    } else {
+        ex.atomic_dyn(&mut run)
+    }
+}
+
+/// Lends a possibly unsized executor as a `&dyn Executor`.
+struct ExecutorRef<'a, E: Executor + ?Sized>(&'a E);
+
+impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
+    fn dialect(&self) -> &'static dyn crate::sql::Dialect {
+        self.0.dialect()
+    }
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.0.execute(sql, params)
+    }
+    fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn crate::db::Row) -> Result<()>,
+    ) -> Result<()> {
+        self.0.query(sql, params, each)
+    }
+    fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
+        self.0.atomic_dyn(f)
+    }
+}
+
+fn insert_one_batch<M: Model>(
+    ex: &dyn Executor,
+    objs: &mut [M],
+    batch: &InsertBatch<'_>,
+    fields: &[usize],
+    options: &BulkCreate,
+) -> Result<()> {
+    let meta = M::meta();
+    let returning =
+        !batch.include_pk && ex.dialect().supports_returning() && !options.ignore_conflicts;
+    let rows: Vec<Vec<Value>> = batch
+        .objects
+        .iter()
+        .map(|&i| fields.iter().map(|&f| objs[i].field_value(f)).collect())
+        .collect();
+    let ids = insert_batch::<M>(ex, fields, rows, returning, options.ignore_conflicts)?;
+    if returning {
+        if ids.len() != batch.objects.len() {
+            return Err(Error::Database {
+                message: format!(
+                    "INSERT ... RETURNING gave {} keys for {} rows",
+                    ids.len(),
+                    batch.objects.len()
+                ),
+                sql_state: None,
+                sql: None,
+            });
+        }
+        for (&i, id) in batch.objects.iter().zip(ids) {
+            objs[i].set_field_value(meta.pk, id)?;
+            objs[i].state_mut().mark_saved();
+        }
+    } else {
+        for &i in batch.objects {
+            if batch.include_pk {
+                objs[i].state_mut().mark_saved();
+            } else {
+                // Keys unknown (conflicts ignored): the row exists, the key is unset.
+                *objs[i].state_mut() = super::ModelState::new();
             }
         }
     }

@@ -22,6 +22,13 @@ use std::sync::Arc;
 pub struct ModelState {
     saved: bool,
     pk_set: bool,
+    /// What most instances never carry, boxed so that a plain loaded row's state is two
+    /// flags and a null pointer (hydration writes it for every row, drop reads it).
+    extra: Option<Box<StateExtra>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct StateExtra {
     deferred: Option<Arc<[usize]>>,
     annotations: Vec<(Arc<str>, Value)>,
 }
@@ -79,17 +86,22 @@ impl ModelState {
 
     /// Field indexes that were not loaded (`defer()`/`only()`), if any.
     pub fn deferred(&self) -> &[usize] {
-        self.deferred.as_deref().unwrap_or(&[])
+        self.extra
+            .as_ref()
+            .and_then(|e| e.deferred.as_deref())
+            .unwrap_or(&[])
     }
 
     /// Records which field indexes were not loaded.
     pub fn set_deferred(&mut self, fields: Arc<[usize]>) {
-        self.deferred = Some(fields);
+        self.extra.get_or_insert_with(Default::default).deferred = Some(fields);
     }
 
     /// The annotation named `name`, if the query attached one.
     pub fn annotation(&self, name: &str) -> Option<&Value> {
-        self.annotations
+        self.extra
+            .as_ref()?
+            .annotations
             .iter()
             .find(|(n, _)| &**n == name)
             .map(|(_, v)| v)
@@ -97,6 +109,9 @@ impl ModelState {
 
     /// Attaches an annotation.
     pub fn set_annotation(&mut self, name: Arc<str>, value: Value) {
-        self.annotations.push((name, value));
+        self.extra
+            .get_or_insert_with(Default::default)
+            .annotations
+            .push((name, value));
     }
 }

@@ -8,7 +8,8 @@ use super::rows::FromQueryRow;
 use crate::db::{fetch_all, Executor};
 use crate::error::{Error, Result};
 use crate::model::{bulk, Deleted, Model};
-use crate::sql::compiler::{self, Compiled, OnConflict};
+use crate::sql::cache;
+use crate::sql::compiler::{self, Compiled, OnConflict, StatementKind};
 use crate::value::{FieldValue, Value};
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -248,9 +249,10 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         if self.query.empty || self.query.limit == Some(0) {
             return Ok(Vec::new());
         }
-        let c = self.compiled(ex)?;
-        let shape = R::shape(&c.columns);
-        fetch_all(ex, &c.sql, &c.params, |row| R::from_query_row(row, &shape))
+        let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
+        fetch_all(ex, &stmt.sql, &params, |row| {
+            R::from_query_row(row, &stmt.shape)
+        })
     }
 
     /// The one row matching `q`: `Error::DoesNotExist` when none does,
@@ -366,8 +368,8 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         if self.query.limit == Some(0) {
             return Ok(0);
         }
-        let c = compiler::count(&self.query, ex.dialect())?;
-        let n = fetch_all(ex, &c.sql, &c.params, |r| r.get_i64(0))?;
+        let (stmt, params) = cache::statement(&self.query, StatementKind::Count, ex.dialect())?;
+        let n = fetch_all(ex, &stmt.sql, &params, |r| r.get_i64(0))?;
         Ok(n.first().copied().unwrap_or(0) as u64)
     }
 
@@ -377,8 +379,8 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         if self.query.empty {
             return Ok(false);
         }
-        let c = compiler::exists(&self.query, ex.dialect())?;
-        Ok(!fetch_all(ex, &c.sql, &c.params, |_| Ok(()))?.is_empty())
+        let (stmt, params) = cache::statement(&self.query, StatementKind::Exists, ex.dialect())?;
+        Ok(!fetch_all(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
     }
 
     /// Streams rows in chunks of `chunk_size`, holding one chunk in memory at a time.
@@ -593,14 +595,8 @@ impl<M: Model> QuerySet<M> {
             return Ok(objs);
         }
         let mut objs = objs;
-        let mut taken: Option<Vec<M>> = None;
-        ex.atomic_dyn(&mut |tx| {
-            let mut batch_objs = std::mem::take(&mut objs);
-            bulk::bulk_insert(tx, &mut batch_objs, options)?;
-            taken = Some(batch_objs);
-            Ok(())
-        })?;
-        Ok(taken.expect("set inside atomic"))
+        bulk::bulk_insert(ex, &mut objs, options)?;
+        Ok(objs)
     }
 
     /// Updates `fields` of many saved objects with one `UPDATE ... CASE` per batch;

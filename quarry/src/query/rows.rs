@@ -2,7 +2,7 @@
 
 use crate::db::Row;
 use crate::error::{Error, Result};
-use crate::model::{FieldKind, Model, ModelState};
+use crate::model::{FieldKind, Model};
 use crate::sql::compiler::OutColumn;
 use crate::value::{FieldValue, Value};
 use std::sync::Arc;
@@ -15,25 +15,27 @@ pub struct RowShape {
     decimal_places: Arc<[Option<u32>]>,
 }
 
-/// A row type a QuerySet can yield.
-pub trait FromQueryRow: Sized {
-    /// Prepares what every row shares.
-    fn shape(columns: &[OutColumn]) -> RowShape {
+impl RowShape {
+    /// What every row of a query with these output columns shares.
+    pub(crate) fn new(columns: &[OutColumn]) -> RowShape {
         RowShape {
             names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
             kinds: columns.iter().map(|c| c.kind).collect(),
             decimal_places: columns.iter().map(|c| c.decimal_places).collect(),
         }
     }
+}
+
+/// A row type a QuerySet can yield.
+pub trait FromQueryRow: Sized {
     /// Builds one row.
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self>;
 }
 
 impl<M: Model> FromQueryRow for M {
     fn from_query_row(row: &dyn Row, _: &RowShape) -> Result<Self> {
-        let mut obj = M::from_row(row, 0)?;
-        *obj.state_mut() = ModelState::loaded();
-        Ok(obj)
+        // `from_row` marks the instance loaded.
+        M::from_row(row, 0)
     }
 }
 

@@ -50,10 +50,14 @@ impl Resolved {
 }
 
 /// Writes SQL and collects parameters in one pass.
+///
+/// With `params_only` set, the same walk collects the parameters and writes nothing: the
+/// statement cache ([`super::cache`]) already holds the SQL of that query shape.
 pub(crate) struct SqlWriter<'d> {
     pub(crate) sql: String,
     pub(crate) params: Vec<Value>,
     pub(crate) dialect: &'d dyn Dialect,
+    pub(crate) params_only: bool,
 }
 
 impl<'d> SqlWriter<'d> {
@@ -62,23 +66,43 @@ impl<'d> SqlWriter<'d> {
             sql: String::with_capacity(128),
             params: Vec::new(),
             dialect,
+            params_only: false,
+        }
+    }
+
+    /// A writer that only collects parameters.
+    pub(crate) fn params_only(dialect: &'d dyn Dialect) -> Self {
+        SqlWriter {
+            sql: String::new(),
+            params: Vec::new(),
+            dialect,
+            params_only: true,
         }
     }
 
     pub(crate) fn push(&mut self, s: &str) {
-        self.sql.push_str(s);
+        if !self.params_only {
+            self.sql.push_str(s);
+        }
     }
 
     pub(crate) fn ident(&mut self, ident: &str) {
-        self.dialect.quote(&mut self.sql, ident);
+        if !self.params_only {
+            self.dialect.quote(&mut self.sql, ident);
+        }
     }
 
     pub(crate) fn param(&mut self, v: Value) {
         self.params.push(v);
-        self.dialect.placeholder(&mut self.sql, self.params.len());
+        if !self.params_only {
+            self.dialect.placeholder(&mut self.sql, self.params.len());
+        }
     }
 
     fn column(&mut self, meta: &ModelMeta, field: &FieldMeta) {
+        if self.params_only {
+            return;
+        }
         self.ident(meta.db_table);
         self.sql.push('.');
         self.ident(field.column);
@@ -249,6 +273,9 @@ impl<'d> Compiler<'d> {
     /// The SQL of a resolved path's left-hand side (column and transforms).
     fn lhs_sql(&mut self, r: &Resolved) -> String {
         let mut s = String::new();
+        if self.w.params_only {
+            return s;
+        }
         self.w.dialect.quote(&mut s, self.meta.db_table);
         s.push('.');
         self.w.dialect.quote(&mut s, r.field.column);
@@ -455,7 +482,7 @@ impl<'d> Compiler<'d> {
                 self.template(l, &lhs, &rhs);
             }
         }
-        if guard_null {
+        if guard_null && !self.w.params_only {
             self.w.push(" AND ");
             let mut col = String::new();
             self.w.dialect.quote(&mut col, self.meta.db_table);
@@ -468,12 +495,19 @@ impl<'d> Compiler<'d> {
     }
 
     fn template(&mut self, lookup: Lookup, lhs: &str, rhs: &str) {
+        if self.w.params_only {
+            return;
+        }
         let t = self.w.dialect.lookup_template(lookup);
         let sql = t.replace("{lhs}", lhs).replace("{rhs}", rhs);
         self.w.push(&sql);
     }
 
     fn order_by(&mut self, query: &Query) -> Result<()> {
+        // An ordering binds no parameter (yet): a params-only walk has nothing to do here.
+        if self.w.params_only {
+            return Ok(());
+        }
         let ordering = query.effective_ordering();
         if ordering.is_empty() {
             return Ok(());
@@ -504,6 +538,10 @@ impl<'d> Compiler<'d> {
 
     fn select_list(&mut self, query: &Query) -> Result<Vec<OutColumn>> {
         let mut out = Vec::new();
+        // The select list binds no parameter (yet): a params-only walk skips it.
+        if self.w.params_only {
+            return Ok(out);
+        }
         match &query.selection {
             Selection::Model => {
                 for (i, f) in self.meta.fields.iter().enumerate() {
@@ -565,7 +603,58 @@ fn value_text(v: &Value) -> String {
 
 /// Compiles the SELECT of a query.
 pub fn select(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
-    let mut c = Compiler::new(query.model, dialect);
+    select_with(query, SqlWriter::new(dialect))
+}
+
+/// The parameters `kind` of `query` binds, without writing its SQL.
+pub(crate) fn params_of(
+    query: &Query,
+    kind: StatementKind,
+    dialect: &dyn Dialect,
+) -> Result<Vec<Value>> {
+    let w = SqlWriter::params_only(dialect);
+    Ok(match kind {
+        StatementKind::Select => select_with(query, w)?.params,
+        StatementKind::Count => count_with(query, w)?.params,
+        StatementKind::Exists => exists_with(query, w)?.params,
+    })
+}
+
+/// Compiles `kind` of `query`.
+pub(crate) fn compile(
+    query: &Query,
+    kind: StatementKind,
+    dialect: &dyn Dialect,
+) -> Result<Compiled> {
+    let w = SqlWriter::new(dialect);
+    match kind {
+        StatementKind::Select => select_with(query, w),
+        StatementKind::Count => count_with(query, w),
+        StatementKind::Exists => exists_with(query, w),
+    }
+}
+
+/// The read statements the statement cache holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum StatementKind {
+    /// The rows.
+    Select,
+    /// `SELECT COUNT(*)`.
+    Count,
+    /// `SELECT 1 ... LIMIT 1`.
+    Exists,
+}
+
+fn with_writer<'d>(query: &Query, w: SqlWriter<'d>) -> Compiler<'d> {
+    Compiler {
+        meta: query.model,
+        w,
+    }
+}
+
+fn select_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
+    let mut c = with_writer(query, w);
+    let dialect = c.w.dialect;
     c.w.push(if query.distinct {
         "SELECT DISTINCT "
     } else {
@@ -575,12 +664,18 @@ pub fn select(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
     c.from();
     c.filters(&query.filters)?;
     c.order_by(query)?;
-    dialect.limit_offset(&mut c.w.sql, query.limit, query.offset);
+    if !c.w.params_only {
+        dialect.limit_offset(&mut c.w.sql, query.limit, query.offset);
+    }
     Ok(c.w.finish(columns))
 }
 
 /// Compiles `SELECT COUNT(*)` of a query (over a subquery when sliced or distinct).
 pub fn count(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
+    count_with(query, SqlWriter::new(dialect))
+}
+
+fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
     if query.is_sliced() || query.distinct {
         let mut inner = query.clone();
         inner.order_by = Some(Vec::new());
@@ -588,14 +683,14 @@ pub fn count(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
         if !query.distinct {
             inner.selection = Selection::Values(vec![query.model.pk_field().name.to_owned()]);
         }
-        let sub = select(&inner, dialect)?;
+        let sub = select_with(&inner, w)?;
         return Ok(Compiled {
             sql: format!("SELECT COUNT(*) FROM ({}) subquery", sub.sql),
             params: sub.params,
             columns: vec![],
         });
     }
-    let mut c = Compiler::new(query.model, dialect);
+    let mut c = with_writer(query, w);
     c.w.push("SELECT COUNT(*)");
     c.from();
     c.filters(&query.filters)?;
@@ -604,17 +699,21 @@ pub fn count(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
 
 /// Compiles an existence check: `SELECT 1 ... LIMIT 1`.
 pub fn exists(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
+    exists_with(query, SqlWriter::new(dialect))
+}
+
+fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
     if query.is_sliced() || query.distinct {
         let mut inner = query.clone();
         inner.order_by = Some(Vec::new());
-        let sub = select(&inner, dialect)?;
+        let sub = select_with(&inner, w)?;
         return Ok(Compiled {
             sql: format!("SELECT 1 AS a FROM ({}) subquery LIMIT 1", sub.sql),
             params: sub.params,
             columns: vec![],
         });
     }
-    let mut c = Compiler::new(query.model, dialect);
+    let mut c = with_writer(query, w);
     c.w.push("SELECT 1 AS a");
     c.from();
     c.filters(&query.filters)?;

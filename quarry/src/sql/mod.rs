@@ -1,5 +1,6 @@
 //! SQL generation: the compiler and one dialect per database.
 
+pub(crate) mod cache;
 pub mod compiler;
 mod dialect;
 mod mysql;

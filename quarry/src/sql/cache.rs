@@ -1,0 +1,209 @@
+//! The statement cache: each query *shape* is compiled once per thread.
+//!
+//! A shape is everything in a [`Query`] that decides its SQL text: the model, the filter
+//! tree with its paths and lookups, orderings, slicing, the selection, and of each bound
+//! value only what changes the SQL (its type, NULL or not, a list's length and NULL
+//! count, the truth of a boolean). Values themselves are not part of it, so
+//! `filter(q!(id = 1))` and `filter(q!(id = 2))` share one entry.
+//!
+//! On a hit the compiler walks the query in its params-only mode: the parameters come out
+//! of the same code that wrote the SQL, so the two cannot drift apart. Debug builds also
+//! recompile every hit and compare, which the whole test suite exercises.
+
+use super::compiler::{self, StatementKind};
+use super::dialect::Dialect;
+use crate::error::Result;
+use crate::query::ast::{OrderBy, Query, Selection};
+use crate::query::RowShape;
+use crate::query::{Expr, Q};
+use crate::value::Value;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::rc::Rc;
+
+/// Shapes a thread keeps; the cache is emptied when it grows past this.
+const CAPACITY: usize = 1024;
+
+/// One compiled shape: the SQL and what its output columns hold.
+#[derive(Debug)]
+pub(crate) struct CachedStatement {
+    /// The statement text.
+    pub sql: String,
+    /// The output columns, shared by every row.
+    pub shape: RowShape,
+}
+
+/// The keys are already hashes: use them as they are.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Map = HashMap<u64, Rc<CachedStatement>, BuildHasherDefault<KeyHasher>>;
+
+thread_local! {
+    static STATEMENTS: RefCell<Map> = RefCell::new(Map::default());
+}
+
+/// The compiled statement of `kind` for `query` and its parameters, from the cache when
+/// this thread has compiled the shape before.
+pub(crate) fn statement(
+    query: &Query,
+    kind: StatementKind,
+    dialect: &dyn Dialect,
+) -> Result<(Rc<CachedStatement>, Vec<Value>)> {
+    let key = shape_key(query, kind, dialect);
+    let hit = STATEMENTS.with(|c| c.borrow().get(&key).cloned());
+    if let Some(stmt) = hit {
+        // Only conditions bind parameters (the select list and orderings bind none yet).
+        let params = if query.filters.is_empty() {
+            Vec::new()
+        } else {
+            compiler::params_of(query, kind, dialect)?
+        };
+        #[cfg(debug_assertions)]
+        {
+            let full = compiler::compile(query, kind, dialect)?;
+            debug_assert_eq!(
+                full.sql, stmt.sql,
+                "statement cache: two shapes share a key"
+            );
+            debug_assert_eq!(
+                full.params, params,
+                "statement cache: params-only walk drifted"
+            );
+        }
+        return Ok((stmt, params));
+    }
+    let compiled = compiler::compile(query, kind, dialect)?;
+    let stmt = Rc::new(CachedStatement {
+        sql: compiled.sql,
+        shape: RowShape::new(&compiled.columns),
+    });
+    STATEMENTS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CAPACITY {
+            c.clear();
+        }
+        c.insert(key, stmt.clone());
+    });
+    Ok((stmt, compiled.params))
+}
+
+/// The 64-bit key of a query's shape (foldhash, fixed seed).
+fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
+    let mut h = foldhash::fast::FixedState::with_seed(0x7175_6172_7279).build_hasher();
+    // The small parts packed in one word: one hash step instead of eight.
+    let selection = match &query.selection {
+        Selection::Model => 0,
+        Selection::Values(_) => 1,
+    };
+    let order = match &query.order_by {
+        None => 0,
+        Some(terms) => 1 + terms.len() as u64,
+    };
+    let flags = (kind as u64)
+        | (dialect.vendor() as u64) << 4
+        | u64::from(dialect.supports_returning()) << 8
+        | u64::from(query.reversed) << 9
+        | u64::from(query.distinct) << 10
+        | u64::from(query.empty) << 11
+        | u64::from(query.limit.is_some()) << 12
+        | selection << 13
+        | (query.filters.len() as u64) << 16
+        | order << 40;
+    h.write_u64(flags);
+    h.write_usize(query.model as *const _ as usize);
+    if query.offset != 0 || query.limit.is_some() {
+        h.write_u64(query.offset);
+        h.write_u64(query.limit.unwrap_or(0));
+    }
+    for f in &query.filters {
+        f.negated.hash(&mut h);
+        hash_q(&f.q, &mut h);
+    }
+    for t in query.order_by.iter().flatten() {
+        match t {
+            OrderBy::Random => 0u8.hash(&mut h),
+            OrderBy::Field { path, descending } => {
+                (1 + u8::from(*descending)).hash(&mut h);
+                path.hash(&mut h);
+            }
+        }
+    }
+    if let Selection::Values(paths) = &query.selection {
+        paths.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn hash_q(q: &Q, h: &mut impl Hasher) {
+    match q {
+        Q::Lookup { path, value } => {
+            0u8.hash(h);
+            path.hash(h);
+            hash_expr(value, path.ends_with("isnull"), h);
+        }
+        Q::And(children) | Q::Or(children) => {
+            (if matches!(q, Q::And(_)) { 1u8 } else { 2u8 }).hash(h);
+            children.len().hash(h);
+            for c in children {
+                hash_q(c, h);
+            }
+        }
+        Q::Not(inner) => {
+            3u8.hash(h);
+            hash_q(inner, h);
+        }
+    }
+}
+
+fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
+    match e {
+        Expr::Value(v) => {
+            0u8.hash(h);
+            hash_value_shape(v, truth_matters, h);
+        }
+        Expr::Field(path) => {
+            1u8.hash(h);
+            path.hash(h);
+        }
+        Expr::Arith { op, lhs, rhs } => {
+            2u8.hash(h);
+            (*op as u8).hash(h);
+            hash_expr(lhs, false, h);
+            hash_expr(rhs, false, h);
+        }
+    }
+}
+
+/// What of a value decides the SQL: its type; a boolean's truth (`isnull`); whether an
+/// `isnull` integer is zero; a list's length and how many of its items are NULL.
+fn hash_value_shape(v: &Value, truth_matters: bool, h: &mut impl Hasher) {
+    std::mem::discriminant(v).hash(h);
+    match v {
+        Value::Bool(b) => b.hash(h),
+        Value::I64(i) if truth_matters => (*i != 0).hash(h),
+        Value::List(items) => {
+            items.len().hash(h);
+            items.iter().filter(|i| i.is_null()).count().hash(h);
+            for item in items {
+                std::mem::discriminant(item).hash(h);
+            }
+        }
+        _ => {}
+    }
+}
