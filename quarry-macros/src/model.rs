@@ -326,6 +326,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut defaults = Vec::new();
     let mut reads = Vec::new();
     let mut gets = Vec::new();
+    let mut takes = Vec::new();
     let mut sets = Vec::new();
     let mut builds = Vec::new();
     for (i, f) in fields.iter().enumerate() {
@@ -422,6 +423,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         });
         gets.push(quote!(#i => ::quarry::FieldValue::to_value(&self.#ident)));
+        takes.push(quote!(#i => ::quarry::FieldValue::take_value(&mut self.#ident)));
         sets.push(quote! {
             #i => {
                 self.#ident = <#ty as ::quarry::FieldValue>::from_value(value)
@@ -482,6 +484,13 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 fn field_value(&self, index: usize) -> ::quarry::Value {
                     match index {
                         #(#gets,)*
+                        _ => ::quarry::Value::Null,
+                    }
+                }
+
+                fn take_field_value(&mut self, index: usize) -> ::quarry::Value {
+                    match index {
+                        #(#takes,)*
                         _ => ::quarry::Value::Null,
                     }
                 }

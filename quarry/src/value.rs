@@ -125,6 +125,21 @@ pub trait FieldValue: Sized {
     fn to_value(&self) -> Value;
     /// Builds the Rust value from a [`Value`].
     fn from_value(value: Value) -> Result<Self>;
+    /// Moves the value out to be bound, leaving an empty value behind;
+    /// [`from_value`](Self::from_value) of the result puts it back. Types that own heap
+    /// data (text, bytes) override it so that a bulk insert binds them without copying.
+    ///
+    /// ```
+    /// use quarry::{FieldValue, Value};
+    /// let mut s = String::from("Lyon");
+    /// let v = s.take_value();
+    /// assert_eq!(v, Value::Text("Lyon".into()));
+    /// assert_eq!(String::from_value(v)?, "Lyon");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    fn take_value(&mut self) -> Value {
+        self.to_value()
+    }
     /// Reads column `idx` of a driver row.
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         Self::from_value(row.value(idx, Self::KIND)?)
@@ -220,6 +235,9 @@ impl FieldValue for String {
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         row.get_string(idx)
     }
+    fn take_value(&mut self) -> Value {
+        Value::Text(std::mem::take(self))
+    }
 }
 
 impl FieldValue for Vec<u8> {
@@ -236,6 +254,9 @@ impl FieldValue for Vec<u8> {
     }
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         row.get_bytes(idx)
+    }
+    fn take_value(&mut self) -> Value {
+        Value::Bytes(std::mem::take(self))
     }
 }
 
@@ -337,6 +358,12 @@ impl<T: FieldValue> FieldValue for Option<T> {
     fn to_value(&self) -> Value {
         match self {
             Some(v) => v.to_value(),
+            None => Value::Null,
+        }
+    }
+    fn take_value(&mut self) -> Value {
+        match self {
+            Some(v) => v.take_value(),
             None => Value::Null,
         }
     }

@@ -142,12 +142,27 @@ fn insert_one_batch<M: Model>(
     let meta = M::meta();
     let returning =
         !batch.include_pk && ex.dialect().supports_returning() && !options.ignore_conflicts;
-    let rows: Vec<Vec<Value>> = batch
-        .objects
-        .iter()
-        .map(|&i| fields.iter().map(|&f| objs[i].field_value(f)).collect())
-        .collect();
-    let ids = insert_batch::<M>(ex, fields, rows, returning, options.ignore_conflicts)?;
+    // The values are moved out of the objects for binding and moved back afterwards,
+    // whether the INSERT succeeded or not: text is bound without a copy.
+    let mut params = Vec::with_capacity(batch.objects.len() * fields.len());
+    for &i in batch.objects {
+        params.extend(fields.iter().map(|&f| objs[i].take_field_value(f)));
+    }
+    let inserted = insert_batch::<M>(
+        ex,
+        fields,
+        batch.objects.len(),
+        &params,
+        returning,
+        options.ignore_conflicts,
+    );
+    let mut values = params.into_iter();
+    for &i in batch.objects {
+        for &f in fields {
+            objs[i].set_field_value(f, values.next().expect("one value per field"))?;
+        }
+    }
+    let ids = inserted?;
     if returning {
         if ids.len() != batch.objects.len() {
             return Err(Error::Database {

@@ -143,17 +143,12 @@ pub(crate) fn insert_one<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -
     let row: Vec<Value> = fields.iter().map(|&i| obj.field_value(i)).collect();
     let dialect = ex.dialect();
     let returning = !with_pk && dialect.supports_returning();
-    let c = compiler::insert(
-        meta,
-        &fields,
-        vec![row],
-        returning,
-        OnConflict::Error,
-        dialect,
-    )?;
+    let c = compiler::insert(meta, &fields, row, returning, OnConflict::Error, dialect)?;
     if returning {
         let pk_kind = meta.pk_field().kind;
-        let ids = fetch_all(ex, &c.sql, &c.params, |r| r.value(0, pk_kind))?;
+        let ids = fetch_all(ex, &c.sql, &c.params, |r| {
+            crate::query::read_key(r, pk_kind)
+        })?;
         let id = ids.into_iter().next().ok_or_else(|| Error::Database {
             message: "INSERT ... RETURNING returned no row".into(),
             sql_state: None,

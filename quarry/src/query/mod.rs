@@ -10,6 +10,6 @@ mod rows;
 pub use ast::{OrderBy, Query};
 pub use expr::{ArithOp, Expr, F};
 pub use q::Q;
-pub(crate) use queryset::insert_batch;
+pub(crate) use queryset::{insert_batch, read_key};
 pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
 pub use rows::{FromQueryRow, RowShape, ValuesRow};

@@ -762,11 +762,22 @@ impl<M: Model, R> std::ops::BitAnd for QuerySet<M, R> {
     }
 }
 
-/// Compiles and inserts batches; shared by `bulk_create`.
+/// Reads a generated primary key (column 0 of a RETURNING row).
+pub(crate) fn read_key(row: &dyn crate::db::Row, kind: crate::model::FieldKind) -> Result<Value> {
+    if kind.is_integer() {
+        row.get_i64(0).map(Value::I64)
+    } else {
+        row.value(0, kind)
+    }
+}
+
+/// Inserts one batch of `bulk_create`: `params` holds `rows` rows of `fields`, one after
+/// the other. Returns the generated keys when `returning`.
 pub(crate) fn insert_batch<M: Model>(
     ex: &(impl Executor + ?Sized),
     fields: &[usize],
-    rows: Vec<Vec<Value>>,
+    rows: usize,
+    params: &[Value],
     returning: bool,
     ignore: bool,
 ) -> Result<Vec<Value>> {
@@ -776,12 +787,12 @@ pub(crate) fn insert_batch<M: Model>(
     } else {
         OnConflict::Error
     };
-    let c = compiler::insert(meta, fields, rows, returning, on_conflict, ex.dialect())?;
+    let stmt = cache::insert_statement(meta, fields, rows, returning, on_conflict, ex.dialect())?;
     if returning {
         let kind = meta.pk_field().kind;
-        fetch_all(ex, &c.sql, &c.params, |r| r.value(0, kind))
+        fetch_all(ex, &stmt.sql, params, |r| read_key(r, kind))
     } else {
-        ex.execute(&c.sql, &c.params)?;
+        ex.execute(&stmt.sql, params)?;
         Ok(Vec::new())
     }
 }

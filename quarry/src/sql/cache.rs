@@ -88,7 +88,38 @@ pub(crate) fn statement(
         }
         return Ok((stmt, params));
     }
-    let compiled = compiler::compile(query, kind, dialect)?;
+    let mut compiled = compiler::compile(query, kind, dialect)?;
+    let params = std::mem::take(&mut compiled.params);
+    Ok((remember(key, compiled), params))
+}
+
+/// The cached INSERT of `rows` rows of `fields` (compiled on the first use of the shape).
+pub(crate) fn insert_statement(
+    meta: &'static crate::model::ModelMeta,
+    fields: &[usize],
+    rows: usize,
+    returning: bool,
+    on_conflict: compiler::OnConflict,
+    dialect: &dyn Dialect,
+) -> Result<Rc<CachedStatement>> {
+    let mut h = foldhash::fast::FixedState::with_seed(0x696e_7365_7274).build_hasher();
+    let flags = (dialect.vendor() as u64)
+        | u64::from(dialect.supports_returning()) << 4
+        | u64::from(returning) << 5
+        | u64::from(on_conflict == compiler::OnConflict::Ignore) << 6
+        | (rows as u64) << 8;
+    h.write_u64(flags);
+    h.write_usize(meta as *const _ as usize);
+    fields.hash(&mut h);
+    let key = h.finish();
+    if let Some(stmt) = STATEMENTS.with(|c| c.borrow().get(&key).cloned()) {
+        return Ok(stmt);
+    }
+    let compiled = compiler::insert_sql(meta, fields, rows, returning, on_conflict, dialect)?;
+    Ok(remember(key, compiled))
+}
+
+fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
     let stmt = Rc::new(CachedStatement {
         sql: compiled.sql,
         shape: RowShape::new(&compiled.columns),
@@ -100,7 +131,7 @@ pub(crate) fn statement(
         }
         c.insert(key, stmt.clone());
     });
-    Ok((stmt, compiled.params))
+    stmt
 }
 
 /// The 64-bit key of a query's shape (foldhash, fixed seed).

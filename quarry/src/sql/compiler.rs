@@ -777,16 +777,37 @@ pub enum OnConflict {
 }
 
 /// Compiles a multi-row INSERT of the given field indexes; `returning` asks for the
-/// primary key back.
+/// primary key back. `params` holds the rows' values one row after the other.
 pub fn insert(
     meta: &'static ModelMeta,
     fields: &[usize],
-    rows: Vec<Vec<Value>>,
+    params: Vec<Value>,
+    returning: bool,
+    on_conflict: OnConflict,
+    dialect: &dyn Dialect,
+) -> Result<Compiled> {
+    let rows = if fields.is_empty() {
+        1
+    } else {
+        params.len() / fields.len()
+    };
+    let mut c = insert_sql(meta, fields, rows, returning, on_conflict, dialect)?;
+    c.params = params;
+    Ok(c)
+}
+
+/// The SQL of an INSERT of `rows` rows (no parameters: the statement cache keeps it per
+/// shape, the caller binds the values).
+pub(crate) fn insert_sql(
+    meta: &'static ModelMeta,
+    fields: &[usize],
+    rows: usize,
     returning: bool,
     on_conflict: OnConflict,
     dialect: &dyn Dialect,
 ) -> Result<Compiled> {
     let mut w = SqlWriter::new(dialect);
+    let mut n = 0;
     let (verb, suffix) = match on_conflict {
         OnConflict::Error => ("INSERT INTO", ""),
         OnConflict::Ignore => dialect.insert_ignore(),
@@ -796,7 +817,7 @@ pub fn insert(
     w.ident(meta.db_table);
     if fields.is_empty() {
         w.push(dialect.default_values());
-        if rows.len() > 1 {
+        if rows > 1 {
             return Err(Error::invalid(
                 "cannot insert several rows that have no field to set in one statement",
             ));
@@ -810,16 +831,17 @@ pub fn insert(
             w.ident(meta.fields[f].column);
         }
         w.push(") VALUES ");
-        for (r, row) in rows.into_iter().enumerate() {
+        for r in 0..rows {
             if r > 0 {
                 w.push(", ");
             }
             w.push("(");
-            for (i, v) in row.into_iter().enumerate() {
+            for i in 0..fields.len() {
                 if i > 0 {
                     w.push(", ");
                 }
-                w.param(v);
+                n += 1;
+                dialect.placeholder(&mut w.sql, n);
             }
             w.push(")");
         }

@@ -47,7 +47,8 @@ impl Dialect for PostgresDialect {
 
     fn placeholder(&self, out: &mut String, n: usize) {
         out.push('$');
-        out.push_str(&n.to_string());
+        use std::fmt::Write;
+        let _ = write!(out, "{n}");
     }
 
     fn supports_returning(&self) -> bool {
