@@ -430,6 +430,52 @@ fn test_iterator_streams_in_chunks() {
 }
 
 #[test]
+fn test_iterator_by_primary_key_continues_after_the_last_key() {
+    run(&[Country::meta()], |db| {
+        let objs: Vec<Country> = (0..25)
+            .map(|i| country(&format!("c{i:03}"), &code(i)))
+            .collect();
+        let objs = Country::objects()
+            .bulk_create(db, objs, &BulkCreate::new())
+            .unwrap();
+        assert!(objs.iter().all(|c| c.id != 0), "keys are returned");
+        let mut ids: Vec<i64> = objs.iter().map(|c| c.id).collect();
+        ids.sort();
+        let read = |qs: QuerySet<Country>| -> Vec<i64> {
+            qs.iterator(db, 10).map(|c| c.unwrap().id).collect()
+        };
+        // Unordered: by primary key, ascending; descending when asked.
+        assert_eq!(read(Country::objects()), ids);
+        let mut desc = ids.clone();
+        desc.reverse();
+        assert_eq!(read(Country::objects().order_by(["-pk"])), desc);
+        // A filter is kept beside the key condition.
+        let first_ten: Vec<i64> = ids[..10].to_vec();
+        assert_eq!(
+            read(Country::objects().filter(q!(id__lte = ids[9]))),
+            first_ten
+        );
+        // A chunk size that divides the row count exactly ends cleanly.
+        assert_eq!(Country::objects().iterator(db, 5).count(), 25);
+        // values() rows that carry the key stream the same way.
+        let names: Vec<String> = Country::objects()
+            .values(["id", "name"])
+            .iterator(db, 7)
+            .map(|r| r.unwrap().get_as::<String>("name").unwrap())
+            .collect();
+        assert_eq!(names.len(), 25);
+        assert_eq!(names[0], "c000");
+        // values() without the key falls back to offsets, still in key order.
+        let names: Vec<String> = Country::objects()
+            .values(["name"])
+            .iterator(db, 7)
+            .map(|r| r.unwrap().get_as::<String>("name").unwrap())
+            .collect();
+        assert_eq!(names[24], "c024");
+    });
+}
+
+#[test]
 fn test_bulk_create_large_rows_are_batched_under_the_packet_limit() {
     run(&[Country::meta()], |db| {
         // 12 rows of 1 MiB each: more than MySQL's 4 MiB packet in one statement.

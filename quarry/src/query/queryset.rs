@@ -385,18 +385,63 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Streams rows in chunks of `chunk_size`, holding one chunk in memory at a time.
     ///
-    /// Chunks are read with LIMIT/OFFSET over an ordering made total by the primary key,
-    /// so the connection is free between chunks (writes inside the loop are allowed).
+    /// The ordering is made total by the primary key. When the rows are ordered by the
+    /// primary key alone (the default when the QuerySet has no ordering) and it is among
+    /// the selected columns, each chunk continues after the last key read
+    /// (`WHERE pk > last ORDER BY pk LIMIT n`): every chunk costs the same, so a million
+    /// rows stream in linear time. Other orderings read chunks with LIMIT/OFFSET. Either
+    /// way the connection is free between chunks, so writes inside the loop are allowed.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Event {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     n: i32,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Event::meta()])?;
+    /// let events = (0..10).map(|n| Event { id: 0, n, _state: ModelState::new() }).collect();
+    /// Event::objects().bulk_create(&db, events, &BulkCreate::new())?;
+    /// let mut total = 0;
+    /// for event in Event::objects().iterator(&db, 3) {
+    ///     total += event?.n; // four chunks of at most three rows
+    /// }
+    /// assert_eq!(total, 45);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
     pub fn iterator<'e, E: Executor + ?Sized>(
         &self,
         ex: &'e E,
         chunk_size: usize,
     ) -> ChunkedIter<'e, M, R, E> {
+        let meta = M::meta();
+        let is_pk = |path: &str| path == "pk" || path == meta.pk_field().name;
         let mut qs = self.clone();
         let mut ordering = qs.query.effective_ordering();
-        if !ordering.iter().any(|o| matches!(o, OrderBy::Field { path, .. } if path == "pk" || path == M::meta().pk_field().name)) {
+        if !ordering
+            .iter()
+            .any(|o| matches!(o, OrderBy::Field { path, .. } if is_pk(path)))
+        {
             ordering.push(OrderBy::parse("pk"));
         }
+        let keyset = match (ordering.as_slice(), &qs.query.selection) {
+            _ if qs.query.is_sliced() => None,
+            ([OrderBy::Field { descending, .. }], Selection::Model) => Some((*descending, meta.pk)),
+            ([OrderBy::Field { descending, .. }], Selection::Values(paths)) if paths.is_empty() => {
+                Some((*descending, meta.pk))
+            }
+            ([OrderBy::Field { descending, .. }], Selection::Values(paths)) => paths
+                .iter()
+                .position(|p| is_pk(p))
+                .map(|i| (*descending, i)),
+            _ => None,
+        };
         qs.query.order_by = Some(ordering);
         qs.query.reversed = false;
         ChunkedIter {
@@ -404,6 +449,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             ex,
             chunk_size: chunk_size as u64,
             next_offset: 0,
+            keyset: keyset.map(|(descending, column)| Keyset {
+                descending,
+                column,
+                last: None,
+            }),
             buffer: std::collections::VecDeque::new(),
             done: false,
         }
@@ -666,8 +716,70 @@ pub struct ChunkedIter<'e, M: Model, R, E: ?Sized> {
     ex: &'e E,
     chunk_size: u64,
     next_offset: u64,
+    keyset: Option<Keyset>,
     buffer: std::collections::VecDeque<R>,
     done: bool,
+}
+
+/// Where a primary-key-ordered iteration stands.
+struct Keyset {
+    descending: bool,
+    /// The output column holding the primary key.
+    column: usize,
+    /// The last key read.
+    last: Option<Value>,
+}
+
+impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
+    /// The next chunk: after the last key (keyset) or at the next offset.
+    fn next_chunk(&mut self) -> Result<Vec<R>> {
+        let Some(keyset) = &mut self.keyset else {
+            let start = self.next_offset as i64;
+            let rows = self
+                .qs
+                .clone()
+                .slice(start..start + self.chunk_size as i64)
+                .all(self.ex)?;
+            self.next_offset += rows.len() as u64;
+            return Ok(rows);
+        };
+        let mut chunk = self.qs.clone();
+        if let Some(last) = &keyset.last {
+            let lookup = if keyset.descending {
+                "pk__lt"
+            } else {
+                "pk__gt"
+            };
+            chunk = chunk.filter(Q::lookup(lookup, last.clone()));
+        }
+        chunk.query.limit = Some(self.chunk_size);
+        chunk.check()?;
+        let (stmt, params) =
+            cache::statement(&chunk.query, StatementKind::Select, self.ex.dialect())?;
+        let (column, kind) = (keyset.column, M::meta().pk_field().kind);
+        let mut last = None;
+        let rows = fetch_all(self.ex, &stmt.sql, &params, |row| {
+            last = Some(read_column(row, column, kind)?);
+            R::from_query_row(row, &stmt.shape)
+        })?;
+        if last.is_some() {
+            keyset.last = last;
+        }
+        Ok(rows)
+    }
+}
+
+/// Reads a key column (integers without going through the kind's decoder).
+fn read_column(
+    row: &dyn crate::db::Row,
+    idx: usize,
+    kind: crate::model::FieldKind,
+) -> Result<Value> {
+    if kind.is_integer() {
+        row.get_i64(idx).map(Value::I64)
+    } else {
+        row.value(idx, kind)
+    }
 }
 
 impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> Iterator for ChunkedIter<'_, M, R, E> {
@@ -684,15 +796,11 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> Iterator for ChunkedIter<'
             self.done = true;
             return Some(Err(Error::invalid("Chunk size must be strictly positive.")));
         }
-        let start = self.next_offset as i64;
-        let end = start + self.chunk_size as i64;
-        let chunk = self.qs.clone().slice(start..end);
-        match chunk.all(self.ex) {
+        match self.next_chunk() {
             Ok(rows) => {
                 if (rows.len() as u64) < self.chunk_size {
                     self.done = true;
                 }
-                self.next_offset += rows.len() as u64;
                 self.buffer.extend(rows);
                 self.buffer.pop_front().map(Ok)
             }
@@ -764,11 +872,7 @@ impl<M: Model, R> std::ops::BitAnd for QuerySet<M, R> {
 
 /// Reads a generated primary key (column 0 of a RETURNING row).
 pub(crate) fn read_key(row: &dyn crate::db::Row, kind: crate::model::FieldKind) -> Result<Value> {
-    if kind.is_integer() {
-        row.get_i64(0).map(Value::I64)
-    } else {
-        row.value(0, kind)
-    }
+    read_column(row, 0, kind)
 }
 
 /// Inserts one batch of `bulk_create`: `params` holds `rows` rows of `fields`, one after

@@ -55,7 +55,8 @@ impl Hasher for KeyHasher {
 type Map = HashMap<u64, Rc<CachedStatement>, BuildHasherDefault<KeyHasher>>;
 
 thread_local! {
-    static STATEMENTS: RefCell<Map> = RefCell::new(Map::default());
+    static STATEMENTS: RefCell<Map> =
+        const { RefCell::new(Map::with_hasher(BuildHasherDefault::new())) };
 }
 
 /// The compiled statement of `kind` for `query` and its parameters, from the cache when
