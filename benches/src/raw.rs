@@ -25,6 +25,8 @@ pub struct RawConn {
     inserts: HashMap<usize, String>,
 }
 
+// One driver per fixture, held for the whole run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Driver {
     /// `rusqlite` (its statement cache keeps the prepared statements).
     Sqlite(rusqlite::Connection),
