@@ -34,6 +34,13 @@ impl User {
 /// The user of row `i` in every workload: `"User {i}"`, with `hair_color` NULL unless
 /// `coloured` (then "black" for even `i`, "brown" for odd).
 pub fn user_fields(i: usize, coloured: bool) -> (String, Option<String>) {
-    let colour = coloured.then(|| if i.is_multiple_of(2) { "black" } else { "brown" }.to_owned());
+    let colour = coloured.then(|| {
+        if i.is_multiple_of(2) {
+            "black"
+        } else {
+            "brown"
+        }
+        .to_owned()
+    });
     (format!("User {i}"), colour)
 }

@@ -35,7 +35,8 @@ impl Backend {
     }
 }
 
-const SCRATCH: &str = "quarry_bench";
+/// The schema (PostgreSQL) or database (MariaDB) the benchmarks use.
+pub const SCRATCH: &str = "quarry_bench";
 
 fn env_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())
@@ -49,14 +50,23 @@ pub struct Fixture {
     pub db: Database,
     /// The raw driver's connection.
     pub raw: RawConn,
+    /// The statement that drops the scratch schema or database, and where to run it.
+    drop_scratch: Option<(Database, String)>,
 }
 
 type BoxError = Box<dyn std::error::Error>;
 
 impl Fixture {
-    /// Connects both sides; a server that cannot be reached is an error, never a skip.
+    /// Connects both sides in [`SCRATCH`]; a server that cannot be reached is an error,
+    /// never a skip.
     pub fn open(backend: Backend) -> Result<Fixture, BoxError> {
+        Fixture::open_in(backend, SCRATCH)
+    }
+
+    /// Connects both sides in the schema or database `scratch`, created if missing.
+    pub fn open_in(backend: Backend, scratch: &str) -> Result<Fixture, BoxError> {
         let one = PoolOptions::new().max_size(1);
+        let mut drop_scratch = None;
         let (db, raw) = match backend {
             Backend::Sqlite => (
                 Database::connect("sqlite::memory:")?,
@@ -67,10 +77,11 @@ impl Fixture {
                     "QUARRY_POSTGRES_URL",
                     "postgres://postgres@127.0.0.1:5432/test",
                 );
-                Database::connect(&base)?
-                    .execute_raw(&format!("CREATE SCHEMA IF NOT EXISTS {SCRATCH}"), &[])?;
+                let admin = Database::connect(&base)?;
+                admin.execute_raw(&format!("CREATE SCHEMA IF NOT EXISTS {scratch}"), &[])?;
+                drop_scratch = Some((admin, format!("DROP SCHEMA {scratch} CASCADE")));
                 let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-c%20search_path%3D{SCRATCH}");
+                let url = format!("{base}{sep}options=-c%20search_path%3D{scratch}");
                 (
                     Database::connect_with(&url, one)?,
                     RawConn::postgres(postgres::Client::connect(&url, postgres::NoTls)?),
@@ -78,10 +89,11 @@ impl Fixture {
             }
             Backend::Mysql => {
                 let base = env_url("QUARRY_MYSQL_URL", "mysql://root@127.0.0.1:3306/test");
-                Database::connect(&base)?
-                    .execute_raw(&format!("CREATE DATABASE IF NOT EXISTS {SCRATCH}"), &[])?;
+                let admin = Database::connect(&base)?;
+                admin.execute_raw(&format!("CREATE DATABASE IF NOT EXISTS {scratch}"), &[])?;
+                drop_scratch = Some((admin, format!("DROP DATABASE {scratch}")));
                 let url = match base.rfind('/') {
-                    Some(i) => format!("{}/{SCRATCH}", &base[..i]),
+                    Some(i) => format!("{}/{scratch}", &base[..i]),
                     None => base.clone(),
                 };
                 let opts = mysql::Opts::from_url(&url)?;
@@ -91,7 +103,27 @@ impl Fixture {
                 )
             }
         };
-        Ok(Fixture { backend, db, raw })
+        Ok(Fixture {
+            backend,
+            db,
+            raw,
+            drop_scratch,
+        })
+    }
+
+    /// Closes both sides and drops the scratch schema or database.
+    pub fn destroy(self) -> Result<(), BoxError> {
+        let Fixture {
+            db,
+            raw,
+            drop_scratch,
+            ..
+        } = self;
+        drop((db, raw));
+        if let Some((admin, sql)) = drop_scratch {
+            admin.execute_raw(&sql, &[])?;
+        }
+        Ok(())
     }
 
     /// True when the raw side and quarry hold separate copies of the data.

@@ -118,8 +118,8 @@ fn main() -> Result<(), BoxError> {
     let rows: usize = args.first().map_or(Ok(1_000_000), |s| s.parse())?;
     let chunk: usize = args.get(1).map_or(Ok(2_000), |s| s.parse())?;
     let with_all = args.get(2).map(String::as_str) != Some("iterator");
-    let backends = std::env::var("QUARRY_BENCH_DATABASES")
-        .unwrap_or_else(|_| "sqlite,postgres,mysql".into());
+    let backends =
+        std::env::var("QUARRY_BENCH_DATABASES").unwrap_or_else(|_| "sqlite,postgres,mysql".into());
     println!(
         "| backend | rows | `iterator({chunk})` peak heap | time | `all()` peak heap | time |"
     );
