@@ -70,13 +70,7 @@ impl PgConn {
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let started = statement_started();
         let stmt = self.statement(sql)?;
-        let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
-        let n = self
-            .client
-            .borrow_mut()
-            .execute(&stmt, &refs)
+        let n = with_binds(params, |refs| self.client.borrow_mut().execute(&stmt, refs))
             .map_err(|e| map_error(e, Some(sql)))?;
         log_statement(sql, params, started, n);
         Ok(n)
@@ -100,16 +94,10 @@ impl PgConn {
     ) -> Result<()> {
         let started = statement_started();
         let stmt = self.statement(sql)?;
-        let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> =
-            binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
         // `query` reads the whole result in one pass through the driver's runtime;
         // `query_raw` would enter it once per row, which costs a third more on large
         // results (measured by benches/). Streaming without that cost is `iterator()`'s job.
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(&stmt, &refs)
+        let rows = with_binds(params, |refs| self.client.borrow_mut().query(&stmt, refs))
             .map_err(|e| map_error(e, Some(sql)))?;
         for row in &rows {
             each(&PgRow(row))?;
@@ -117,6 +105,13 @@ impl PgConn {
         log_statement(sql, params, started, rows.len() as u64);
         Ok(())
     }
+}
+
+/// Calls `f` with `params` as the driver's parameter list.
+fn with_binds<T>(params: &[Value], f: impl FnOnce(&[&(dyn ToSql + Sync)]) -> T) -> T {
+    let binds: Vec<Bind<'_>> = params.iter().map(Bind).collect();
+    let refs: Vec<&(dyn ToSql + Sync)> = binds.iter().map(|b| b as &(dyn ToSql + Sync)).collect();
+    f(&refs)
 }
 
 /// A parameter, converted to the type the server expects at its placeholder.
