@@ -34,6 +34,48 @@ struct FieldOpts {
     validators: Vec<syn::Path>,
     kind: Option<LitStr>,
     verbose_name: Option<LitStr>,
+    on_delete: Option<TokenStream>,
+    on_delete_name: Option<String>,
+    related_name: Option<LitStr>,
+    related_query_name: Option<LitStr>,
+    to_field: Option<LitStr>,
+    db_constraint: Option<bool>,
+}
+
+/// A `ForeignKey<T>` / `OneToOneField<T>` field, possibly in an `Option`.
+struct RelationType {
+    target: Type,
+    one_to_one: bool,
+    nullable: bool,
+}
+
+/// Recognises the relation field types by their last path segment.
+fn relation_type(ty: &Type) -> Option<RelationType> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    let first_arg = |seg: &syn::PathSegment| -> Option<Type> {
+        match &seg.arguments {
+            syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                syn::GenericArgument::Type(t) => Some(t.clone()),
+                _ => None,
+            }),
+            _ => None,
+        }
+    };
+    match seg.ident.to_string().as_str() {
+        "Option" => {
+            let inner = first_arg(seg)?;
+            let mut r = relation_type(&inner)?;
+            r.nullable = true;
+            Some(r)
+        }
+        name @ ("ForeignKey" | "OneToOneField") => Some(RelationType {
+            target: first_arg(seg)?,
+            one_to_one: name == "OneToOneField",
+            nullable: false,
+        }),
+        _ => None,
+    }
 }
 
 struct FieldInfo {
@@ -129,6 +171,18 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                 "decimal_places" => o.decimal_places = Some(attrs::u32_lit(m.value()?)?),
                 "validators" => o.validators = attrs::path_list(m.value()?)?,
                 "verbose_name" => o.verbose_name = Some(m.value()?.parse()?),
+                "related_name" => o.related_name = Some(m.value()?.parse()?),
+                "related_query_name" => o.related_query_name = Some(m.value()?.parse()?),
+                "to_field" => o.to_field = Some(m.value()?.parse()?),
+                "db_constraint" => {
+                    let b: syn::LitBool = m.value()?.parse()?;
+                    o.db_constraint = Some(b.value);
+                }
+                "on_delete" => {
+                    let (tokens, name) = on_delete(m.value()?)?;
+                    o.on_delete = Some(tokens);
+                    o.on_delete_name = Some(name);
+                }
                 "kind" => {
                     let lit: LitStr = m.value()?.parse()?;
                     if !KINDS.contains(&lit.value().as_str()) {
@@ -148,7 +202,8 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                         "unknown field option `{key}`\n\
                          help: the options are primary_key, unique, db_index, blank, auto_now, \
                          auto_now_add, db_column, default, max_length, max_digits, \
-                         decimal_places, validators, kind, verbose_name; \
+                         decimal_places, validators, kind, verbose_name, and for relations \
+                         on_delete, related_name, related_query_name, to_field, db_constraint; \
                          e.g. `#[field(max_length = 100)]`"
                     )))
                 }
@@ -175,6 +230,37 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
         }
     }
     o
+}
+
+/// Parses `on_delete = Cascade` (or `SET_NULL`-style names, or `Set(path::to_fn)`).
+fn on_delete(input: syn::parse::ParseStream) -> syn::Result<(TokenStream, String)> {
+    let ident: syn::Ident = input.parse()?;
+    let name = ident.to_string();
+    let variant = match name.as_str() {
+        "Cascade" | "CASCADE" => "Cascade",
+        "Protect" | "PROTECT" => "Protect",
+        "Restrict" | "RESTRICT" => "Restrict",
+        "SetNull" | "SET_NULL" => "SetNull",
+        "SetDefault" | "SET_DEFAULT" => "SetDefault",
+        "DoNothing" | "DO_NOTHING" => "DoNothing",
+        "Set" | "SET" => {
+            let content;
+            syn::parenthesized!(content in input);
+            let f: syn::Path = content.parse()?;
+            return Ok((quote!(::quarry::OnDelete::Set(#f)), "Set".to_owned()));
+        }
+        _ => {
+            return Err(syn::Error::new_spanned(
+                &ident,
+                format!(
+                    "unknown on_delete `{name}`\nhelp: one of Cascade, Protect, Restrict, \
+                     SetNull, SetDefault, Set(function), DoNothing"
+                ),
+            ))
+        }
+    };
+    let v = format_ident!("{}", variant);
+    Ok((quote!(::quarry::OnDelete::#v), variant.to_owned()))
 }
 
 fn is_state_type(ty: &Type) -> bool {
@@ -225,6 +311,35 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             ty: f.ty.clone(),
             opts,
         });
+    }
+    for f in &fields {
+        let rel = relation_type(&f.ty);
+        let o = &f.opts;
+        let rel_opts = o.on_delete.is_some()
+            || o.related_name.is_some()
+            || o.related_query_name.is_some()
+            || o.to_field.is_some()
+            || o.db_constraint.is_some();
+        match &rel {
+            None if rel_opts => errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "on_delete, related_name, related_query_name, to_field and db_constraint \
+                 apply to relation fields only\nhelp: declare the field as `ForeignKey<Model>` \
+                 or `OneToOneField<Model>`",
+            )),
+            Some(_) if o.on_delete.is_none() => errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "a relation field needs on_delete\nhelp: `#[field(on_delete = Cascade)]` (or \
+                 Protect, Restrict, SetNull, SetDefault, Set(function), DoNothing)",
+            )),
+            Some(r) if !r.nullable && o.on_delete_name.as_deref() == Some("SetNull") => errors
+                .push(syn::Error::new_spanned(
+                    &f.ty,
+                    "on_delete = SetNull needs a NULL-able field\nhelp: make it an \
+                     `Option<ForeignKey<...>>`",
+                )),
+            _ => {}
+        }
     }
     let name = &input.ident;
     let Some(state_field) = state_field else {
@@ -329,16 +444,103 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut takes = Vec::new();
     let mut sets = Vec::new();
     let mut builds = Vec::new();
+    let mut load_arms = Vec::new();
+    let mut prefetch_arms = Vec::new();
+    let mut accessors = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         let ident = &f.ident;
         let ty = &f.ty;
         let o = &f.opts;
         let fname = ident.to_string();
-        let column = o
-            .db_column
-            .as_ref()
-            .map(|c| c.value())
-            .unwrap_or_else(|| fname.clone());
+        let rel = relation_type(ty);
+        let column = o.db_column.as_ref().map(|c| c.value()).unwrap_or_else(|| {
+            if rel.is_some() {
+                format!("{fname}_id")
+            } else {
+                fname.clone()
+            }
+        });
+        let relation = match &rel {
+            Some(r) => {
+                let target = &r.target;
+                let kind = if r.one_to_one {
+                    quote!(::quarry::RelationKind::OneToOne)
+                } else {
+                    quote!(::quarry::RelationKind::ForeignKey)
+                };
+                let on_delete = o
+                    .on_delete
+                    .clone()
+                    .unwrap_or_else(|| quote!(::quarry::OnDelete::DoNothing));
+                let opt_lit = |l: &Option<LitStr>| match l {
+                    Some(l) => quote!(::core::option::Option::Some(#l)),
+                    None => quote!(::core::option::Option::None),
+                };
+                let related_name = opt_lit(&o.related_name);
+                let related_query_name = opt_lit(&o.related_query_name);
+                let to_field = o.to_field.as_ref().map(|l| l.value()).unwrap_or_default();
+                let db_constraint = o.db_constraint.unwrap_or(true);
+                load_arms.push(quote! {
+                    #i => ::quarry::model::load_related_field(&mut self.#ident, row, offset, plan)
+                });
+                prefetch_arms.push(quote! {
+                    #i => ::quarry::query::prefetch::prefetch_forward(objs, #i, |o: &mut Self| &mut o.#ident, node, ex)
+                });
+                let hidden = o
+                    .related_name
+                    .as_ref()
+                    .is_some_and(|l| l.value().ends_with('+'));
+                if !hidden {
+                    let lower = struct_name.to_lowercase();
+                    let accessor =
+                        o.related_name
+                            .as_ref()
+                            .map(|l| l.value())
+                            .unwrap_or_else(|| {
+                                if r.one_to_one {
+                                    lower.clone()
+                                } else {
+                                    format!("{lower}_set")
+                                }
+                            });
+                    let accessor = format_ident!("{}", accessor, span = ident.span());
+                    let doc = format!(" The {struct_name} objects whose `{fname}` points at this one (the reverse side of `{struct_name}.{fname}`).");
+                    if r.one_to_one {
+                        let doc = format!(" The {struct_name} whose `{fname}` points at this one (the reverse side of `{struct_name}.{fname}`); `Error::DoesNotExist` when there is none.");
+                        accessors.push(quote! {
+                            impl #target {
+                                #[doc = #doc]
+                                pub fn #accessor(&self, ex: &(impl ::quarry::Executor + ?::core::marker::Sized)) -> ::quarry::Result<#name> {
+                                    ::quarry::RelatedManager::<Self, #name>::new(self, #i).one(ex)
+                                }
+                            }
+                        });
+                    } else {
+                        accessors.push(quote! {
+                            impl #target {
+                                #[doc = #doc]
+                                pub fn #accessor(&self) -> ::quarry::RelatedManager<'_, Self, #name> {
+                                    ::quarry::RelatedManager::new(self, #i)
+                                }
+                            }
+                        });
+                    }
+                }
+                quote! {
+                    ::core::option::Option::Some(&::quarry::Relation {
+                        kind: #kind,
+                        to: <#target as ::quarry::Model>::meta,
+                        to_field: #to_field,
+                        on_delete: #on_delete,
+                        related_name: #related_name,
+                        related_query_name: #related_query_name,
+                        db_constraint: #db_constraint,
+                        prefetch_reverse: ::quarry::query::prefetch::prefetch_reverse::<#name, #target>,
+                    })
+                }
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let explicit_kind = match &o.kind {
             Some(k) => {
                 let k = format_ident!("{}", k.value());
@@ -381,9 +583,11 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             None => quote!(::core::option::Option::None),
         };
         let validators = &o.validators;
+        let one_to_one = rel.as_ref().is_some_and(|r| r.one_to_one);
         let (unique, db_index, blank, auto_now, auto_now_add) = (
-            o.unique || o.primary_key,
-            o.db_index,
+            o.unique || o.primary_key || one_to_one,
+            // Django indexes foreign key columns.
+            o.db_index || rel.is_some(),
             o.blank,
             o.auto_now,
             o.auto_now_add,
@@ -412,6 +616,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 choices: ::core::option::Option::Some(<#ty as ::quarry::FieldValue>::choices),
                 validators: &[#(#validators as ::quarry::Validator),*],
                 verbose_name: #verbose,
+                relation: #relation,
             }
         });
         reads.push(quote! {
@@ -428,6 +633,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             #i => {
                 self.#ident = <#ty as ::quarry::FieldValue>::from_value(value)
                     .map_err(|e| ::quarry::model::__field_error(e, #struct_name, #fname))?;
+                ::quarry::FieldValue::normalize(&mut self.#ident, &__FIELDS[#i]);
             }
         });
         let is_pk_auto = i == pk_index;
@@ -444,13 +650,18 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             #ident: match values.get_mut(#i).and_then(::core::option::Option::take)
                 .or_else(|| __FIELDS[#i].default_value())
             {
-                ::core::option::Option::Some(v) => <#ty as ::quarry::FieldValue>::from_value(v)
-                    .map_err(|e| ::quarry::model::__field_error(e, #struct_name, #fname))?,
+                ::core::option::Option::Some(v) => {
+                    let mut v = <#ty as ::quarry::FieldValue>::from_value(v)
+                        .map_err(|e| ::quarry::model::__field_error(e, #struct_name, #fname))?;
+                    ::quarry::FieldValue::normalize(&mut v, &__FIELDS[#i]);
+                    v
+                }
                 ::core::option::Option::None => { #missing }
             }
         });
     }
     let n_fields = fields.len();
+    let pk_ty = &fields[pk_index].ty;
     Ok(quote! {
         const _: () = {
             #(#defaults)*
@@ -470,8 +681,37 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             };
 
             impl ::quarry::Model for #name {
+                type Pk = #pk_ty;
+
                 fn meta() -> &'static ::quarry::ModelMeta {
                     &__META
+                }
+
+                fn load_related(
+                    &mut self,
+                    field: usize,
+                    row: &dyn ::quarry::Row,
+                    offset: usize,
+                    plan: &::quarry::model::RelatedPlan,
+                ) -> ::quarry::Result<()> {
+                    let _ = (row, offset, plan);
+                    match field {
+                        #(#load_arms,)*
+                        _ => ::core::result::Result::Ok(()),
+                    }
+                }
+
+                fn prefetch_forward(
+                    objs: &mut [Self],
+                    field: usize,
+                    node: &::quarry::query::prefetch::PrefetchNode,
+                    ex: &dyn ::quarry::Executor,
+                ) -> ::quarry::Result<()> {
+                    let _ = (&objs, node, ex);
+                    match field {
+                        #(#prefetch_arms,)*
+                        _ => ::quarry::model::__not_prefetchable::<Self>(field),
+                    }
                 }
 
                 fn from_row(row: &dyn ::quarry::Row, offset: usize) -> ::quarry::Result<Self> {
@@ -518,6 +758,15 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     &mut self.#state_field
                 }
             }
+
+            /// A model instance stands for its primary key in lookups (`q!(publisher = &p)`).
+            impl ::core::convert::From<&#name> for ::quarry::Value {
+                fn from(obj: &#name) -> ::quarry::Value {
+                    ::quarry::Model::pk(obj)
+                }
+            }
+
+            #(#accessors)*
 
             ::quarry::__private::inventory::submit! {
                 ::quarry::model::registry::Registration { meta: <#name as ::quarry::Model>::meta }

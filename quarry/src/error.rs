@@ -171,6 +171,21 @@ pub enum Error {
     },
     /// The connection URL or configuration is wrong.
     Config(String),
+    /// A delete was refused: `on_delete = Protect` foreign keys point at the rows.
+    ProtectedError {
+        /// Django's message, naming the model and the protecting keys.
+        message: String,
+        /// The protecting rows, as `(model label, primary key)`.
+        protected: Vec<(String, crate::Value)>,
+    },
+    /// A delete was refused: `on_delete = Restrict` foreign keys point at the rows and
+    /// the delete does not remove those rows by a cascade from elsewhere.
+    RestrictedError {
+        /// Django's message, naming the model and the restricting keys.
+        message: String,
+        /// The restricting rows, as `(model label, primary key)`.
+        restricted: Vec<(String, crate::Value)>,
+    },
 }
 
 impl Error {
@@ -222,6 +237,9 @@ impl fmt::Display for Error {
                 )
             }
             Error::FieldError(m) | Error::InvalidQuery(m) | Error::Config(m) => f.write_str(m),
+            Error::ProtectedError { message, .. } | Error::RestrictedError { message, .. } => {
+                f.write_str(message)
+            }
             Error::ValidationError(errors) => write!(f, "validation failed: {errors}"),
             Error::IntegrityError {
                 kind,

@@ -44,16 +44,18 @@ pub mod model;
 pub mod query;
 pub mod schema;
 pub mod sql;
+pub mod testing;
 mod value;
 
 pub use db::{Database, Executor, PoolOptions, Row, Transaction};
 pub use error::{Error, IntegrityKind, Result, ValidationErrors};
 pub use model::registry;
 pub use model::{
-    Deleted, FieldKind, FieldMeta, IndexMeta, Model, ModelMeta, ModelState, SaveOptions, Validator,
+    Deleted, FieldKind, FieldMeta, ForeignKey, IndexMeta, Model, ModelMeta, ModelState, OnDelete,
+    OneToOneField, RelatedManager, Relation, RelationKind, ReverseRelation, SaveOptions, Validator,
 };
 pub use quarry_macros::{Choices, Model};
-pub use query::{BulkCreate, Expr, QuerySet, ValuesRow, F, Q};
+pub use query::{BulkCreate, Expr, Prefetch, QuerySet, ValuesRow, F, Q};
 pub use value::{FieldValue, Json, Value};
 
 #[doc(hidden)]
@@ -64,8 +66,9 @@ pub mod __private {
 /// What most programs need: `use quarry::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, BulkCreate, Choices, Database, Error, Executor, Expr, FieldValue, Model, ModelState,
-        QuerySet, SaveOptions, Value, ValuesRow, F, Q,
+        q, BulkCreate, Choices, Database, Error, Executor, Expr, FieldValue, ForeignKey, Model,
+        ModelState, OnDelete, OneToOneField, Prefetch, QuerySet, SaveOptions, Value, ValuesRow, F,
+        Q,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
     pub use rust_decimal::Decimal;

@@ -4,8 +4,8 @@
 
 use crate::db::Executor;
 use crate::error::Result;
-use crate::model::ModelMeta;
-use crate::sql::Dialect;
+use crate::model::{FieldKind, FieldMeta, ModelMeta};
+use crate::sql::{Dialect, Vendor};
 
 fn quoted(d: &dyn Dialect, ident: &str) -> String {
     let mut s = String::new();
@@ -35,7 +35,7 @@ fn quoted(d: &dyn Dialect, ident: &str) -> String {
 pub fn create_table_sql(meta: &ModelMeta, dialect: &dyn Dialect) -> Vec<String> {
     let mut cols = Vec::new();
     for f in meta.fields {
-        let mut col = format!("{} {}", quoted(dialect, f.column), dialect.column_type(f));
+        let mut col = format!("{} {}", quoted(dialect, f.column), column_type(dialect, f));
         col.push_str(if f.null { " NULL" } else { " NOT NULL" });
         if f.primary_key {
             col.push_str(" PRIMARY KEY");
@@ -45,6 +45,17 @@ pub fn create_table_sql(meta: &ModelMeta, dialect: &dyn Dialect) -> Vec<String> 
             }
         } else if f.unique {
             col.push_str(" UNIQUE");
+        }
+        if let (Some(rel), Vendor::Sqlite) = (f.relation, dialect.vendor()) {
+            if rel.db_constraint {
+                // SQLite cannot add a constraint later: it goes inline, checked at COMMIT.
+                let (_, target) = rel.target_field();
+                col.push_str(&format!(
+                    " REFERENCES {} ({}) DEFERRABLE INITIALLY DEFERRED",
+                    quoted(dialect, rel.target().db_table),
+                    quoted(dialect, target.column)
+                ));
+            }
         }
         cols.push(col);
     }
@@ -101,6 +112,68 @@ pub fn create_table_sql(meta: &ModelMeta, dialect: &dyn Dialect) -> Vec<String> 
     out
 }
 
+/// The column type of a field; a relation's column takes the type of the field it
+/// points at (an auto key becomes the plain integer of its size).
+fn column_type(dialect: &dyn Dialect, f: &FieldMeta) -> String {
+    let Some(rel) = f.relation else {
+        return dialect.column_type(f);
+    };
+    let (_, target) = rel.target_field();
+    let kind = match target.kind {
+        FieldKind::AutoField => FieldKind::IntegerField,
+        FieldKind::BigAutoField => FieldKind::BigIntegerField,
+        FieldKind::SmallAutoField => FieldKind::SmallIntegerField,
+        k => k,
+    };
+    let shaped = FieldMeta {
+        kind,
+        column: f.column,
+        null: f.null,
+        primary_key: false,
+        unique: f.unique,
+        ..*target
+    };
+    dialect.column_type(&shaped)
+}
+
+/// The `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` statements of `meta`'s relations
+/// (PostgreSQL and MySQL; SQLite declares them inline in `CREATE TABLE`). Run them once
+/// every table exists. PostgreSQL checks them at COMMIT, as Django declares them.
+pub fn foreign_key_sql(meta: &ModelMeta, dialect: &dyn Dialect) -> Vec<String> {
+    if dialect.vendor() == Vendor::Sqlite {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for f in meta.fields {
+        let Some(rel) = f.relation.filter(|r| r.db_constraint) else {
+            continue;
+        };
+        let target_meta = rel.target();
+        let (_, target) = rel.target_field();
+        let name = format!(
+            "{}_fk",
+            index_name(
+                meta.db_table,
+                &[f.column, target_meta.db_table, target.column]
+            )
+        );
+        let deferred = if dialect.vendor() == Vendor::Postgres {
+            " DEFERRABLE INITIALLY DEFERRED"
+        } else {
+            ""
+        };
+        out.push(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){deferred}",
+            quoted(dialect, meta.db_table),
+            quoted(dialect, &name),
+            quoted(dialect, f.column),
+            quoted(dialect, target_meta.db_table),
+            quoted(dialect, target.column)
+        ));
+    }
+    out
+}
+
 /// An index name from the table and columns, with a short hash so it stays unique and
 /// within identifier limits, as Django's `_create_index_name` does.
 fn index_name(table: &str, columns: &[&str]) -> String {
@@ -115,11 +188,18 @@ fn index_name(table: &str, columns: &[&str]) -> String {
     format!("{base}_{h:08x}")
 }
 
-/// Creates the tables of `models`, with their constraints and indexes, in one transaction.
+/// Creates the tables of `models`, with their constraints and indexes, in one
+/// transaction; foreign keys are added once every table exists, so the order of
+/// `models` does not matter.
 pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Result<()> {
     ex.atomic_dyn(&mut |tx| {
         for meta in models {
             for sql in create_table_sql(meta, tx.dialect()) {
+                tx.execute(&sql, &[])?;
+            }
+        }
+        for meta in models {
+            for sql in foreign_key_sql(meta, tx.dialect()) {
                 tx.execute(&sql, &[])?;
             }
         }
@@ -130,12 +210,27 @@ pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Re
 /// Drops the tables of `models` if they exist.
 pub fn drop_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Result<()> {
     ex.atomic_dyn(&mut |tx| {
+        let mysql = tx.dialect().vendor() == Vendor::Mysql;
+        if mysql {
+            // MySQL checks foreign keys at once: drop with the checks off (the same
+            // connection runs the whole transaction).
+            tx.execute("SET FOREIGN_KEY_CHECKS = 0", &[])?;
+        }
         for meta in models.iter().rev() {
+            // Foreign keys between the tables go with them.
+            let cascade = if tx.dialect().vendor() == Vendor::Postgres {
+                " CASCADE"
+            } else {
+                ""
+            };
             let sql = format!(
-                "DROP TABLE IF EXISTS {}",
+                "DROP TABLE IF EXISTS {}{cascade}",
                 quoted(tx.dialect(), meta.db_table)
             );
             tx.execute(&sql, &[])?;
+        }
+        if mysql {
+            tx.execute("SET FOREIGN_KEY_CHECKS = 1", &[])?;
         }
         Ok(())
     })

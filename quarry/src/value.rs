@@ -94,6 +94,23 @@ impl Value {
     }
 }
 
+/// A value as a hash key: integers as themselves, anything else by its text (keys of
+/// prefetch groups and of the delete collector's seen set). NULL has none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ValueKey {
+    Int(i64),
+    Other(String),
+}
+
+pub(crate) fn key_of(v: &Value) -> Option<ValueKey> {
+    match v {
+        Value::Null => None,
+        Value::I64(i) => Some(ValueKey::Int(*i)),
+        Value::Text(s) => Some(ValueKey::Other(s.clone())),
+        other => Some(ValueKey::Other(format!("{other:?}"))),
+    }
+}
+
 #[cold]
 fn mismatch(expected: &str, got: &Value) -> Error {
     Error::conversion(

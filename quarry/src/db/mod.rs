@@ -78,6 +78,7 @@ pub(crate) fn statement_started() -> Option<Instant> {
 /// the SQL, the duration and the rows at DEBUG, with the bound values.
 #[inline]
 pub(crate) fn log_statement(sql: &str, params: &[Value], started: Option<Instant>, rows: u64) {
+    crate::testing::record(sql);
     if let Some(started) = started {
         let elapsed = started.elapsed();
         tracing::debug!(
@@ -89,6 +90,29 @@ pub(crate) fn log_statement(sql: &str, params: &[Value], started: Option<Instant
             "({:.3} ms) {sql}; args={params:?}",
             elapsed.as_secs_f64() * 1000.0
         );
+    }
+}
+
+/// Lends a possibly unsized executor as a `&dyn Executor`.
+pub(crate) struct ExecutorRef<'a, E: Executor + ?Sized>(pub(crate) &'a E);
+
+impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
+    fn dialect(&self) -> &'static dyn crate::sql::Dialect {
+        self.0.dialect()
+    }
+    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.0.execute(sql, params)
+    }
+    fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.0.query(sql, params, each)
+    }
+    fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
+        self.0.atomic_dyn(f)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::instance::pre_save;
 use super::Model;
-use crate::db::Executor;
+use crate::db::{Executor, ExecutorRef};
 use crate::error::{Error, Result};
 use crate::query::{insert_batch, BulkCreate, Q};
 use crate::sql::compiler;
@@ -106,29 +106,6 @@ pub(crate) fn bulk_insert<M: Model>(
         run(&ExecutorRef(ex))
     } else {
         ex.atomic_dyn(&mut run)
-    }
-}
-
-/// Lends a possibly unsized executor as a `&dyn Executor`.
-struct ExecutorRef<'a, E: Executor + ?Sized>(&'a E);
-
-impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
-    fn dialect(&self) -> &'static dyn crate::sql::Dialect {
-        self.0.dialect()
-    }
-    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.0.execute(sql, params)
-    }
-    fn query(
-        &self,
-        sql: &str,
-        params: &[Value],
-        each: &mut dyn FnMut(&dyn crate::db::Row) -> Result<()>,
-    ) -> Result<()> {
-        self.0.query(sql, params, each)
-    }
-    fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
-        self.0.atomic_dyn(f)
     }
 }
 

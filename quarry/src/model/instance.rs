@@ -289,12 +289,9 @@ pub(super) fn delete<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -> Re
             meta.pk_field().name
         )));
     }
-    let mut query = crate::query::ast::Query::new(meta);
-    query.filters.push(pk_filter(meta, obj.pk()));
-    let c = compiler::delete(&query, ex.dialect())?;
-    let n = ex.execute(&c.sql, &c.params)?;
+    let deleted = super::deletion::delete_pk(&crate::db::ExecutorRef(ex), meta, obj.pk())?;
     *obj.state_mut() = super::ModelState::new();
-    Ok(Deleted::one_model(meta, n))
+    Ok(deleted)
 }
 
 pub(super) fn refresh_from_db<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -> Result<()> {

@@ -3,6 +3,7 @@
 //! `#[derive(Model)]` writes one [`ModelMeta`] per struct as a `static`; everything
 //! downstream (the resolver, the compiler, the schema helper, validation) reads it.
 
+use super::relation::Relation;
 use crate::error::{Error, Result};
 use crate::value::Value;
 
@@ -228,6 +229,8 @@ pub struct FieldMeta {
     pub validators: &'static [Validator],
     /// A human name, as Django's `verbose_name`.
     pub verbose_name: &'static str,
+    /// The relation, for `ForeignKey` and `OneToOneField` fields.
+    pub relation: Option<&'static Relation>,
 }
 
 impl FieldMeta {
@@ -299,29 +302,51 @@ impl ModelMeta {
         format!("{}.{}", self.app_label, self.name)
     }
 
-    /// The field named `name` (`pk` is the primary key).
+    /// The field named `name` (`pk` is the primary key; `publisher_id` is the key
+    /// column of the relation `publisher`, Django's `attname`).
     pub fn field(&self, name: &str) -> Option<(usize, &'static FieldMeta)> {
         if name == "pk" {
             return Some((self.pk, self.pk_field()));
         }
-        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+        let found = self.fields.iter().enumerate().find(|(_, f)| f.name == name);
+        if found.is_some() {
+            return found;
+        }
+        let base = name.strip_suffix("_id")?;
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.relation.is_some() && f.name == base)
     }
 
     /// The field named `name`, or a `FieldError` naming the model and the choices.
-    pub fn field_or_error(&self, name: &str) -> Result<(usize, &'static FieldMeta)> {
+    pub fn field_or_error(&'static self, name: &str) -> Result<(usize, &'static FieldMeta)> {
         self.field(name)
             .ok_or_else(|| Error::field(self.unknown_field_message(name)))
     }
 
-    /// Field names, sorted, as Django lists them in `Choices are: ...`.
-    pub fn field_choices(&self) -> Vec<&'static str> {
+    /// Field names and the names of reverse relations, sorted, as Django lists them in
+    /// `Choices are: ...`.
+    pub fn field_choices(&'static self) -> Vec<&'static str> {
+        let mut names: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
+        names.extend(
+            self.reverse_relations()
+                .iter()
+                .map(|r| r.query_name.as_str()),
+        );
+        names.sort_unstable();
+        names
+    }
+
+    /// Field names of this model alone, sorted.
+    pub(crate) fn field_choices_local(&self) -> Vec<&'static str> {
         let mut names: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
         names.sort_unstable();
         names
     }
 
     #[cold]
-    pub(crate) fn unknown_field_message(&self, name: &str) -> String {
+    pub(crate) fn unknown_field_message(&'static self, name: &str) -> String {
         format!(
             "Cannot resolve keyword '{name}' into field of {}. Choices are: {}",
             self.name,

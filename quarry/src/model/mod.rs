@@ -3,14 +3,24 @@
 //! `refresh_from_db`, `full_clean`).
 
 pub(crate) mod bulk;
+mod deletion;
 mod instance;
 mod meta;
 pub mod registry;
+mod related_manager;
+mod relation;
 mod state;
 mod validation;
 
+pub(crate) use deletion::delete_query;
 pub use instance::{Deleted, SaveOptions};
 pub use meta::{ChoicesFn, FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
+pub(crate) use related_manager::clone_via_values;
+pub use related_manager::RelatedManager;
+pub use relation::{
+    hydrate_related, load_related_field, ForeignKey, OnDelete, OneToOneField, PrefetchReverseFn,
+    RelatedField, RelatedPlan, Relation, RelationKind, ReverseRelation,
+};
 pub use state::ModelState;
 
 use crate::db::{Executor, Row};
@@ -45,7 +55,10 @@ use crate::value::Value;
 /// assert_eq!(Note::objects().get(&db, q!(pk = 1))?.text, "hello");
 /// # Ok::<(), quarry::Error>(())
 /// ```
-pub trait Model: Sized + 'static {
+pub trait Model: Sized + Send + Sync + 'static {
+    /// The Rust type of the primary key (what a `ForeignKey` to this model holds).
+    type Pk: crate::FieldValue;
+
     /// The model's static meta.
     fn meta() -> &'static ModelMeta;
 
@@ -68,6 +81,33 @@ pub trait Model: Sized + 'static {
     /// Builds a new, unsaved instance from values by field index; `None` takes the
     /// field's default.
     fn from_field_values(values: Vec<Option<Value>>) -> Result<Self>;
+
+    /// Reads the related object of relation field `field` from a `select_related` row
+    /// (its columns start at `offset`; `plan` says what is nested in it). Generated.
+    #[doc(hidden)]
+    fn load_related(
+        &mut self,
+        field: usize,
+        row: &dyn Row,
+        offset: usize,
+        plan: &RelatedPlan,
+    ) -> Result<()> {
+        let _ = (field, row, offset, plan);
+        Ok(())
+    }
+
+    /// Loads the objects relation field `field` points at for all of `objs` in one
+    /// query (`prefetch_related`). Generated.
+    #[doc(hidden)]
+    fn prefetch_forward(
+        objs: &mut [Self],
+        field: usize,
+        node: &crate::query::prefetch::PrefetchNode,
+        ex: &dyn Executor,
+    ) -> Result<()> {
+        let _ = (objs, node, ex);
+        __not_prefetchable::<Self>(field)
+    }
 
     /// The instance's state.
     fn state(&self) -> &ModelState;
@@ -131,6 +171,16 @@ pub fn __field_error(e: crate::Error, model: &str, field: &str) -> crate::Error 
         },
         e => e,
     }
+}
+
+#[doc(hidden)]
+#[cold]
+pub fn __not_prefetchable<M: Model>(field: usize) -> Result<()> {
+    Err(crate::Error::field(format!(
+        "'{}' does not resolve to an item that supports prefetching - this is an invalid \
+         parameter to prefetch_related().",
+        M::meta().fields[field].name
+    )))
 }
 
 #[doc(hidden)]

@@ -2,6 +2,8 @@
 //! annotations a query attached. Explicit state, never a magic value in a field.
 
 use crate::value::Value;
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The state every model instance carries, Django's `instance._state` made explicit.
@@ -27,10 +29,45 @@ pub struct ModelState {
     extra: Option<Box<StateExtra>>,
 }
 
-#[derive(Debug, Clone, Default)]
+/// Objects `prefetch_related` stored: a `Vec<C>` of the related model, type-erased.
+type Prefetched = Arc<dyn Any + Send + Sync>;
+
+/// One relation's prefetched objects; `stale` once a write through a related manager
+/// changed the relation (set through a shared reference, hence atomic).
+struct PrefetchedEntry {
+    name: Arc<str>,
+    objects: Prefetched,
+    stale: AtomicBool,
+}
+
+impl Clone for PrefetchedEntry {
+    fn clone(&self) -> Self {
+        PrefetchedEntry {
+            name: self.name.clone(),
+            objects: self.objects.clone(),
+            stale: AtomicBool::new(self.stale.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+#[derive(Clone, Default)]
 struct StateExtra {
     deferred: Option<Arc<[usize]>>,
     annotations: Vec<(Arc<str>, Value)>,
+    prefetched: Vec<PrefetchedEntry>,
+}
+
+impl std::fmt::Debug for StateExtra {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateExtra")
+            .field("deferred", &self.deferred)
+            .field("annotations", &self.annotations)
+            .field(
+                "prefetched",
+                &self.prefetched.iter().map(|e| &e.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 impl PartialEq for ModelState {
@@ -113,5 +150,48 @@ impl ModelState {
             .get_or_insert_with(Default::default)
             .annotations
             .push((name, value));
+    }
+
+    /// The objects `prefetch_related` loaded under `name` (a reverse relation's accessor,
+    /// or a `Prefetch`'s `to_attr`), if it ran.
+    ///
+    /// ```
+    /// use quarry::ModelState;
+    /// let s = ModelState::new();
+    /// assert!(s.prefetched::<ModelState>("books").is_none());
+    /// ```
+    pub fn prefetched<C: 'static>(&self, name: &str) -> Option<&[C]> {
+        self.extra
+            .as_ref()?
+            .prefetched
+            .iter()
+            .find(|e| &*e.name == name && !e.stale.load(Ordering::Relaxed))
+            .and_then(|e| e.objects.downcast_ref::<Vec<C>>())
+            .map(Vec::as_slice)
+    }
+
+    /// Stores objects `prefetch_related` loaded (a `Vec` of the related model).
+    #[doc(hidden)]
+    pub fn set_prefetched(&mut self, name: &str, objects: Prefetched) {
+        let list = &mut self.extra.get_or_insert_with(Default::default).prefetched;
+        let entry = PrefetchedEntry {
+            name: Arc::from(name),
+            objects,
+            stale: AtomicBool::new(false),
+        };
+        match list.iter_mut().find(|e| &*e.name == name) {
+            Some(slot) => *slot = entry,
+            None => list.push(entry),
+        }
+    }
+
+    /// Marks what `prefetch_related` stored under `name` as stale, so that reads query
+    /// the database again (related managers call it after a write).
+    pub fn invalidate_prefetched(&self, name: &str) {
+        if let Some(e) = self.extra.as_ref() {
+            for entry in e.prefetched.iter().filter(|e| &*e.name == name) {
+                entry.stale.store(true, Ordering::Relaxed);
+            }
+        }
     }
 }

@@ -75,6 +75,18 @@ pub enum Selection {
     Values(Vec<String>),
 }
 
+/// The related objects a SELECT reads in the same query (`select_related`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SelectRelated {
+    /// None.
+    #[default]
+    None,
+    /// `select_related()` with no argument: every non-NULL foreign key, recursively.
+    All,
+    /// The named relations (`publisher`, `publisher__country`).
+    Paths(Vec<String>),
+}
+
 /// A SELECT (and the WHERE of an UPDATE or DELETE) over one model.
 #[derive(Debug, Clone)]
 pub struct Query {
@@ -96,6 +108,10 @@ pub struct Query {
     pub selection: Selection,
     /// `none()`: matches nothing, runs no query.
     pub empty: bool,
+    /// Related objects joined into the same query.
+    pub select_related: SelectRelated,
+    /// Relations loaded by one more query each after the rows (`prefetch_related`).
+    pub prefetch: Vec<crate::query::Prefetch>,
 }
 
 impl Query {
@@ -111,6 +127,8 @@ impl Query {
             limit: None,
             selection: Selection::Model,
             empty: false,
+            select_related: SelectRelated::None,
+            prefetch: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use super::ast::{Filter, OrderBy, Query, Selection};
 use super::expr::Expr;
 use super::q::Q;
 use super::rows::FromQueryRow;
-use crate::db::{fetch_all, Executor};
+use crate::db::{fetch_all, Executor, ExecutorRef};
 use crate::error::{Error, Result};
 use crate::model::{bulk, Deleted, Model};
 use crate::sql::cache;
@@ -86,6 +86,22 @@ impl<M: Model> QuerySet<M> {
     pub fn new() -> Self {
         QuerySet {
             query: Query::new(M::meta()),
+            error: None,
+            _rows: PhantomData,
+        }
+    }
+
+    /// A QuerySet whose terminal calls fail with `message`.
+    pub(crate) fn with_error(mut self, message: String) -> Self {
+        self.error.get_or_insert(message);
+        self
+    }
+
+    /// A QuerySet over a query of `M` (the model must be `M`'s).
+    pub(crate) fn from_query(query: Query) -> Self {
+        debug_assert!(std::ptr::eq(query.model, M::meta()));
+        QuerySet {
+            query,
             error: None,
             _rows: PhantomData,
         }
@@ -208,6 +224,47 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             .with(|query| query.reversed = !query.reversed)
     }
 
+    /// Reads the related objects of these foreign keys (and one-to-one fields) in the
+    /// same query, with JOINs: `select_related(["publisher", "publisher__country"])`.
+    /// An empty list follows every non-NULL foreign key, recursively (Django's
+    /// `select_related()` with no argument). Calls add up; the objects are read into the
+    /// `ForeignKey`s' caches.
+    pub fn select_related<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> Self {
+        let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
+        self.with(|query| {
+            query.select_related = match (std::mem::take(&mut query.select_related), fields) {
+                (_, f) if f.is_empty() => super::ast::SelectRelated::All,
+                (super::ast::SelectRelated::Paths(mut old), f) => {
+                    old.extend(f);
+                    super::ast::SelectRelated::Paths(old)
+                }
+                (super::ast::SelectRelated::All, _) => super::ast::SelectRelated::All,
+                (super::ast::SelectRelated::None, f) => super::ast::SelectRelated::Paths(f),
+            }
+        })
+    }
+
+    /// Forgets `select_related`, Django's `select_related(None)`.
+    pub fn clear_select_related(self) -> Self {
+        self.with(|query| query.select_related = super::ast::SelectRelated::None)
+    }
+
+    /// Loads these relations with one more query per level after the rows:
+    /// `prefetch_related(["books", "books__chapters"])`, or [`Prefetch`](super::Prefetch)
+    /// values with a QuerySet or `to_attr`. Calls add up.
+    pub fn prefetch_related<P: Into<super::Prefetch>>(
+        self,
+        lookups: impl IntoIterator<Item = P>,
+    ) -> Self {
+        let lookups: Vec<super::Prefetch> = lookups.into_iter().map(Into::into).collect();
+        self.with(|query| query.prefetch.extend(lookups))
+    }
+
+    /// Forgets `prefetch_related`, Django's `prefetch_related(None)`.
+    pub fn clear_prefetch_related(self) -> Self {
+        self.with(|query| query.prefetch.clear())
+    }
+
     /// `SELECT DISTINCT`.
     pub fn distinct(self) -> Self {
         self.with(|query| query.distinct = true)
@@ -250,9 +307,13 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(Vec::new());
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
-        fetch_all(ex, &stmt.sql, &params, |row| {
+        let mut rows = fetch_all(ex, &stmt.sql, &params, |row| {
             R::from_query_row(row, &stmt.shape)
-        })
+        })?;
+        if !self.query.prefetch.is_empty() {
+            R::after_fetch(&mut rows, &self.query, &ExecutorRef(ex))?;
+        }
+        Ok(rows)
     }
 
     /// The one row matching `q`: `Error::DoesNotExist` when none does,
@@ -520,9 +581,12 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         if self.query.empty {
             return Ok(Deleted::default());
         }
-        let c = compiler::delete(&self.query, ex.dialect())?;
-        let n = ex.execute(&c.sql, &c.params)?;
-        Ok(Deleted::one_model(M::meta(), n))
+        if self.query.is_sliced() {
+            return Err(Error::invalid(
+                "Cannot use 'limit' or 'offset' with delete().",
+            ));
+        }
+        crate::model::delete_query(&ExecutorRef(ex), &self.query)
     }
 }
 

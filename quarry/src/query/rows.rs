@@ -1,7 +1,10 @@
 //! What a query's rows become: model instances, `values()` maps, `values_list()` lists.
 
-use crate::db::Row;
+use super::ast::Query;
+use super::prefetch::{prefetch_objects, tree};
+use crate::db::{Executor, Row};
 use crate::error::{Error, Result};
+use crate::model::{hydrate_related, RelatedPlan};
 use crate::model::{FieldKind, Model};
 use crate::sql::compiler::OutColumn;
 use crate::value::{FieldValue, Value};
@@ -13,15 +16,17 @@ pub struct RowShape {
     names: Arc<[Arc<str>]>,
     kinds: Arc<[FieldKind]>,
     decimal_places: Arc<[Option<u32>]>,
+    related: Option<Arc<RelatedPlan>>,
 }
 
 impl RowShape {
     /// What every row of a query with these output columns shares.
-    pub(crate) fn new(columns: &[OutColumn]) -> RowShape {
+    pub(crate) fn new(columns: &[OutColumn], related: Option<RelatedPlan>) -> RowShape {
         RowShape {
             names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
             kinds: columns.iter().map(|c| c.kind).collect(),
             decimal_places: columns.iter().map(|c| c.decimal_places).collect(),
+            related: related.map(Arc::new),
         }
     }
 }
@@ -30,12 +35,31 @@ impl RowShape {
 pub trait FromQueryRow: Sized {
     /// Builds one row.
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self>;
+
+    /// Runs after all rows are read: model rows run their `prefetch_related` queries.
+    #[doc(hidden)]
+    fn after_fetch(rows: &mut Vec<Self>, query: &Query, ex: &dyn Executor) -> Result<()> {
+        let _ = (rows, query, ex);
+        Ok(())
+    }
 }
 
 impl<M: Model> FromQueryRow for M {
-    fn from_query_row(row: &dyn Row, _: &RowShape) -> Result<Self> {
+    #[inline]
+    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
         // `from_row` marks the instance loaded.
-        M::from_row(row, 0)
+        let mut obj = M::from_row(row, 0)?;
+        if let Some(plan) = &shape.related {
+            hydrate_related(&mut obj, row, M::meta().fields.len(), plan)?;
+        }
+        Ok(obj)
+    }
+
+    fn after_fetch(rows: &mut Vec<Self>, query: &Query, ex: &dyn Executor) -> Result<()> {
+        if query.prefetch.is_empty() {
+            return Ok(());
+        }
+        prefetch_objects(rows, &tree(&query.prefetch), ex)
     }
 }
 

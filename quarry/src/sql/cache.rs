@@ -13,7 +13,7 @@
 use super::compiler::{self, StatementKind};
 use super::dialect::Dialect;
 use crate::error::Result;
-use crate::query::ast::{OrderBy, Query, Selection};
+use crate::query::ast::{OrderBy, Query, SelectRelated, Selection};
 use crate::query::RowShape;
 use crate::query::{Expr, Q};
 use crate::value::Value;
@@ -123,7 +123,7 @@ pub(crate) fn insert_statement(
 fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
     let stmt = Rc::new(CachedStatement {
         sql: compiled.sql,
-        shape: RowShape::new(&compiled.columns),
+        shape: RowShape::new(&compiled.columns, compiled.related),
     });
     STATEMENTS.with(|c| {
         let mut c = c.borrow_mut();
@@ -178,6 +178,14 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
     }
     if let Selection::Values(paths) = &query.selection {
         paths.hash(&mut h);
+    }
+    match &query.select_related {
+        SelectRelated::None => {}
+        SelectRelated::All => 1u8.hash(&mut h),
+        SelectRelated::Paths(paths) => {
+            2u8.hash(&mut h);
+            paths.hash(&mut h);
+        }
     }
     h.finish()
 }

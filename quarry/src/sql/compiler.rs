@@ -3,9 +3,11 @@
 //! two can never drift apart.
 
 use super::dialect::Dialect;
+use super::joins::{JoinRequest, Joins};
 use crate::error::{Error, Result};
+use crate::model::RelatedPlan;
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
-use crate::query::ast::{Filter, OrderBy, Query, Selection};
+use crate::query::ast::{Filter, OrderBy, Query, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
 use crate::query::Q;
@@ -20,6 +22,8 @@ pub struct Compiled {
     pub params: Vec<Value>,
     /// The output columns of a SELECT (empty for other statements).
     pub columns: Vec<OutColumn>,
+    /// The related objects `select_related` reads after the model's columns.
+    pub related: Option<RelatedPlan>,
 }
 
 /// One output column of a compiled SELECT.
@@ -33,11 +37,15 @@ pub struct OutColumn {
     pub decimal_places: Option<u32>,
 }
 
-/// A field path resolved against a model.
+/// A field path resolved against a model, through the joins it needs.
 struct Resolved {
+    /// The join (index into the FROM clause) the column belongs to.
+    alias: usize,
     field: &'static FieldMeta,
     transforms: Vec<Transform>,
     lookup: Option<Lookup>,
+    /// The joins the path went through.
+    used: Vec<usize>,
 }
 
 impl Resolved {
@@ -47,6 +55,20 @@ impl Resolved {
             .map(|t| t.output())
             .unwrap_or(self.field.kind)
     }
+}
+
+/// Where a path leads.
+enum PathEnd {
+    /// A column, with transforms and a lookup.
+    Column(Resolved),
+    /// In a negated condition, a path that crosses a multi-valued relation is tested by
+    /// `EXISTS (subquery)` rooted at `model`, the model owning that relation (Django's
+    /// `split_exclude`).
+    Split {
+        alias: usize,
+        model: &'static ModelMeta,
+        rest: String,
+    },
 }
 
 /// Writes SQL and collects parameters in one pass.
@@ -99,38 +121,61 @@ impl<'d> SqlWriter<'d> {
         }
     }
 
-    fn column(&mut self, meta: &ModelMeta, field: &FieldMeta) {
-        if self.params_only {
-            return;
-        }
-        self.ident(meta.db_table);
-        self.sql.push('.');
-        self.ident(field.column);
-    }
-
     pub(crate) fn finish(self, columns: Vec<OutColumn>) -> Compiled {
         Compiled {
             sql: self.sql,
             params: self.params,
             columns,
+            related: None,
         }
     }
 }
 
-/// Resolves `field[__transform...][__lookup]` against `meta`.
-fn resolve(meta: &'static ModelMeta, path: &str, allow_lookup: bool) -> Result<Resolved> {
-    let mut parts = path.split("__");
-    let first = parts.next().unwrap_or("");
-    let (_, field) = meta.field_or_error(first)?;
+/// Reads the transforms and the lookup that follow a field in a path.
+fn finish_path(
+    alias: usize,
+    model: &'static ModelMeta,
+    field: &'static FieldMeta,
+    rest: &[&str],
+    allow_lookup: bool,
+    used: Vec<usize>,
+) -> Result<Resolved> {
     let mut resolved = Resolved {
+        alias,
         field,
         transforms: Vec::new(),
         lookup: None,
+        used,
     };
-    let rest: Vec<&str> = parts.collect();
     for (i, part) in rest.iter().enumerate() {
         let kind = resolved.output_kind();
         let last = i + 1 == rest.len();
+        if let Some(rel) = field.relation {
+            // A relation compares keys: exact, in, the orderings and isnull, as Django's
+            // related lookups.
+            let lookup = Lookup::from_name(part).filter(|l| {
+                matches!(
+                    l,
+                    Lookup::Exact
+                        | Lookup::In
+                        | Lookup::Gt
+                        | Lookup::Gte
+                        | Lookup::Lt
+                        | Lookup::Lte
+                        | Lookup::IsNull
+                )
+            });
+            match lookup {
+                Some(l) if last && allow_lookup => {
+                    resolved.lookup = Some(l);
+                    continue;
+                }
+                _ if !allow_lookup => {
+                    return Err(Error::field(rel.target().unknown_field_message(part)))
+                }
+                _ => return Err(related_lookup_error(rel.target(), part)),
+            }
+        }
         if let Some(t) = Transform::for_kind(part, kind) {
             resolved.transforms.push(t);
             continue;
@@ -141,9 +186,19 @@ fn resolve(meta: &'static ModelMeta, path: &str, allow_lookup: bool) -> Result<R
                 continue;
             }
         }
-        return Err(unsupported_lookup(meta, field, kind, part, allow_lookup));
+        return Err(unsupported_lookup(model, field, kind, part, allow_lookup));
     }
     Ok(resolved)
+}
+
+#[cold]
+fn related_lookup_error(target: &'static ModelMeta, part: &str) -> Error {
+    Error::field(format!(
+        "Unsupported lookup '{part}' for ForeignKey or join on the field not permitted: {} has \
+         no field '{part}'. Choices are: {}",
+        target.name,
+        target.field_choices().join(", ")
+    ))
 }
 
 #[cold]
@@ -260,25 +315,158 @@ fn parse_datetime_text(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
 struct Compiler<'d> {
     meta: &'static ModelMeta,
     w: SqlWriter<'d>,
+    joins: Joins,
+    /// The `filter()` call being compiled (multi-valued joins are reused only inside one).
+    filter_call: Option<usize>,
+    /// Joins that `F()` expressions on the right-hand side went through.
+    expr_used: Vec<usize>,
+    /// The `select_related` plan of the select list.
+    related: Option<RelatedPlan>,
+}
+
+/// `"alias"."column"`.
+fn qualified(dialect: &dyn Dialect, alias: &str, column: &str) -> String {
+    let mut s = String::with_capacity(alias.len() + column.len() + 5);
+    dialect.quote(&mut s, alias);
+    s.push('.');
+    dialect.quote(&mut s, column);
+    s
 }
 
 impl<'d> Compiler<'d> {
-    fn new(meta: &'static ModelMeta, dialect: &'d dyn Dialect) -> Self {
+    fn new(meta: &'static ModelMeta, w: SqlWriter<'d>) -> Self {
         Compiler {
             meta,
-            w: SqlWriter::new(dialect),
+            w,
+            joins: Joins::new(meta.db_table, None),
+            filter_call: None,
+            expr_used: Vec::new(),
+            related: None,
+        }
+    }
+
+    /// A compiler for a subquery: its aliases are `U0`, `U1`, ...
+    fn subquery(meta: &'static ModelMeta, w: SqlWriter<'d>) -> Self {
+        Compiler {
+            joins: Joins::new(meta.db_table, Some('U')),
+            ..Compiler::new(meta, w)
+        }
+    }
+
+    /// Resolves a `__` path, joining the tables it crosses: forward relations through
+    /// their key (`publisher__name`), reverse ones through the key pointing back
+    /// (`book__title`). A path ending on the related key (`publisher__id`) reads this
+    /// table's column and joins nothing. With `split_multi`, a multi-valued relation is
+    /// not joined: the path comes back as [`PathEnd::Split`].
+    fn resolve(&mut self, path: &str, allow_lookup: bool, split_multi: bool) -> Result<PathEnd> {
+        let parts: Vec<&str> = path.split("__").collect();
+        let mut model = self.meta;
+        let mut alias = 0;
+        let mut used = Vec::new();
+        let mut i = 0;
+        loop {
+            let name = parts[i];
+            if let Some((_, field)) = model.field(name) {
+                let by_attname = name != field.name && name != "pk";
+                if let (Some(rel), false, true) = (field.relation, by_attname, i + 1 < parts.len())
+                {
+                    let target = rel.target();
+                    let next = parts[i + 1];
+                    if target.field(next).is_some() || target.reverse_relation(next).is_some() {
+                        let (key, key_field) = rel.target_field();
+                        let next_is_key = target.field(next).is_some_and(|(j, _)| j == key);
+                        let goes_on = parts.get(i + 2).is_some_and(|p| {
+                            key_field
+                                .relation
+                                .is_some_and(|r| r.target().field(p).is_some())
+                        });
+                        if next_is_key && !goes_on {
+                            // `publisher__id`: this row holds the key; no join.
+                            let r = finish_path(
+                                alias,
+                                model,
+                                field,
+                                &parts[i + 2..],
+                                allow_lookup,
+                                used,
+                            )?;
+                            return Ok(PathEnd::Column(r));
+                        }
+                        alias = self.joins.join(JoinRequest {
+                            parent: alias,
+                            table: target.db_table,
+                            lhs_col: field.column,
+                            rhs_col: key_field.column,
+                            nullable: field.null,
+                            multi: false,
+                            filter_call: self.filter_call,
+                        });
+                        used.push(alias);
+                        model = target;
+                        i += 1;
+                        continue;
+                    }
+                }
+                let r = finish_path(alias, model, field, &parts[i + 1..], allow_lookup, used)?;
+                return Ok(PathEnd::Column(r));
+            }
+            if let Some(rev) = model.reverse_relation(name) {
+                let multi = !rev.is_one_to_one();
+                if multi && split_multi {
+                    return Ok(PathEnd::Split {
+                        alias,
+                        model,
+                        rest: parts[i..].join("__"),
+                    });
+                }
+                let (_, key_field) = rev.relation.target_field();
+                alias = self.joins.join(JoinRequest {
+                    parent: alias,
+                    table: rev.model.db_table,
+                    lhs_col: key_field.column,
+                    rhs_col: rev.field.column,
+                    nullable: true,
+                    multi,
+                    filter_call: self.filter_call,
+                });
+                used.push(alias);
+                model = rev.model;
+                let next_is_field = parts.get(i + 1).is_some_and(|p| {
+                    model.field(p).is_some() || model.reverse_relation(p).is_some()
+                });
+                if !next_is_field {
+                    // `book=5`, `book__in`, `book__isnull`: the related row's key.
+                    let r = finish_path(
+                        alias,
+                        model,
+                        model.pk_field(),
+                        &parts[i + 1..],
+                        allow_lookup,
+                        used,
+                    )?;
+                    return Ok(PathEnd::Column(r));
+                }
+                i += 1;
+                continue;
+            }
+            return Err(Error::field(model.unknown_field_message(name)));
+        }
+    }
+
+    /// Resolves a path that must end on a column (no lookup, no split).
+    fn resolve_column(&mut self, path: &str) -> Result<Resolved> {
+        match self.resolve(path, false, false)? {
+            PathEnd::Column(r) => Ok(r),
+            PathEnd::Split { .. } => unreachable!("split only when asked"),
         }
     }
 
     /// The SQL of a resolved path's left-hand side (column and transforms).
     fn lhs_sql(&mut self, r: &Resolved) -> String {
-        let mut s = String::new();
         if self.w.params_only {
-            return s;
+            return String::new();
         }
-        self.w.dialect.quote(&mut s, self.meta.db_table);
-        s.push('.');
-        self.w.dialect.quote(&mut s, r.field.column);
+        let mut s = qualified(self.w.dialect, self.joins.alias(r.alias), r.field.column);
         let mut kind = r.field.kind;
         for t in &r.transforms {
             s = match t {
@@ -298,7 +486,8 @@ impl<'d> Compiler<'d> {
                 self.w.param(v);
             }
             Expr::Field(path) => {
-                let r = resolve(self.meta, path, false)?;
+                let r = self.resolve_column(path)?;
+                self.expr_used.extend_from_slice(&r.used);
                 let sql = self.lhs_sql(&r);
                 self.w.push(&sql);
             }
@@ -321,60 +510,92 @@ impl<'d> Compiler<'d> {
         Ok(self.w.sql.split_off(start))
     }
 
+    /// The WHERE clause: each `filter()`/`exclude()` call ANDed, joins typed as Django's
+    /// `add_q` types them (a join a condition needs becomes INNER; one only some `OR`
+    /// branches need stays or becomes LEFT OUTER; INNER joins of earlier calls stay so).
     fn filters(&mut self, filters: &[Filter]) -> Result<bool> {
         let mut wrote = false;
-        for f in filters {
+        for (n, f) in filters.iter().enumerate() {
             if f.q.is_empty() {
                 continue;
             }
+            self.filter_call = Some(n);
+            let existing_inner = self.joins.inner();
             self.w.push(if wrote { " AND " } else { " WHERE " });
             wrote = true;
-            if f.negated {
+            let votes = if f.negated {
                 self.w.push("NOT (");
-                self.q(&f.q, true)?;
+                let v = self.q(&f.q, true)?;
                 self.w.push(")");
+                v
             } else {
-                self.q(&f.q, false)?;
-            }
+                self.q(&f.q, false)?
+            };
+            self.joins.demote(&votes);
+            self.joins.demote(&existing_inner);
         }
+        self.filter_call = None;
         Ok(wrote)
     }
 
-    fn q(&mut self, q: &Q, negated: bool) -> Result<()> {
+    /// Writes a condition; returns the joins it needs a row in (its votes for INNER).
+    fn q(&mut self, q: &Q, negated: bool) -> Result<Vec<usize>> {
         match q {
             Q::Lookup { path, value } => self.lookup(path, value, negated),
             Q::And(children) | Q::Or(children) => {
                 let children: Vec<&Q> = children.iter().filter(|c| !c.is_empty()).collect();
                 if children.is_empty() {
                     self.w.push("1 = 1");
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
-                let sep = if matches!(q, Q::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
+                let is_and = matches!(q, Q::And(_));
+                let sep = if is_and { " AND " } else { " OR " };
+                let mut votes: Vec<(usize, usize)> = Vec::new();
                 self.w.push("(");
                 for (i, c) in children.iter().enumerate() {
                     if i > 0 {
                         self.w.push(sep);
                     }
-                    self.q(c, negated)?;
+                    let mut v = self.q(c, negated)?;
+                    v.sort_unstable();
+                    v.dedup();
+                    for j in v {
+                        match votes.iter_mut().find(|(a, _)| *a == j) {
+                            Some((_, n)) => *n += 1,
+                            None => votes.push((j, 1)),
+                        }
+                    }
                 }
                 self.w.push(")");
-                Ok(())
+                // Under a negation AND acts as OR and OR as AND (De Morgan).
+                let effective_and = is_and != negated;
+                let n = children.len();
+                let (demote, promote): (Vec<_>, Vec<_>) = if effective_and {
+                    (votes.iter().map(|(j, _)| *j).collect(), Vec::new())
+                } else {
+                    votes.iter().partition_map_votes(n)
+                };
+                self.joins.promote(&promote);
+                self.joins.demote(&demote);
+                Ok(demote)
             }
             Q::Not(inner) => {
                 self.w.push("NOT (");
-                self.q(inner, !negated)?;
+                let v = self.q(inner, !negated)?;
                 self.w.push(")");
-                Ok(())
+                Ok(v)
             }
         }
     }
 
-    fn lookup(&mut self, path: &str, value: &Expr, negated: bool) -> Result<()> {
-        let r = resolve(self.meta, path, true)?;
+    fn lookup(&mut self, path: &str, value: &Expr, negated: bool) -> Result<Vec<usize>> {
+        let r = match self.resolve(path, true, negated)? {
+            PathEnd::Column(r) => r,
+            PathEnd::Split { alias, model, rest } => {
+                self.exists_subquery(alias, model, &rest, value)?;
+                return Ok(Vec::new());
+            }
+        };
         let lookup = r.lookup.unwrap_or(Lookup::Exact);
         let kind = r.output_kind();
         let lhs = self.lhs_sql(&r);
@@ -386,15 +607,92 @@ impl<'d> Compiler<'d> {
                 path.rsplit_once("__").map_or(path, |(p, _)| p)
             )));
         }
-        // Django: a negated condition on a NULL-able column also requires the column
-        // to be NOT NULL inside the negation, so that NULL rows are kept by exclude().
-        let guard_null = negated && r.field.null && !is_null_value && lookup != Lookup::IsNull;
+        let isnull_true = is_null_value
+            || (lookup == Lookup::IsNull
+                && matches!(
+                    value,
+                    Expr::Value(Value::Bool(true)) | Expr::Value(Value::I64(1..))
+                ));
+        // Django: a negated condition on a NULL-able column (or through a LEFT JOIN) also
+        // requires the column to be NOT NULL inside the negation, so that exclude()
+        // keeps the rows where it is NULL.
+        let guard_null = negated
+            && !is_null_value
+            && lookup != Lookup::IsNull
+            && (r.field.null || self.joins.is_louter(r.alias));
         if guard_null {
             self.w.push("(");
         }
+        self.expr_used.clear();
+        self.condition(&r, path, lookup, kind, &lhs, value)?;
+        if guard_null && !self.w.params_only {
+            self.w.push(" AND ");
+            let col = qualified(self.w.dialect, self.joins.alias(r.alias), r.field.column);
+            self.w.push(&col);
+            self.w.push(" IS NOT NULL)");
+        }
+        // `isnull=True` needs the LEFT JOIN; so does every negated condition.
+        let require_outer = if negated { !isnull_true } else { isnull_true };
+        let mut votes = Vec::new();
+        if !require_outer {
+            votes.extend_from_slice(&r.used);
+            votes.extend_from_slice(&self.expr_used);
+        }
+        Ok(votes)
+    }
+
+    /// `EXISTS (SELECT 1 FROM model U0 ... WHERE rest AND U0.pk = outer.pk LIMIT 1)`: a
+    /// negated condition across a multi-valued relation, so that `exclude()` drops the
+    /// rows having *any* related row that matches, as Django's `split_exclude` does.
+    fn exists_subquery(
+        &mut self,
+        alias: usize,
+        model: &'static ModelMeta,
+        rest: &str,
+        value: &Expr,
+    ) -> Result<()> {
+        let dialect = self.w.dialect;
+        let outer_pk = qualified(dialect, self.joins.alias(alias), model.pk_field().column);
+        let w = std::mem::replace(&mut self.w, SqlWriter::params_only(dialect));
+        let mut sub = Compiler::subquery(model, w);
+        sub.filter_call = Some(0);
+        let start = sub.w.sql.len();
+        let votes = sub.lookup(rest, value, false)?;
+        sub.joins.demote(&votes);
+        let cond = sub.w.sql.split_off(start);
+        if !sub.w.params_only {
+            sub.w.push("EXISTS(SELECT 1 AS ");
+            sub.w.ident("a");
+            let mut from = String::new();
+            sub.joins.write_from(&mut from, dialect);
+            sub.w.push(&from);
+            sub.w.push(" WHERE (");
+            sub.w.push(&cond);
+            sub.w.push(" AND ");
+            let inner_pk = qualified(dialect, sub.joins.alias(0), model.pk_field().column);
+            sub.w.push(&inner_pk);
+            sub.w.push(" = ");
+            sub.w.push(&outer_pk);
+            sub.w.push(") LIMIT 1)");
+        }
+        self.w = sub.w;
+        Ok(())
+    }
+
+    /// Writes `lhs <lookup> rhs`.
+    fn condition(
+        &mut self,
+        r: &Resolved,
+        path: &str,
+        lookup: Lookup,
+        kind: FieldKind,
+        lhs: &str,
+        value: &Expr,
+    ) -> Result<()> {
+        let _ = r;
         match (lookup, value) {
             (Lookup::Exact | Lookup::IExact, Expr::Value(Value::Null)) => {
-                self.w.push(&lhs);
+                self.w.push(lhs);
                 self.w.push(" IS NULL");
             }
             (Lookup::IsNull, Expr::Value(v)) => {
@@ -408,7 +706,7 @@ impl<'d> Compiler<'d> {
                         )))
                     }
                 };
-                self.w.push(&lhs);
+                self.w.push(lhs);
                 self.w
                     .push(if is_null { " IS NULL" } else { " IS NOT NULL" });
             }
@@ -426,7 +724,7 @@ impl<'d> Compiler<'d> {
                     // Django raises EmptyResultSet: the condition matches nothing.
                     self.w.push("0 = 1");
                 } else {
-                    self.w.push(&lhs);
+                    self.w.push(lhs);
                     self.w.push(" IN (");
                     for (i, item) in items.into_iter().enumerate() {
                         if i > 0 {
@@ -439,7 +737,7 @@ impl<'d> Compiler<'d> {
                 }
             }
             (Lookup::Range, Expr::Value(Value::List(bounds))) if bounds.len() == 2 => {
-                self.w.push(&lhs);
+                self.w.push(lhs);
                 self.w.push(" BETWEEN ");
                 let lo = prep(kind, bounds[0].clone())?;
                 self.w.param(lo);
@@ -463,33 +761,24 @@ impl<'d> Compiler<'d> {
                     &Expr::Value(Value::Text(value_text(v))),
                     FieldKind::TextField,
                 )?;
-                self.template(lookup, &lhs, &rhs);
+                self.template(lookup, lhs, &rhs);
             }
             (l, Expr::Value(Value::Text(s))) if l.is_pattern() || l == Lookup::IExact => {
                 let pattern = self.w.dialect.pattern_value(l, s.as_str());
                 let rhs = self.rhs_sql(&Expr::Value(Value::Text(pattern)), FieldKind::TextField)?;
-                self.template(l, &lhs, &rhs);
+                self.template(l, lhs, &rhs);
             }
             (l, Expr::Value(v)) if l.is_pattern() || l == Lookup::IExact => {
                 // Non-text values in pattern lookups match their text form, as in Django.
                 let text = value_text(v);
                 let pattern = self.w.dialect.pattern_value(l, &text);
                 let rhs = self.rhs_sql(&Expr::Value(Value::Text(pattern)), FieldKind::TextField)?;
-                self.template(l, &lhs, &rhs);
+                self.template(l, lhs, &rhs);
             }
             (l, e) => {
                 let rhs = self.rhs_sql(e, kind)?;
-                self.template(l, &lhs, &rhs);
+                self.template(l, lhs, &rhs);
             }
-        }
-        if guard_null && !self.w.params_only {
-            self.w.push(" AND ");
-            let mut col = String::new();
-            self.w.dialect.quote(&mut col, self.meta.db_table);
-            col.push('.');
-            self.w.dialect.quote(&mut col, r.field.column);
-            self.w.push(&col);
-            self.w.push(" IS NOT NULL)");
         }
         Ok(())
     }
@@ -512,28 +801,76 @@ impl<'d> Compiler<'d> {
         if ordering.is_empty() {
             return Ok(());
         }
-        self.w.push(" ORDER BY ");
-        for (i, o) in ordering.iter().enumerate() {
-            if i > 0 {
-                self.w.push(", ");
-            }
+        let mut terms: Vec<String> = Vec::new();
+        for o in &ordering {
             match o {
-                OrderBy::Random => {
-                    let r = self.w.dialect.random();
-                    self.w.push(r);
-                }
+                OrderBy::Random => terms.push(self.w.dialect.random().to_owned()),
                 OrderBy::Field { path, descending } => {
-                    let r = resolve(self.meta, path, false).map_err(|e| match e {
-                        Error::FieldError(m) => Error::field(format!("order_by(): {m}")),
-                        e => e,
-                    })?;
-                    let lhs = self.lhs_sql(&r);
-                    self.w.push(&lhs);
-                    self.w.push(if *descending { " DESC" } else { " ASC" });
+                    self.order_term(path, *descending, &mut terms, 0)
+                        .map_err(|e| match e {
+                            Error::FieldError(m) => Error::field(format!("order_by(): {m}")),
+                            e => e,
+                        })?;
                 }
             }
         }
+        self.w.push(" ORDER BY ");
+        self.w.push(&terms.join(", "));
         Ok(())
+    }
+
+    /// One ordering term; a path ending on a relation orders by the related model's
+    /// `Meta.ordering` (its key when it has none), as Django does.
+    fn order_term(
+        &mut self,
+        path: &str,
+        descending: bool,
+        terms: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<()> {
+        let r = self.resolve_column(path)?;
+        if let (Some(rel), true, true) = (r.field.relation, r.transforms.is_empty(), depth < 5) {
+            let target = rel.target();
+            if !target.ordering.is_empty() && !path.ends_with("_id") {
+                for t in target.ordering {
+                    if let OrderBy::Field {
+                        path: sub,
+                        descending: d,
+                    } = OrderBy::parse(t)
+                    {
+                        self.order_term(
+                            &format!("{path}__{sub}"),
+                            descending != d,
+                            terms,
+                            depth + 1,
+                        )?;
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let lhs = self.lhs_sql(&r);
+        terms.push(format!(
+            "{lhs}{}",
+            if descending { " DESC" } else { " ASC" }
+        ));
+        Ok(())
+    }
+
+    /// Writes the columns of `meta` read through join `alias`.
+    fn model_columns(&mut self, meta: &'static ModelMeta, alias: usize, out: &mut Vec<OutColumn>) {
+        for f in meta.fields {
+            if !out.is_empty() {
+                self.w.push(", ");
+            }
+            let col = qualified(self.w.dialect, self.joins.alias(alias), f.column);
+            self.w.push(&col);
+            out.push(OutColumn {
+                name: f.name.to_owned(),
+                kind: f.kind,
+                decimal_places: f.decimal_places,
+            });
+        }
     }
 
     fn select_list(&mut self, query: &Query) -> Result<Vec<OutColumn>> {
@@ -544,16 +881,16 @@ impl<'d> Compiler<'d> {
         }
         match &query.selection {
             Selection::Model => {
-                for (i, f) in self.meta.fields.iter().enumerate() {
-                    if i > 0 {
-                        self.w.push(", ");
-                    }
-                    self.w.column(self.meta, f);
-                    out.push(OutColumn {
-                        name: f.name.to_owned(),
-                        kind: f.kind,
-                        decimal_places: f.decimal_places,
-                    });
+                self.model_columns(self.meta, 0, &mut out);
+                let tree = match &query.select_related {
+                    SelectRelated::None => None,
+                    SelectRelated::All => Some(RelatedTree::all(self.meta, 5)),
+                    SelectRelated::Paths(paths) => Some(RelatedTree::parse(self.meta, paths)?),
+                };
+                if let Some(tree) = tree {
+                    let mut plan = RelatedPlan::default();
+                    self.select_related(self.meta, 0, &tree, &mut plan, &mut out);
+                    self.related = Some(plan);
                 }
             }
             Selection::Values(paths) => {
@@ -568,7 +905,7 @@ impl<'d> Compiler<'d> {
                     if i > 0 {
                         self.w.push(", ");
                     }
-                    let r = resolve(self.meta, p, false)?;
+                    let r = self.resolve_column(p)?;
                     let lhs = self.lhs_sql(&r);
                     self.w.push(&lhs);
                     out.push(OutColumn {
@@ -582,9 +919,152 @@ impl<'d> Compiler<'d> {
         Ok(out)
     }
 
-    fn from(&mut self) {
-        self.w.push(" FROM ");
-        self.w.ident(self.meta.db_table);
+    /// Joins and selects the related models of `tree`, depth first, recording the
+    /// hydration plan.
+    fn select_related(
+        &mut self,
+        meta: &'static ModelMeta,
+        alias: usize,
+        tree: &RelatedTree,
+        plan: &mut RelatedPlan,
+        out: &mut Vec<OutColumn>,
+    ) {
+        for (field_index, children) in &tree.children {
+            let field = &meta.fields[*field_index];
+            let rel = field.relation.expect("RelatedTree holds relation fields");
+            let target = rel.target();
+            let (_, key) = rel.target_field();
+            let join = self.joins.join(JoinRequest {
+                parent: alias,
+                table: target.db_table,
+                lhs_col: field.column,
+                rhs_col: key.column,
+                nullable: field.null,
+                multi: false,
+                filter_call: None,
+            });
+            let before = out.len();
+            self.model_columns(target, join, out);
+            let mut child = RelatedPlan {
+                field: *field_index,
+                width: 0,
+                children: Vec::new(),
+            };
+            self.select_related(target, join, children, &mut child, out);
+            child.width = out.len() - before;
+            plan.children.push(child);
+        }
+    }
+
+    /// Compiles the WHERE and ORDER BY first (they decide the joins and their types),
+    /// then writes `SELECT list FROM joins` in front of them.
+    fn select(&mut self, query: &Query, head: &str, order: bool) -> Result<Vec<OutColumn>> {
+        let start = self.w.sql.len();
+        self.filters(&query.filters)?;
+        if order {
+            self.order_by(query)?;
+        }
+        let tail = self.w.sql.split_off(start);
+        self.w.push(head);
+        let columns = if head.ends_with(' ') {
+            self.select_list(query)?
+        } else {
+            Vec::new()
+        };
+        if !self.w.params_only {
+            self.joins.write_from(&mut self.w.sql, self.w.dialect);
+        }
+        self.w.push(&tail);
+        Ok(columns)
+    }
+}
+
+/// The `select_related` paths as a tree of relation field indexes.
+#[derive(Debug, Default)]
+struct RelatedTree {
+    children: Vec<(usize, RelatedTree)>,
+}
+
+impl RelatedTree {
+    /// Every non-NULL forward relation, `depth` levels down (`select_related()` with no
+    /// argument).
+    fn all(meta: &'static ModelMeta, depth: usize) -> RelatedTree {
+        let mut tree = RelatedTree::default();
+        if depth == 0 {
+            return tree;
+        }
+        for (i, f) in meta.fields.iter().enumerate() {
+            if let (Some(rel), false) = (f.relation, f.null) {
+                tree.children
+                    .push((i, RelatedTree::all(rel.target(), depth - 1)));
+            }
+        }
+        tree
+    }
+
+    fn parse(meta: &'static ModelMeta, paths: &[String]) -> Result<RelatedTree> {
+        let mut tree = RelatedTree::default();
+        for path in paths {
+            let mut node = &mut tree;
+            let mut model = meta;
+            for part in path.split("__") {
+                let Some((i, f)) = model.field(part).filter(|(_, f)| f.name == part) else {
+                    return Err(select_related_error("Invalid field name(s)", model, part));
+                };
+                let Some(rel) = f.relation else {
+                    return Err(select_related_error("Non-relational field", model, part));
+                };
+                let pos = match node.children.iter().position(|(j, _)| *j == i) {
+                    Some(p) => p,
+                    None => {
+                        node.children.push((i, RelatedTree::default()));
+                        node.children.len() - 1
+                    }
+                };
+                node = &mut node.children[pos].1;
+                model = rel.target();
+            }
+        }
+        Ok(tree)
+    }
+}
+
+#[cold]
+fn select_related_error(what: &str, model: &ModelMeta, part: &str) -> Error {
+    let mut choices: Vec<&str> = model
+        .fields
+        .iter()
+        .filter(|f| f.relation.is_some())
+        .map(|f| f.name)
+        .collect();
+    choices.sort_unstable();
+    let choices = if choices.is_empty() {
+        "(none)".to_owned()
+    } else {
+        choices.join(", ")
+    };
+    Error::field(format!(
+        "{what} given in select_related: '{part}'. Choices are: {choices}"
+    ))
+}
+
+trait PartitionVotes {
+    fn partition_map_votes(self, n: usize) -> (Vec<usize>, Vec<usize>);
+}
+
+impl<'a, I: Iterator<Item = &'a (usize, usize)>> PartitionVotes for I {
+    /// Under OR: joins every branch needs are demoted, the others promoted.
+    fn partition_map_votes(self, n: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut demote = Vec::new();
+        let mut promote = Vec::new();
+        for &(j, v) in self {
+            if v == n {
+                demote.push(j);
+            } else {
+                promote.push(j);
+            }
+        }
+        (demote, promote)
     }
 }
 
@@ -645,29 +1125,22 @@ pub(crate) enum StatementKind {
     Exists,
 }
 
-fn with_writer<'d>(query: &Query, w: SqlWriter<'d>) -> Compiler<'d> {
-    Compiler {
-        meta: query.model,
-        w,
-    }
-}
-
 fn select_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    let mut c = with_writer(query, w);
+    let mut c = Compiler::new(query.model, w);
     let dialect = c.w.dialect;
-    c.w.push(if query.distinct {
+    let head = if query.distinct {
         "SELECT DISTINCT "
     } else {
         "SELECT "
-    });
-    let columns = c.select_list(query)?;
-    c.from();
-    c.filters(&query.filters)?;
-    c.order_by(query)?;
+    };
+    let columns = c.select(query, head, true)?;
     if !c.w.params_only {
         dialect.limit_offset(&mut c.w.sql, query.limit, query.offset);
     }
-    Ok(c.w.finish(columns))
+    let related = c.related.take();
+    let mut compiled = c.w.finish(columns);
+    compiled.related = related;
+    Ok(compiled)
 }
 
 /// Compiles `SELECT COUNT(*)` of a query (over a subquery when sliced or distinct).
@@ -675,25 +1148,32 @@ pub fn count(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
     count_with(query, SqlWriter::new(dialect))
 }
 
+/// The query without its ordering or `select_related`, selecting what a subquery needs.
+fn bare(query: &Query, selection: Option<Selection>) -> Query {
+    let mut inner = query.clone();
+    inner.order_by = Some(Vec::new());
+    inner.reversed = false;
+    inner.select_related = SelectRelated::None;
+    if let Some(s) = selection {
+        inner.selection = s;
+    }
+    inner
+}
+
 fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
     if query.is_sliced() || query.distinct {
-        let mut inner = query.clone();
-        inner.order_by = Some(Vec::new());
-        inner.reversed = false;
-        if !query.distinct {
-            inner.selection = Selection::Values(vec![query.model.pk_field().name.to_owned()]);
-        }
-        let sub = select_with(&inner, w)?;
+        let selection = (!query.distinct)
+            .then(|| Selection::Values(vec![query.model.pk_field().name.to_owned()]));
+        let sub = select_with(&bare(query, selection), w)?;
         return Ok(Compiled {
             sql: format!("SELECT COUNT(*) FROM ({}) subquery", sub.sql),
             params: sub.params,
             columns: vec![],
+            related: None,
         });
     }
-    let mut c = with_writer(query, w);
-    c.w.push("SELECT COUNT(*)");
-    c.from();
-    c.filters(&query.filters)?;
+    let mut c = Compiler::new(query.model, w);
+    c.select(query, "SELECT COUNT(*)", false)?;
     Ok(c.w.finish(vec![]))
 }
 
@@ -704,21 +1184,54 @@ pub fn exists(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
 
 fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
     if query.is_sliced() || query.distinct {
-        let mut inner = query.clone();
-        inner.order_by = Some(Vec::new());
-        let sub = select_with(&inner, w)?;
+        let sub = select_with(&bare(query, None), w)?;
         return Ok(Compiled {
             sql: format!("SELECT 1 AS a FROM ({}) subquery LIMIT 1", sub.sql),
             params: sub.params,
             columns: vec![],
+            related: None,
         });
     }
-    let mut c = with_writer(query, w);
-    c.w.push("SELECT 1 AS a");
-    c.from();
-    c.filters(&query.filters)?;
+    let mut c = Compiler::new(query.model, w);
+    c.select(query, "SELECT 1 AS a", false)?;
     c.w.push(" LIMIT 1");
     Ok(c.w.finish(vec![]))
+}
+
+/// Writes the WHERE of an UPDATE or DELETE: the filters on the table itself, or, when
+/// they reach other tables, `pk IN (SELECT pk ... joins ...)` through a derived table
+/// (MySQL refuses a subquery on the table being changed, but not a derived one).
+fn write_where_of_change(c: &mut Compiler<'_>, query: &Query) -> Result<()> {
+    let (sql_len, params_len) = (c.w.sql.len(), c.w.params.len());
+    c.filters(&query.filters)?;
+    if c.joins.is_single() {
+        return Ok(());
+    }
+    // The filters reach other tables: select the primary keys in a subquery instead,
+    // continuing the same writer so that placeholders keep their numbers.
+    c.w.sql.truncate(sql_len);
+    c.w.params.truncate(params_len);
+    let pk = query.model.pk_field();
+    c.w.push(" WHERE ");
+    c.w.ident(pk.column);
+    c.w.push(" IN (SELECT ");
+    c.w.ident(pk.column);
+    c.w.push(" FROM (");
+    let dialect = c.w.dialect;
+    let params_only = c.w.params_only;
+    let w = std::mem::replace(&mut c.w, SqlWriter::params_only(dialect));
+    let inner = bare(query, Some(Selection::Values(vec![pk.name.to_owned()])));
+    let sub = select_with(&inner, w)?;
+    c.w = SqlWriter {
+        sql: sub.sql,
+        params: sub.params,
+        dialect,
+        params_only,
+    };
+    c.w.push(") ");
+    c.w.ident("subquery");
+    c.w.push(")");
+    Ok(())
 }
 
 /// Compiles an UPDATE of the rows a query matches.
@@ -736,7 +1249,7 @@ pub fn update(
         return Err(Error::invalid("update() needs at least one field to set"));
     }
     let meta = query.model;
-    let mut c = Compiler::new(meta, dialect);
+    let mut c = Compiler::new(meta, SqlWriter::new(dialect));
     c.w.push("UPDATE ");
     c.w.ident(meta.db_table);
     c.w.push(" SET ");
@@ -748,8 +1261,13 @@ pub fn update(
         c.w.ident(field.column);
         c.w.push(" = ");
         c.expr(e, field.kind)?;
+        if !c.joins.is_single() {
+            return Err(Error::field(
+                "Joined field references are not permitted in this query",
+            ));
+        }
     }
-    c.filters(&query.filters)?;
+    write_where_of_change(&mut c, query)?;
     Ok(c.w.finish(vec![]))
 }
 
@@ -760,10 +1278,10 @@ pub fn delete(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
             "Cannot use 'limit' or 'offset' with delete().",
         ));
     }
-    let mut c = Compiler::new(query.model, dialect);
-    c.w.push("DELETE");
-    c.from();
-    c.filters(&query.filters)?;
+    let mut c = Compiler::new(query.model, SqlWriter::new(dialect));
+    c.w.push("DELETE FROM ");
+    c.w.ident(query.model.db_table);
+    write_where_of_change(&mut c, query)?;
     Ok(c.w.finish(vec![]))
 }
 

@@ -1,0 +1,313 @@
+//! `prefetch_related`: after the rows of a query, one more query per relation level
+//! loads the related objects of all of them and hands each instance its share.
+//!
+//! A forward relation (`book.publisher`) fills the `ForeignKey`'s cache; a reverse one
+//! (`publisher.book_set`) is kept in the instance's [`ModelState`](crate::ModelState),
+//! where the related manager's `all()` finds it.
+
+use super::ast::Query;
+use super::{QuerySet, Q};
+use crate::db::Executor;
+use crate::error::{Error, Result};
+use crate::model::{clone_via_values, Model, RelatedField, ReverseRelation};
+use crate::value::{key_of, Value, ValueKey as Key};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One `prefetch_related` lookup with options, Django's `Prefetch(lookup, queryset,
+/// to_attr)`. A plain string is a `Prefetch` with no options.
+///
+/// ```
+/// use quarry::prelude::*;
+/// use quarry::Prefetch;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "pf")]
+/// struct Author { id: i64, #[field(max_length = 20)] name: String, _state: ModelState }
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "pf", ordering = ["title"])]
+/// struct Book {
+///     id: i64,
+///     #[field(max_length = 20)]
+///     title: String,
+///     #[field(on_delete = Cascade, related_name = "books")]
+///     author: ForeignKey<Author>,
+///     _state: ModelState,
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[Author::meta(), Book::meta()])?;
+/// let a = Author::objects().create(&db, Author { id: 0, name: "Le Guin".into(), _state: ModelState::new() })?;
+/// for t in ["Lavinia", "Earthsea", "Always Coming Home"] {
+///     Book::objects().create(&db, Book { id: 0, title: t.into(), author: ForeignKey::to(&a)?, _state: ModelState::new() })?;
+/// }
+/// let authors = Author::objects()
+///     .prefetch_related([Prefetch::new("books").queryset(Book::objects().filter(q!(title__startswith = "L"))).to_attr("l_books")])
+///     .all(&db)?;
+/// let l_books: &[Book] = authors[0].state().prefetched("l_books").unwrap();
+/// assert_eq!(l_books.len(), 1);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Prefetch {
+    /// The `__` path of relations.
+    pub lookup: String,
+    /// The query of the last relation's objects (its filters and ordering apply).
+    pub query: Option<Query>,
+    /// Keep the last level's objects under this name instead of the relation's.
+    pub to_attr: Option<String>,
+}
+
+impl Prefetch {
+    /// Prefetches `lookup` (`"books"`, `"books__chapters"`).
+    pub fn new(lookup: impl Into<String>) -> Self {
+        Prefetch {
+            lookup: lookup.into(),
+            query: None,
+            to_attr: None,
+        }
+    }
+
+    /// Loads the last level with this QuerySet (its filters and ordering).
+    pub fn queryset<C: Model>(mut self, qs: QuerySet<C>) -> Self {
+        self.query = Some(qs.query().clone());
+        self
+    }
+
+    /// Stores the last level under `name` (read it with
+    /// [`ModelState::prefetched`](crate::ModelState::prefetched)).
+    pub fn to_attr(mut self, name: impl Into<String>) -> Self {
+        self.to_attr = Some(name.into());
+        self
+    }
+}
+
+impl From<&str> for Prefetch {
+    fn from(s: &str) -> Self {
+        Prefetch::new(s)
+    }
+}
+
+impl From<String> for Prefetch {
+    fn from(s: String) -> Self {
+        Prefetch::new(s)
+    }
+}
+
+/// One level of the prefetch tree.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct PrefetchNode {
+    /// The relation's name at this level.
+    pub name: String,
+    /// The query of this level's objects.
+    pub query: Option<Query>,
+    /// Where the objects are stored, when not under the relation's name.
+    pub to_attr: Option<String>,
+    /// The levels below.
+    pub children: Vec<PrefetchNode>,
+}
+
+impl PrefetchNode {
+    /// The name the objects are stored under.
+    pub fn store_as(&self) -> &str {
+        self.to_attr.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Builds the tree of `lookups`: `a__b` and `a__c` share the `a` level.
+pub(crate) fn tree(lookups: &[Prefetch]) -> Vec<PrefetchNode> {
+    let mut roots: Vec<PrefetchNode> = Vec::new();
+    for p in lookups {
+        let parts: Vec<&str> = p.lookup.split("__").collect();
+        let mut level = &mut roots;
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let pos = level
+                .iter()
+                .position(|n| n.store_as() == *part || (n.name == *part && n.to_attr.is_none()));
+            let pos = match pos {
+                Some(pos) if !(last && p.to_attr.is_some()) => pos,
+                _ => {
+                    level.push(PrefetchNode {
+                        name: (*part).to_owned(),
+                        ..PrefetchNode::default()
+                    });
+                    level.len() - 1
+                }
+            };
+            let node = &mut level[pos];
+            if last {
+                if p.query.is_some() {
+                    node.query = p.query.clone();
+                }
+                if p.to_attr.is_some() {
+                    node.to_attr = p.to_attr.clone();
+                }
+            }
+            level = &mut level[pos].children;
+        }
+    }
+    roots
+}
+
+/// Runs every level of `nodes` on `objs` (a `Vec`, not a slice: the reverse side
+/// receives it as `dyn Any` and downcasts it to `Vec<M>`).
+#[allow(clippy::ptr_arg)]
+pub(crate) fn prefetch_objects<M: Model>(
+    objs: &mut Vec<M>,
+    nodes: &[PrefetchNode],
+    ex: &dyn Executor,
+) -> Result<()> {
+    if objs.is_empty() {
+        return Ok(());
+    }
+    let meta = M::meta();
+    for node in nodes {
+        if let Some((i, f)) = meta.field(&node.name).filter(|(_, f)| f.name == node.name) {
+            if f.relation.is_none() {
+                return Err(Error::field(format!(
+                    "'{}' does not resolve to an item that supports prefetching - this is an \
+                     invalid parameter to prefetch_related().",
+                    node.name
+                )));
+            }
+            M::prefetch_forward(objs, i, node, ex)?;
+        } else if let Some(rel) = meta.reverse_accessor(&node.name) {
+            (rel.relation.prefetch_reverse)(objs as &mut dyn Any, rel, node, ex)?;
+        } else {
+            return Err(Error::field(format!(
+                "Cannot find '{}' on {} object, '{}' is an invalid parameter to \
+                 prefetch_related()",
+                node.name, meta.name, node.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The distinct non-NULL keys, in first-seen order.
+fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .filter(|v| key_of(v).is_some_and(|k| seen.insert(k)))
+        .collect()
+}
+
+/// The objects of `C` whose `field` is one of `keys`, read in batches the database's
+/// parameter limit allows, with the node's query applied.
+fn fetch_by_keys<C: Model>(
+    field: &str,
+    keys: Vec<Value>,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<Vec<C>> {
+    let mut base: QuerySet<C> = QuerySet::new();
+    if let Some(q) = &node.query {
+        if !std::ptr::eq(q.model, C::meta()) {
+            return Err(Error::invalid(format!(
+                "Prefetch querysets cannot use a different model: '{}' loads {} objects, \
+                 not {}.",
+                node.name,
+                C::meta().name,
+                q.model.name
+            )));
+        }
+        base = QuerySet::from_query(q.clone());
+    }
+    let batch = ex.dialect().max_params().saturating_sub(100).max(1);
+    let mut out = Vec::new();
+    for chunk in keys.chunks(batch) {
+        let qs = base.clone().filter(Q::lookup(
+            format!("{field}__in"),
+            Value::List(chunk.to_vec()),
+        ));
+        out.extend(qs.all(ex)?);
+    }
+    Ok(out)
+}
+
+/// The forward side: loads what `access(obj)` points at for every object, then the
+/// levels below on those, and fills each link's cache.
+#[doc(hidden)]
+pub fn prefetch_forward<M: Model, F: RelatedField>(
+    objs: &mut [M],
+    field: usize,
+    access: fn(&mut M) -> &mut F,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<()> {
+    let rel = M::meta().fields[field]
+        .relation
+        .expect("prefetch_forward is generated for relation fields");
+    let (key_index, key_field) = rel.target_field();
+    let keys = distinct_keys(objs.iter_mut().filter_map(|o| access(o).key()));
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut targets: Vec<F::Target> = fetch_by_keys(key_field.name, keys, node, ex)?;
+    prefetch_objects(&mut targets, &node.children, ex)?;
+    let mut by_key: HashMap<Key, Arc<F::Target>> = HashMap::with_capacity(targets.len());
+    for t in targets {
+        if let Some(k) = key_of(&t.field_value(key_index)) {
+            by_key.insert(k, Arc::new(t));
+        }
+    }
+    for obj in objs.iter_mut() {
+        let found = access(obj)
+            .key()
+            .and_then(|k| key_of(&k))
+            .and_then(|k| by_key.get(&k).cloned());
+        match (&node.to_attr, found) {
+            (Some(name), found) => {
+                let list: Vec<F::Target> = found
+                    .map(|a| Arc::try_unwrap(a).unwrap_or_else(|a| clone_via_values(&a)))
+                    .into_iter()
+                    .collect();
+                obj.state_mut().set_prefetched(name, Arc::new(list));
+            }
+            (None, Some(t)) => access(obj).set_cached(t),
+            (None, None) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The reverse side: loads the `C` objects pointing at every parent `P`, then the levels
+/// below on those, and stores each parent's share in its state. Written into the
+/// relation meta by the derive of `C`.
+#[doc(hidden)]
+pub fn prefetch_reverse<C: Model, P: Model>(
+    parents: &mut dyn Any,
+    rel: &'static ReverseRelation,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<()> {
+    let parents = parents
+        .downcast_mut::<Vec<P>>()
+        .expect("the reverse relation's parents are of its target model");
+    let (key_index, _) = rel.relation.target_field();
+    let keys = distinct_keys(parents.iter().map(|p| p.field_value(key_index)));
+    let mut children: Vec<C> = if keys.is_empty() {
+        Vec::new()
+    } else {
+        fetch_by_keys(rel.field.name, keys, node, ex)?
+    };
+    prefetch_objects(&mut children, &node.children, ex)?;
+    let mut groups: HashMap<Key, Vec<C>> = HashMap::new();
+    for c in children {
+        if let Some(k) = key_of(&c.field_value(rel.field_index)) {
+            groups.entry(k).or_default().push(c);
+        }
+    }
+    let name = node.store_as();
+    for p in parents.iter_mut() {
+        let share = key_of(&p.field_value(key_index))
+            .and_then(|k| groups.remove(&k))
+            .unwrap_or_default();
+        p.state_mut().set_prefetched(name, Arc::new(share));
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The joins of one (sub)query: which tables a compiled statement reaches, under which
+//! alias, and whether each is INNER or LEFT OUTER, decided as Django's `Query.join`,
+//! `promote_joins` and `demote_joins` decide it.
+
+use super::dialect::Dialect;
+
+/// INNER or LEFT OUTER; the base table has neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    Base,
+    Inner,
+    LeftOuter,
+}
+
+/// One table of the FROM clause.
+#[derive(Debug, Clone)]
+pub(crate) struct Join {
+    pub table: &'static str,
+    pub alias: String,
+    /// The join this one hangs from (0, the base table, for the first level).
+    pub parent: usize,
+    /// Column of the parent in the ON condition.
+    pub lhs_col: &'static str,
+    /// Column of this table in the ON condition.
+    pub rhs_col: &'static str,
+    pub kind: JoinKind,
+    /// The join may find no row (a NULL-able foreign key, or a reverse relation).
+    pub nullable: bool,
+    /// The `filter()` call that created it (`None`: the select list or the ordering).
+    pub filter_call: Option<usize>,
+}
+
+/// The FROM clause being built.
+#[derive(Debug, Clone)]
+pub(crate) struct Joins {
+    pub list: Vec<Join>,
+    /// `Some('U')` inside a subquery: every alias is `U0`, `U1`, ... so that it cannot
+    /// collide with the outer query's.
+    prefix: Option<char>,
+}
+
+/// How a new join may reuse an existing one.
+pub(crate) struct JoinRequest {
+    pub parent: usize,
+    pub table: &'static str,
+    pub lhs_col: &'static str,
+    pub rhs_col: &'static str,
+    pub nullable: bool,
+    pub multi: bool,
+    pub filter_call: Option<usize>,
+}
+
+impl Joins {
+    pub(crate) fn new(base_table: &'static str, prefix: Option<char>) -> Joins {
+        let alias = match prefix {
+            Some(p) => format!("{p}0"),
+            None => base_table.to_owned(),
+        };
+        Joins {
+            list: vec![Join {
+                table: base_table,
+                alias,
+                parent: 0,
+                lhs_col: "",
+                rhs_col: "",
+                kind: JoinKind::Base,
+                nullable: false,
+                filter_call: None,
+            }],
+            prefix,
+        }
+    }
+
+    pub(crate) fn alias(&self, i: usize) -> &str {
+        &self.list[i].alias
+    }
+
+    pub(crate) fn is_louter(&self, i: usize) -> bool {
+        self.list[i].kind == JoinKind::LeftOuter
+    }
+
+    /// The join for `req`: an equal existing one when it may be reused (always for a
+    /// single-valued relation; for a multi-valued one only inside the same `filter()`
+    /// call, or anywhere outside filters), else a new one.
+    pub(crate) fn join(&mut self, req: JoinRequest) -> usize {
+        for (i, j) in self.list.iter().enumerate().skip(1) {
+            let same = j.parent == req.parent
+                && j.table == req.table
+                && j.lhs_col == req.lhs_col
+                && j.rhs_col == req.rhs_col;
+            let reusable =
+                !req.multi || req.filter_call.is_none() || j.filter_call == req.filter_call;
+            if same && reusable {
+                return i;
+            }
+        }
+        let n = self.list.len();
+        let alias = match self.prefix {
+            Some(p) => format!("{p}{n}"),
+            None if self.list.iter().any(|j| j.table == req.table) => format!("T{}", n + 1),
+            None => req.table.to_owned(),
+        };
+        let kind = if req.nullable || self.list[req.parent].kind == JoinKind::LeftOuter {
+            JoinKind::LeftOuter
+        } else {
+            JoinKind::Inner
+        };
+        self.list.push(Join {
+            table: req.table,
+            alias,
+            parent: req.parent,
+            lhs_col: req.lhs_col,
+            rhs_col: req.rhs_col,
+            kind,
+            nullable: req.nullable,
+            filter_call: req.filter_call,
+        });
+        n
+    }
+
+    /// Makes joins LEFT OUTER where they may find no row (or hang from one that is),
+    /// and the joins below them too: Django's `promote_joins`.
+    pub(crate) fn promote(&mut self, aliases: &[usize]) {
+        let mut queue: Vec<usize> = aliases.to_vec();
+        while let Some(i) = queue.pop() {
+            let j = &self.list[i];
+            if j.kind != JoinKind::Inner {
+                continue;
+            }
+            let parent_louter = self.list[j.parent].kind == JoinKind::LeftOuter;
+            if j.nullable || parent_louter {
+                self.list[i].kind = JoinKind::LeftOuter;
+                queue.extend((1..self.list.len()).filter(|&c| self.list[c].parent == i && c != i));
+            }
+        }
+    }
+
+    /// Makes joins INNER: a condition needs a row there. Django's `demote_joins`.
+    pub(crate) fn demote(&mut self, aliases: &[usize]) {
+        for &i in aliases {
+            if self.list[i].kind == JoinKind::LeftOuter {
+                self.list[i].kind = JoinKind::Inner;
+            }
+        }
+    }
+
+    /// The joins that are INNER now (kept INNER across one `filter()` call).
+    pub(crate) fn inner(&self) -> Vec<usize> {
+        (1..self.list.len())
+            .filter(|&i| self.list[i].kind == JoinKind::Inner)
+            .collect()
+    }
+
+    /// True when the FROM clause is the base table alone.
+    pub(crate) fn is_single(&self) -> bool {
+        self.list.len() == 1
+    }
+
+    /// Writes `FROM base [alias] JOIN ... ON (...)`.
+    pub(crate) fn write_from(&self, out: &mut String, dialect: &dyn Dialect) {
+        out.push_str(" FROM ");
+        let base = &self.list[0];
+        dialect.quote(out, base.table);
+        if base.alias != base.table {
+            out.push(' ');
+            dialect.quote(out, &base.alias);
+        }
+        for j in &self.list[1..] {
+            out.push_str(match j.kind {
+                JoinKind::LeftOuter => " LEFT OUTER JOIN ",
+                _ => " INNER JOIN ",
+            });
+            dialect.quote(out, j.table);
+            if j.alias != j.table {
+                out.push(' ');
+                dialect.quote(out, &j.alias);
+            }
+            out.push_str(" ON (");
+            dialect.quote(out, &self.list[j.parent].alias);
+            out.push('.');
+            dialect.quote(out, j.lhs_col);
+            out.push_str(" = ");
+            dialect.quote(out, &j.alias);
+            out.push('.');
+            dialect.quote(out, j.rhs_col);
+            out.push(')');
+        }
+    }
+}
