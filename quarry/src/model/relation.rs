@@ -396,6 +396,13 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
     }
 }
 
+/// A link to the row with this key: `#[field(default = 1)]` on a `ForeignKey` field.
+impl<T: Model, K: FieldValue> From<K> for ForeignKey<T, K> {
+    fn from(id: K) -> Self {
+        ForeignKey::new(id)
+    }
+}
+
 impl<T: Model, K: Clone> Clone for ForeignKey<T, K> {
     fn clone(&self) -> Self {
         ForeignKey {
