@@ -316,7 +316,9 @@ impl ModelMeta {
 pub struct ForeignKey<T: Model, K = <T as Model>::Pk> {
     id: K,
     to_field: &'static str,
-    cached: Option<Arc<T>>,
+    /// Filled once, through a shared reference: `a.b.get(db)?.c.get(db)?` walks a chain
+    /// of links loading each on demand.
+    cached: OnceLock<Arc<T>>,
 }
 
 /// A one-to-one link, Django's `OneToOneField`: a [`ForeignKey`] whose column is unique
@@ -329,7 +331,7 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
         ForeignKey {
             id,
             to_field: "",
-            cached: None,
+            cached: OnceLock::new(),
         }
     }
 
@@ -354,7 +356,7 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
         Ok(ForeignKey {
             id: K::from_value(obj.pk())?,
             to_field: "",
-            cached: Some(Arc::new(obj)),
+            cached: OnceLock::from(Arc::new(obj)),
         })
     }
 
@@ -366,33 +368,40 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
     /// The related object if it was loaded (by [`get`](Self::get), `select_related` or
     /// `prefetch_related`).
     pub fn cached(&self) -> Option<&T> {
-        self.cached.as_deref()
+        self.cached.get().map(|a| &**a)
     }
 
     /// True once the related object is loaded.
     pub fn is_cached(&self) -> bool {
-        self.cached.is_some()
+        self.cached.get().is_some()
     }
 
     /// The related object: loaded with one query the first time, then cached on this
-    /// instance. A key with no row is `Error::DoesNotExist`.
-    pub fn get(&mut self, ex: &(impl Executor + ?Sized)) -> Result<&T> {
-        if self.cached.is_none() {
-            let field = if self.to_field.is_empty() {
-                "pk"
-            } else {
-                self.to_field
-            };
-            let obj = T::objects().get(ex, Q::lookup(field, self.id.to_value()))?;
-            self.cached = Some(Arc::new(obj));
+    /// instance (a shared reference is enough, so chains load level by level:
+    /// `species.genus.get(db)?.family.get(db)?`). A key with no row is
+    /// `Error::DoesNotExist`.
+    pub fn get(&self, ex: &(impl Executor + ?Sized)) -> Result<&T> {
+        if let Some(obj) = self.cached.get() {
+            return Ok(obj);
         }
-        Ok(self.cached.as_deref().expect("loaded above"))
+        let field = if self.to_field.is_empty() {
+            "pk"
+        } else {
+            self.to_field
+        };
+        let obj = T::objects().get(ex, Q::lookup(field, self.id.to_value()))?;
+        Ok(self.cached.get_or_init(|| Arc::new(obj)))
     }
 
     /// Points at another row; the cached object is dropped.
     pub fn set_id(&mut self, id: K) {
         self.id = id;
-        self.cached = None;
+        self.cached = OnceLock::new();
+    }
+
+    /// Forgets the cached object (the next [`get`](Self::get) queries again).
+    pub fn clear_cache(&mut self) {
+        self.cached = OnceLock::new();
     }
 }
 
@@ -472,7 +481,7 @@ impl<T: Model, K: FieldValue> RelatedField for ForeignKey<T, K> {
         Some(self.id.to_value())
     }
     fn set_cached(&mut self, obj: Arc<T>) {
-        self.cached = Some(obj);
+        self.cached = OnceLock::from(obj);
     }
 }
 
@@ -483,7 +492,7 @@ impl<T: Model, K: FieldValue> RelatedField for Option<ForeignKey<T, K>> {
     }
     fn set_cached(&mut self, obj: Arc<T>) {
         if let Some(f) = self {
-            f.cached = Some(obj);
+            f.cached = OnceLock::from(obj);
         }
     }
 }

@@ -229,8 +229,14 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// An empty list follows every non-NULL foreign key, recursively (Django's
     /// `select_related()` with no argument). Calls add up; the objects are read into the
     /// `ForeignKey`s' caches.
-    pub fn select_related<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> Self {
+    pub fn select_related<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
         let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
+        if matches!(self.query.selection, Selection::Values(_)) {
+            self.error.get_or_insert_with(|| {
+                "Cannot call select_related() after .values() or .values_list()".into()
+            });
+            return self;
+        }
         self.with(|query| {
             query.select_related = match (std::mem::take(&mut query.select_related), fields) {
                 (_, f) if f.is_empty() => super::ast::SelectRelated::All,
