@@ -446,6 +446,8 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut builds = Vec::new();
     let mut load_arms = Vec::new();
     let mut prefetch_arms = Vec::new();
+    let mut cache_arms = Vec::new();
+    let mut clones = Vec::new();
     let mut accessors = Vec::new();
     for (i, f) in fields.iter().enumerate() {
         let ident = &f.ident;
@@ -482,6 +484,9 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let db_constraint = o.db_constraint.unwrap_or(true);
                 load_arms.push(quote! {
                     #i => ::quarry::model::load_related_field(&mut self.#ident, row, offset, plan)
+                });
+                cache_arms.push(quote! {
+                    #i => ::quarry::model::set_related_cache_field(&mut self.#ident, obj)
                 });
                 prefetch_arms.push(quote! {
                     #i => ::quarry::query::prefetch::prefetch_forward(objs, #i, |o: &mut Self| &mut o.#ident, node, ex)
@@ -628,6 +633,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         });
         gets.push(quote!(#i => ::quarry::FieldValue::to_value(&self.#ident)));
+        clones.push(quote!(#ident: ::core::clone::Clone::clone(&self.#ident)));
         takes.push(quote!(#i => ::quarry::FieldValue::take_value(&mut self.#ident)));
         sets.push(quote! {
             #i => {
@@ -698,6 +704,25 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     match field {
                         #(#load_arms,)*
                         _ => ::core::result::Result::Ok(()),
+                    }
+                }
+
+                fn clone_instance(&self) -> Self {
+                    #name {
+                        #(#clones,)*
+                        #state_field: ::core::clone::Clone::clone(&self.#state_field),
+                    }
+                }
+
+                fn set_related_cache(
+                    &mut self,
+                    field: usize,
+                    obj: ::std::sync::Arc<dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync>,
+                ) -> bool {
+                    let _ = &obj;
+                    match field {
+                        #(#cache_arms,)*
+                        _ => false,
                     }
                 }
 

@@ -55,6 +55,7 @@ pub use model::{
     OneToOneField, RelatedManager, Relation, RelationKind, ReverseRelation, SaveOptions, Validator,
 };
 pub use quarry_macros::{Choices, Model};
+pub use query::prefetch::prefetch_related_objects;
 pub use query::{BulkCreate, Expr, Prefetch, QuerySet, ValuesRow, F, Q};
 pub use value::{FieldValue, Json, Value};
 

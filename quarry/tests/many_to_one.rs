@@ -208,7 +208,7 @@ fn run_m2o(test: impl Fn(&Database, Fixture)) {
 #[test]
 fn test_get() {
     run_m2o(|db, f| {
-        let mut a = Article::objects().get(db, q!(pk = f.a.id)).unwrap();
+        let a = Article::objects().get(db, q!(pk = f.a.id)).unwrap();
         assert_eq!(*a.reporter.id(), f.r.id);
         let rep = a.reporter.get(db).unwrap();
         assert_eq!(
@@ -221,7 +221,7 @@ fn test_get() {
 #[test]
 fn test_create() {
     run_m2o(|db, f| {
-        let mut a3 = Article::objects()
+        let a3 = Article::objects()
             .create(db, article("Third article", date(2005, 7, 27), f.r.id))
             .unwrap();
         assert_eq!(a3.reporter.get(db).unwrap().id, f.r.id);
@@ -858,7 +858,7 @@ fn test_to_field() {
             )
             .unwrap();
         assert_eq!(child.parent.id(), "jeff");
-        let mut child = ToFieldChild::objects().get(db, q!(pk = child.id)).unwrap();
+        let child = ToFieldChild::objects().get(db, q!(pk = child.id)).unwrap();
         assert_eq!(child.parent.get(db).unwrap().id, parent.id);
         assert_eq!(parent.to_field_children().count(db).unwrap(), 1);
         let found = Parent::objects()

@@ -18,8 +18,9 @@ pub use meta::{ChoicesFn, FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator}
 pub(crate) use related_manager::clone_via_values;
 pub use related_manager::RelatedManager;
 pub use relation::{
-    hydrate_related, load_related_field, ForeignKey, OnDelete, OneToOneField, PrefetchReverseFn,
-    RelatedField, RelatedPlan, Relation, RelationKind, ReverseRelation,
+    hydrate_related, load_related_field, set_related_cache_field, ForeignKey, OnDelete,
+    OneToOneField, PrefetchReverseFn, RelatedField, RelatedPlan, Relation, RelationKind,
+    ReverseRelation,
 };
 pub use state::ModelState;
 
@@ -108,6 +109,23 @@ pub trait Model: Sized + Send + Sync + 'static {
         let _ = (objs, node, ex);
         __not_prefetchable::<Self>(field)
     }
+
+    /// Stores `obj` as the loaded object of relation field `field` (prefetch fills the
+    /// link back from a child to its parent this way). Generated.
+    #[doc(hidden)]
+    fn set_related_cache(
+        &mut self,
+        field: usize,
+        obj: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    ) -> bool {
+        let _ = (field, obj);
+        false
+    }
+
+    /// A copy of the instance with its loaded links and state, whether or not the
+    /// struct is `Clone` (prefetch hands copies to parents that share a row). Generated.
+    #[doc(hidden)]
+    fn clone_instance(&self) -> Self;
 
     /// The instance's state.
     fn state(&self) -> &ModelState;

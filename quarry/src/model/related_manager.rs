@@ -268,12 +268,8 @@ impl<'a, P: Model, C: Model> RelatedManager<'a, P, C> {
     }
 }
 
-/// A copy of a model through its field values (the model need not be `Clone`).
+/// A copy of a model instance: its fields, loaded links and state (the model need not
+/// be `Clone`; the derive writes the copy).
 pub(crate) fn clone_via_values<T: Model>(obj: &T) -> T {
-    let values = (0..T::meta().fields.len())
-        .map(|i| Some(obj.field_value(i)))
-        .collect();
-    let mut copy = T::from_field_values(values).expect("a model's own values rebuild it");
-    *copy.state_mut() = obj.state().clone();
-    copy
+    obj.clone_instance()
 }

@@ -473,6 +473,10 @@ pub trait RelatedField {
     fn key(&self) -> Option<Value>;
     /// Stores the loaded object.
     fn set_cached(&mut self, obj: Arc<Self::Target>);
+    /// The loaded object, if any.
+    fn cached_target(&self) -> Option<&Self::Target>;
+    /// Takes the loaded object out.
+    fn take_cached(&mut self) -> Option<Arc<Self::Target>>;
 }
 
 impl<T: Model, K: FieldValue> RelatedField for ForeignKey<T, K> {
@@ -482,6 +486,12 @@ impl<T: Model, K: FieldValue> RelatedField for ForeignKey<T, K> {
     }
     fn set_cached(&mut self, obj: Arc<T>) {
         self.cached = OnceLock::from(obj);
+    }
+    fn cached_target(&self) -> Option<&T> {
+        self.cached()
+    }
+    fn take_cached(&mut self) -> Option<Arc<T>> {
+        self.cached.take()
     }
 }
 
@@ -494,6 +504,28 @@ impl<T: Model, K: FieldValue> RelatedField for Option<ForeignKey<T, K>> {
         if let Some(f) = self {
             f.cached = OnceLock::from(obj);
         }
+    }
+    fn cached_target(&self) -> Option<&T> {
+        self.as_ref().and_then(|f| f.cached())
+    }
+    fn take_cached(&mut self) -> Option<Arc<T>> {
+        self.as_mut().and_then(|f| f.cached.take())
+    }
+}
+
+/// Stores `obj` (an `Arc` of the field's target model) as the field's loaded object;
+/// false when it is of another model.
+#[doc(hidden)]
+pub fn set_related_cache_field<F: RelatedField>(
+    field: &mut F,
+    obj: Arc<dyn std::any::Any + Send + Sync>,
+) -> bool {
+    match obj.downcast::<F::Target>() {
+        Ok(t) => {
+            field.set_cached(t);
+            true
+        }
+        Err(_) => false,
     }
 }
 

@@ -102,6 +102,8 @@ impl From<String> for Prefetch {
 pub struct PrefetchNode {
     /// The relation's name at this level.
     pub name: String,
+    /// The lookup up to and including this level (`books__chapters`), for messages.
+    pub path: String,
     /// The query of this level's objects.
     pub query: Option<Query>,
     /// Where the objects are stored, when not under the relation's name.
@@ -133,6 +135,7 @@ pub(crate) fn tree(lookups: &[Prefetch]) -> Vec<PrefetchNode> {
                 _ => {
                     level.push(PrefetchNode {
                         name: (*part).to_owned(),
+                        path: parts[..=i].join("__"),
                         ..PrefetchNode::default()
                     });
                     level.len() - 1
@@ -153,6 +156,40 @@ pub(crate) fn tree(lookups: &[Prefetch]) -> Vec<PrefetchNode> {
     roots
 }
 
+/// Runs `prefetch_related` lookups on objects already loaded, Django's
+/// `prefetch_related_objects()`: one query per level, whatever the number of objects.
+/// Relations already loaded (by `select_related` or an earlier prefetch) are not read
+/// again.
+///
+/// ```
+/// use quarry::prelude::*;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "pro")]
+/// struct Team { id: i64, _state: ModelState }
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "pro")]
+/// struct Player { id: i64, #[field(on_delete = Cascade)] team: ForeignKey<Team>, _state: ModelState }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[Team::meta(), Player::meta()])?;
+/// let t = Team::objects().create(&db, Team { id: 0, _state: ModelState::new() })?;
+/// Player::objects().create(&db, Player { id: 0, team: ForeignKey::to(&t)?, _state: ModelState::new() })?;
+/// let mut teams = Team::objects().all(&db)?;
+/// quarry::prefetch_related_objects(&mut teams, ["player_set"], &db)?;
+/// assert_eq!(teams[0].player_set().cached().map(|p| p.len()), Some(1));
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn prefetch_related_objects<M: Model, P: Into<Prefetch>>(
+    objs: &mut Vec<M>,
+    lookups: impl IntoIterator<Item = P>,
+    ex: &(impl Executor + ?Sized),
+) -> Result<()> {
+    let lookups: Vec<Prefetch> = lookups.into_iter().map(Into::into).collect();
+    prefetch_objects(objs, &tree(&lookups), &crate::db::ExecutorRef(ex))
+}
+
 /// Runs every level of `nodes` on `objs` (a `Vec`, not a slice: the reverse side
 /// receives it as `dyn Any` and downcasts it to `Vec<M>`).
 #[allow(clippy::ptr_arg)]
@@ -166,12 +203,22 @@ pub(crate) fn prefetch_objects<M: Model>(
     }
     let meta = M::meta();
     for node in nodes {
+        if let Some(attr) = &node.to_attr {
+            let clash = meta.field(attr).is_some_and(|(_, f)| f.name == attr)
+                || meta.reverse_accessor(attr).is_some();
+            if clash {
+                return Err(Error::invalid(format!(
+                    "to_attr={attr} conflicts with a field on the {} model.",
+                    meta.name
+                )));
+            }
+        }
         if let Some((i, f)) = meta.field(&node.name).filter(|(_, f)| f.name == node.name) {
             if f.relation.is_none() {
                 return Err(Error::field(format!(
                     "'{}' does not resolve to an item that supports prefetching - this is an \
                      invalid parameter to prefetch_related().",
-                    node.name
+                    node.path
                 )));
             }
             M::prefetch_forward(objs, i, node, ex)?;
@@ -181,7 +228,7 @@ pub(crate) fn prefetch_objects<M: Model>(
             return Err(Error::field(format!(
                 "Cannot find '{}' on {} object, '{}' is an invalid parameter to \
                  prefetch_related()",
-                node.name, meta.name, node.name
+                node.name, meta.name, node.path
             )));
         }
     }
@@ -196,26 +243,54 @@ fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
         .collect()
 }
 
+/// A slice of a `Prefetch` QuerySet applies to each parent's share, not to the whole.
+struct PerParentSlice {
+    offset: usize,
+    limit: Option<usize>,
+}
+
+impl PerParentSlice {
+    fn apply<C>(&self, mut list: Vec<C>) -> Vec<C> {
+        let start = self.offset.min(list.len());
+        list.drain(..start);
+        if let Some(l) = self.limit {
+            list.truncate(l);
+        }
+        list
+    }
+}
+
 /// The objects of `C` whose `field` is one of `keys`, read in batches the database's
-/// parameter limit allows, with the node's query applied.
+/// parameter limit allows, with the node's query applied; and the node's slice, which
+/// the caller applies per parent.
 fn fetch_by_keys<C: Model>(
     field: &str,
     keys: Vec<Value>,
     node: &PrefetchNode,
     ex: &dyn Executor,
-) -> Result<Vec<C>> {
+) -> Result<(Vec<C>, Option<PerParentSlice>)> {
     let mut base: QuerySet<C> = QuerySet::new();
+    let mut slice = None;
     if let Some(q) = &node.query {
         if !std::ptr::eq(q.model, C::meta()) {
             return Err(Error::invalid(format!(
                 "Prefetch querysets cannot use a different model: '{}' loads {} objects, \
                  not {}.",
-                node.name,
+                node.path,
                 C::meta().name,
                 q.model.name
             )));
         }
-        base = QuerySet::from_query(q.clone());
+        let mut q = q.clone();
+        if q.is_sliced() {
+            slice = Some(PerParentSlice {
+                offset: q.offset as usize,
+                limit: q.limit.map(|l| l as usize),
+            });
+            q.offset = 0;
+            q.limit = None;
+        }
+        base = QuerySet::from_query(q);
     }
     let batch = ex.dialect().max_params().saturating_sub(100).max(1);
     let mut out = Vec::new();
@@ -226,11 +301,12 @@ fn fetch_by_keys<C: Model>(
         ));
         out.extend(qs.all(ex)?);
     }
-    Ok(out)
+    Ok((out, slice))
 }
 
 /// The forward side: loads what `access(obj)` points at for every object, then the
-/// levels below on those, and fills each link's cache.
+/// levels below on those, and fills each link's cache. Links already loaded (by
+/// `select_related`) are not read again; the levels below still run on them.
 #[doc(hidden)]
 pub fn prefetch_forward<M: Model, F: RelatedField>(
     objs: &mut [M],
@@ -239,6 +315,31 @@ pub fn prefetch_forward<M: Model, F: RelatedField>(
     node: &PrefetchNode,
     ex: &dyn Executor,
 ) -> Result<()> {
+    let plain = node.query.is_none() && node.to_attr.is_none();
+    if plain
+        && objs.iter_mut().all(|o| {
+            let f = access(o);
+            f.key().is_none() || f.cached_target().is_some()
+        })
+    {
+        if node.children.is_empty() {
+            return Ok(());
+        }
+        // Take the loaded objects out, run the levels below on them, put them back.
+        let mut owners = Vec::new();
+        let mut targets = Vec::new();
+        for (i, o) in objs.iter_mut().enumerate() {
+            if let Some(t) = access(o).take_cached() {
+                owners.push(i);
+                targets.push(Arc::try_unwrap(t).unwrap_or_else(|a| clone_via_values(&a)));
+            }
+        }
+        prefetch_objects(&mut targets, &node.children, ex)?;
+        for (i, t) in owners.into_iter().zip(targets) {
+            access(&mut objs[i]).set_cached(Arc::new(t));
+        }
+        return Ok(());
+    }
     let rel = M::meta().fields[field]
         .relation
         .expect("prefetch_forward is generated for relation fields");
@@ -247,7 +348,7 @@ pub fn prefetch_forward<M: Model, F: RelatedField>(
     if keys.is_empty() {
         return Ok(());
     }
-    let mut targets: Vec<F::Target> = fetch_by_keys(key_field.name, keys, node, ex)?;
+    let (mut targets, _) = fetch_by_keys::<F::Target>(key_field.name, keys, node, ex)?;
     prefetch_objects(&mut targets, &node.children, ex)?;
     let mut by_key: HashMap<Key, Arc<F::Target>> = HashMap::with_capacity(targets.len());
     for t in targets {
@@ -276,8 +377,9 @@ pub fn prefetch_forward<M: Model, F: RelatedField>(
 }
 
 /// The reverse side: loads the `C` objects pointing at every parent `P`, then the levels
-/// below on those, and stores each parent's share in its state. Written into the
-/// relation meta by the derive of `C`.
+/// below on those, and stores each parent's share in its state; each child's link back
+/// to its parent is filled too (no query to go back up). Written into the relation meta
+/// by the derive of `C`.
 #[doc(hidden)]
 pub fn prefetch_reverse<C: Model, P: Model>(
     parents: &mut dyn Any,
@@ -288,12 +390,36 @@ pub fn prefetch_reverse<C: Model, P: Model>(
     let parents = parents
         .downcast_mut::<Vec<P>>()
         .expect("the reverse relation's parents are of its target model");
+    let name = node.store_as();
+    if node.query.is_none()
+        && parents
+            .iter()
+            .all(|p| p.state().prefetched::<C>(name).is_some())
+    {
+        // Already loaded: only the levels below run.
+        if !node.children.is_empty() {
+            let mut all: Vec<C> = Vec::new();
+            let mut sizes = Vec::with_capacity(parents.len());
+            for p in parents.iter() {
+                let share = p.state().prefetched::<C>(name).unwrap_or(&[]);
+                sizes.push(share.len());
+                all.extend(share.iter().map(clone_via_values));
+            }
+            prefetch_objects(&mut all, &node.children, ex)?;
+            let mut rest = all.into_iter();
+            for (p, n) in parents.iter_mut().zip(sizes) {
+                let share: Vec<C> = rest.by_ref().take(n).collect();
+                p.state_mut().set_prefetched(name, Arc::new(share));
+            }
+        }
+        return Ok(());
+    }
     let (key_index, _) = rel.relation.target_field();
     let keys = distinct_keys(parents.iter().map(|p| p.field_value(key_index)));
-    let mut children: Vec<C> = if keys.is_empty() {
-        Vec::new()
+    let (mut children, slice) = if keys.is_empty() {
+        (Vec::new(), None)
     } else {
-        fetch_by_keys(rel.field.name, keys, node, ex)?
+        fetch_by_keys::<C>(rel.field.name, keys, node, ex)?
     };
     prefetch_objects(&mut children, &node.children, ex)?;
     let mut groups: HashMap<Key, Vec<C>> = HashMap::new();
@@ -302,11 +428,40 @@ pub fn prefetch_reverse<C: Model, P: Model>(
             groups.entry(k).or_default().push(c);
         }
     }
-    let name = node.store_as();
+    // Parents sharing a key (the same row loaded twice) each get a copy; the last one
+    // takes the group.
+    let mut remaining: HashMap<Key, usize> = HashMap::new();
+    for p in parents.iter() {
+        if let Some(k) = key_of(&p.field_value(key_index)) {
+            *remaining.entry(k).or_default() += 1;
+        }
+    }
     for p in parents.iter_mut() {
-        let share = key_of(&p.field_value(key_index))
-            .and_then(|k| groups.remove(&k))
-            .unwrap_or_default();
+        let key = key_of(&p.field_value(key_index));
+        let mut share = match key {
+            Some(k) => {
+                let left = remaining.get_mut(&k).expect("counted above");
+                *left -= 1;
+                if *left == 0 {
+                    groups.remove(&k).unwrap_or_default()
+                } else {
+                    groups
+                        .get(&k)
+                        .map(|g| g.iter().map(clone_via_values).collect())
+                        .unwrap_or_default()
+                }
+            }
+            None => Vec::new(),
+        };
+        if let Some(slice) = &slice {
+            share = slice.apply(share);
+        }
+        if !share.is_empty() && node.to_attr.is_none() {
+            let back: Arc<dyn Any + Send + Sync> = Arc::new(clone_via_values(&*p));
+            for c in &mut share {
+                c.set_related_cache(rel.field_index, back.clone());
+            }
+        }
         p.state_mut().set_prefetched(name, Arc::new(share));
     }
     Ok(())

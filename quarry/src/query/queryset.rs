@@ -828,12 +828,16 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
             cache::statement(&chunk.query, StatementKind::Select, self.ex.dialect())?;
         let (column, kind) = (keyset.column, M::meta().pk_field().kind);
         let mut last = None;
-        let rows = fetch_all(self.ex, &stmt.sql, &params, |row| {
+        let mut rows = fetch_all(self.ex, &stmt.sql, &params, |row| {
             last = Some(read_column(row, column, kind)?);
             R::from_query_row(row, &stmt.shape)
         })?;
         if last.is_some() {
             keyset.last = last;
+        }
+        if !chunk.query.prefetch.is_empty() {
+            // Each chunk runs its own prefetch queries, as Django's iterator(chunk_size).
+            R::after_fetch(&mut rows, &chunk.query, &ExecutorRef(self.ex))?;
         }
         Ok(rows)
     }
