@@ -554,9 +554,11 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             None => quote!(::core::option::Option::None),
         };
         let primary_key = o.primary_key;
+        // A relation used as the primary key holds another row's key: never auto.
+        let auto_candidate = primary_key && rel.is_none();
         let has_max_length = o.max_length.is_some();
         let kind = quote!(::quarry::FieldKind::resolve(
-            <#ty as ::quarry::FieldValue>::KIND, #explicit_kind, #primary_key, #has_max_length
+            <#ty as ::quarry::FieldValue>::KIND, #explicit_kind, #auto_candidate, #has_max_length
         ));
         let max_length = match o.max_length {
             Some(n) => quote!(::core::option::Option::Some(#n)),
