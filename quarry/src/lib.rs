@@ -88,6 +88,8 @@ mod doc_pages {
     struct Queries;
     #[doc = include_str!("../../docs/lookups.md")]
     struct Lookups;
+    #[doc = include_str!("../../docs/relations.md")]
+    struct Relations;
     #[doc = include_str!("../../docs/differences.md")]
     struct Differences;
     #[doc = include_str!("../../README.md")]

@@ -165,7 +165,10 @@ fn test_getter() {
 #[test]
 fn test_manager_all_and_get() {
     run_o2o(|db, f| {
-        assert_eq!(Restaurant::objects().all(db).unwrap(), [f.r1.clone()]);
+        assert_eq!(
+            Restaurant::objects().all(db).unwrap(),
+            std::slice::from_ref(&f.r1)
+        );
         let id = f.p1.id;
         for q in [
             q!(place__id__exact = id),
@@ -223,7 +226,10 @@ fn test_foreign_key_to_one_to_one_key() {
             q!(restaurant = &f.r1),
             q!(pk = w.id),
         ] {
-            assert_eq!(Waiter::objects().filter(q).all(db).unwrap(), [w.clone()]);
+            assert_eq!(
+                Waiter::objects().filter(q).all(db).unwrap(),
+                std::slice::from_ref(&w)
+            );
         }
         let d = Restaurant::objects()
             .get(db, q!(pk = id))
@@ -277,7 +283,7 @@ fn test_filter_one_to_one_relations() {
                 .filter(q!(pointer = none))
                 .all(db)
                 .unwrap(),
-            [target.clone()]
+            std::slice::from_ref(&target)
         );
         assert!(Target::objects()
             .exclude(q!(pointer = none))
@@ -289,7 +295,7 @@ fn test_filter_one_to_one_relations() {
                 .filter(q!(second_pointer = none))
                 .all(db)
                 .unwrap(),
-            [target.clone()]
+            std::slice::from_ref(&target)
         );
         assert!(Target::objects()
             .exclude(q!(second_pointer = none))
