@@ -13,7 +13,7 @@ use super::relation::{OnDelete, ReverseRelation};
 use crate::db::Executor;
 use crate::error::{Error, Result};
 use crate::query::ast::{Filter, Query, Selection};
-use crate::query::{Expr, Q};
+use crate::query::{read_column, Expr, Q};
 use crate::sql::compiler;
 use crate::value::{key_of, Value, ValueKey};
 use std::collections::HashSet;
@@ -348,13 +348,7 @@ fn select_values(ex: &dyn Executor, query: &Query, field: &str) -> Result<Vec<Va
     q.selection = Selection::Values(vec![field.to_owned()]);
     q.order_by = Some(Vec::new());
     q.select_related = crate::query::SelectRelated::None;
-    let (kind, _) = (query.model.field_or_error(field)?.1.kind, ());
+    let kind = query.model.field_or_error(field)?.1.kind;
     let c = compiler::select(&q, ex.dialect())?;
-    crate::db::fetch_all(ex, &c.sql, &c.params, |row| {
-        if kind.is_integer() {
-            row.get_i64(0).map(Value::I64)
-        } else {
-            row.value(0, kind)
-        }
-    })
+    crate::db::fetch_all(ex, &c.sql, &c.params, |row| read_column(row, 0, kind))
 }

@@ -12,6 +12,6 @@ pub use ast::{OrderBy, Query, SelectRelated};
 pub use expr::{ArithOp, Expr, F};
 pub use prefetch::Prefetch;
 pub use q::Q;
-pub(crate) use queryset::{insert_batch, read_key};
+pub(crate) use queryset::{insert_batch, read_column, read_key};
 pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
 pub use rows::{FromQueryRow, RowShape, ValuesRow};

@@ -844,7 +844,7 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
 }
 
 /// Reads a key column (integers without going through the kind's decoder).
-fn read_column(
+pub(crate) fn read_column(
     row: &dyn crate::db::Row,
     idx: usize,
     kind: crate::model::FieldKind,

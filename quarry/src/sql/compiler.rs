@@ -624,7 +624,7 @@ impl<'d> Compiler<'d> {
             self.w.push("(");
         }
         self.expr_used.clear();
-        self.condition(&r, path, lookup, kind, &lhs, value)?;
+        self.condition(path, lookup, kind, &lhs, value)?;
         if guard_null && !self.w.params_only {
             self.w.push(" AND ");
             let col = qualified(self.w.dialect, self.joins.alias(r.alias), r.field.column);
@@ -682,14 +682,12 @@ impl<'d> Compiler<'d> {
     /// Writes `lhs <lookup> rhs`.
     fn condition(
         &mut self,
-        r: &Resolved,
         path: &str,
         lookup: Lookup,
         kind: FieldKind,
         lhs: &str,
         value: &Expr,
     ) -> Result<()> {
-        let _ = r;
         match (lookup, value) {
             (Lookup::Exact | Lookup::IExact, Expr::Value(Value::Null)) => {
                 self.w.push(lhs);

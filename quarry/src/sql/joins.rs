@@ -3,6 +3,7 @@
 //! `promote_joins` and `demote_joins` decide it.
 
 use super::dialect::Dialect;
+use std::borrow::Cow;
 
 /// INNER or LEFT OUTER; the base table has neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,9 @@ pub(crate) enum JoinKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Join {
     pub table: &'static str,
-    pub alias: String,
+    /// The table's own name unless it is joined twice or in a subquery (no allocation
+    /// for the common case: a query compiled on every statement-cache hit builds it).
+    pub alias: Cow<'static, str>,
     /// The join this one hangs from (0, the base table, for the first level).
     pub parent: usize,
     /// Column of the parent in the ON condition.
@@ -53,8 +56,8 @@ pub(crate) struct JoinRequest {
 impl Joins {
     pub(crate) fn new(base_table: &'static str, prefix: Option<char>) -> Joins {
         let alias = match prefix {
-            Some(p) => format!("{p}0"),
-            None => base_table.to_owned(),
+            Some(p) => Cow::Owned(format!("{p}0")),
+            None => Cow::Borrowed(base_table),
         };
         Joins {
             list: vec![Join {
@@ -96,9 +99,11 @@ impl Joins {
         }
         let n = self.list.len();
         let alias = match self.prefix {
-            Some(p) => format!("{p}{n}"),
-            None if self.list.iter().any(|j| j.table == req.table) => format!("T{}", n + 1),
-            None => req.table.to_owned(),
+            Some(p) => Cow::Owned(format!("{p}{n}")),
+            None if self.list.iter().any(|j| j.table == req.table) => {
+                Cow::Owned(format!("T{}", n + 1))
+            }
+            None => Cow::Borrowed(req.table),
         };
         let kind = if req.nullable || self.list[req.parent].kind == JoinKind::LeftOuter {
             JoinKind::LeftOuter
