@@ -40,6 +40,10 @@ struct FieldOpts {
     related_query_name: Option<LitStr>,
     to_field: Option<LitStr>,
     db_constraint: Option<bool>,
+    through: Option<syn::Path>,
+    through_fields: Option<(LitStr, LitStr)>,
+    symmetrical: Option<bool>,
+    db_table: Option<LitStr>,
 }
 
 /// A `ForeignKey<T>` / `OneToOneField<T>` field, possibly in an `Option`.
@@ -75,6 +79,35 @@ fn relation_type(ty: &Type) -> Option<RelationType> {
             nullable: false,
         }),
         _ => None,
+    }
+}
+
+/// The target of a `ManyToMany<T>` field.
+fn many_to_many_type(ty: &Type) -> Option<Type> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    if seg.ident != "ManyToMany" {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::Type(t) => Some(t.clone()),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// The last segment's name of a type path (`Publication` in `crate::Publication`).
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
     }
 }
 
@@ -178,6 +211,21 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                     let b: syn::LitBool = m.value()?.parse()?;
                     o.db_constraint = Some(b.value);
                 }
+                "through" => o.through = Some(m.value()?.parse()?),
+                "through_fields" => {
+                    let input = m.value()?;
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let a: LitStr = content.parse()?;
+                    content.parse::<syn::Token![,]>()?;
+                    let b: LitStr = content.parse()?;
+                    o.through_fields = Some((a, b));
+                }
+                "symmetrical" => {
+                    let b: syn::LitBool = m.value()?.parse()?;
+                    o.symmetrical = Some(b.value);
+                }
+                "db_table" => o.db_table = Some(m.value()?.parse()?),
                 "on_delete" => {
                     let (tokens, name) = on_delete(m.value()?)?;
                     o.on_delete = Some(tokens);
@@ -202,9 +250,10 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                         "unknown field option `{key}`\n\
                          help: the options are primary_key, unique, db_index, blank, auto_now, \
                          auto_now_add, db_column, default, max_length, max_digits, \
-                         decimal_places, validators, kind, verbose_name, and for relations \
-                         on_delete, related_name, related_query_name, to_field, db_constraint; \
-                         e.g. `#[field(max_length = 100)]`"
+                         decimal_places, validators, kind, verbose_name, for relations \
+                         on_delete, related_name, related_query_name, to_field, db_constraint, \
+                         and for many-to-many fields through, through_fields, symmetrical, \
+                         db_table; e.g. `#[field(max_length = 100)]`"
                     )))
                 }
             }
@@ -299,6 +348,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let model_opts = parse_model_opts(&input, &mut errors);
     let mut state_field = None;
     let mut fields: Vec<FieldInfo> = Vec::new();
+    let mut m2m_fields: Vec<FieldInfo> = Vec::new();
     for f in named {
         let ident = f.ident.clone().expect("named field");
         if is_state_type(&f.ty) {
@@ -306,6 +356,25 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             continue;
         }
         let opts = parse_field_opts(f, &mut errors);
+        if many_to_many_type(&f.ty).is_some() {
+            m2m_fields.push(FieldInfo {
+                ident,
+                ty: f.ty.clone(),
+                opts,
+            });
+            continue;
+        }
+        let m2m_opts = opts.through.is_some()
+            || opts.through_fields.is_some()
+            || opts.symmetrical.is_some()
+            || opts.db_table.is_some();
+        if m2m_opts {
+            errors.push(syn::Error::new_spanned(
+                &ident,
+                "through, through_fields, symmetrical and db_table apply to many-to-many \
+                 fields only\nhelp: declare the field as `ManyToMany<Model>`",
+            ));
+        }
         fields.push(FieldInfo {
             ident,
             ty: f.ty.clone(),
@@ -339,6 +408,43 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                      `Option<ForeignKey<...>>`",
                 )),
             _ => {}
+        }
+    }
+    for f in &m2m_fields {
+        let o = &f.opts;
+        let column_opts = o.primary_key
+            || o.unique
+            || o.db_index
+            || o.auto_now
+            || o.auto_now_add
+            || o.db_column.is_some()
+            || o.default.is_some()
+            || o.max_length.is_some()
+            || o.kind.is_some()
+            || o.on_delete.is_some()
+            || o.to_field.is_some();
+        if column_opts {
+            errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "a ManyToMany field has no column: it takes related_name, \
+                 related_query_name, through, through_fields, symmetrical, db_table, \
+                 db_constraint, blank and verbose_name only (its through rows are deleted \
+                 with either side, so there is no on_delete)",
+            ));
+        }
+        if o.through_fields.is_some() && o.through.is_none() {
+            errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "through_fields needs a through model\nhelp: `#[field(through = Membership, \
+                 through_fields = (\"group\", \"person\"))]`",
+            ));
+        }
+        if o.through.is_some() && o.db_table.is_some() {
+            errors.push(syn::Error::new_spanned(
+                &f.ident,
+                "db_table names the auto-created through table: with `through = ...` the \
+                 through model's own db_table applies",
+            ));
         }
     }
     let name = &input.ident;
@@ -668,12 +774,207 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             }
         });
     }
+
+    // Many-to-many fields: their meta, the auto-created through models, the accessors.
+    let mut m2m_metas = Vec::new();
+    let mut through_items = Vec::new();
+    let mut m2m_inits = Vec::new();
+    let struct_lower = struct_name.to_lowercase();
+    for (j, f) in m2m_fields.iter().enumerate() {
+        let ident = &f.ident;
+        let o = &f.opts;
+        let fname = ident.to_string();
+        let mut target = many_to_many_type(&f.ty).expect("collected as many-to-many");
+        if type_name(&target) == "Self" {
+            target = syn::parse_quote!(#name);
+        }
+        let target_name = type_name(&target);
+        let self_referential = target_name == struct_name;
+        let symmetrical = o.symmetrical.unwrap_or(self_referential);
+        if symmetrical && !self_referential {
+            return Err(syn::Error::new_spanned(
+                ident,
+                "symmetrical applies to a relation from a model to itself",
+            ));
+        }
+        m2m_inits.push(quote!(#ident: ::quarry::ManyToMany::new()));
+        let opt_lit = |l: &Option<LitStr>| match l {
+            Some(l) => quote!(::core::option::Option::Some(#l)),
+            None => quote!(::core::option::Option::None),
+        };
+        let related_name = opt_lit(&o.related_name);
+        let related_query_name = opt_lit(&o.related_query_name);
+        let through_fields = match &o.through_fields {
+            Some((a, b)) => quote!(::core::option::Option::Some((#a, #b))),
+            None => quote!(::core::option::Option::None),
+        };
+        let through_fn = match &o.through {
+            Some(path) => quote!(<#path as ::quarry::Model>::meta),
+            None => {
+                let fields_static = format_ident!("__QUARRY_THROUGH_FIELDS_{}", j);
+                let meta_static = format_ident!("__QUARRY_THROUGH_{}", j);
+                let meta_fn = format_ident!("__quarry_through_{}", j);
+                let (src, tgt) = if self_referential {
+                    (format!("from_{struct_lower}"), format!("to_{struct_lower}"))
+                } else {
+                    (struct_lower.clone(), target_name.to_lowercase())
+                };
+                let (src_col, tgt_col) = (format!("{src}_id"), format!("{tgt}_id"));
+                let through_name = format!("{struct_name}_{fname}");
+                let hidden = format!("{through_name}+");
+                let through_table = o
+                    .db_table
+                    .as_ref()
+                    .map(|l| l.value())
+                    .unwrap_or_else(|| format!("{db_table}_{fname}"));
+                let verbose = format!("{struct_name}-{target_name} relationship");
+                let verbose_plural = format!("{verbose}s");
+                let db_constraint = o.db_constraint.unwrap_or(true);
+                let key_field = |field: &str, column: &str, model: &Type| {
+                    let verbose = field.replace('_', " ");
+                    quote! {
+                        ::quarry::FieldMeta {
+                            name: #field,
+                            column: #column,
+                            kind: ::quarry::FieldKind::resolve(
+                                <<#model as ::quarry::Model>::Pk as ::quarry::FieldValue>::KIND,
+                                ::core::option::Option::None,
+                                false,
+                                <<#model as ::quarry::Model>::Pk as ::quarry::FieldValue>::MAX_LENGTH.is_some(),
+                            ),
+                            null: false,
+                            blank: false,
+                            primary_key: false,
+                            unique: false,
+                            db_index: true,
+                            max_length: <<#model as ::quarry::Model>::Pk as ::quarry::FieldValue>::MAX_LENGTH,
+                            max_digits: ::core::option::Option::None,
+                            decimal_places: ::core::option::Option::None,
+                            default: ::core::option::Option::None,
+                            auto_now: false,
+                            auto_now_add: false,
+                            choices: ::core::option::Option::None,
+                            validators: &[],
+                            verbose_name: #verbose,
+                            relation: ::core::option::Option::Some(&::quarry::Relation {
+                                kind: ::quarry::RelationKind::ForeignKey,
+                                to: <#model as ::quarry::Model>::meta,
+                                to_field: "",
+                                on_delete: ::quarry::OnDelete::Cascade,
+                                related_name: ::core::option::Option::Some(#hidden),
+                                related_query_name: ::core::option::Option::None,
+                                db_constraint: #db_constraint,
+                                prefetch_reverse: ::quarry::model::__not_prefetchable_reverse,
+                            }),
+                        }
+                    }
+                };
+                let self_ty: Type = syn::parse_quote!(#name);
+                let src_field = key_field(&src, &src_col, &self_ty);
+                let tgt_field = key_field(&tgt, &tgt_col, &target);
+                through_items.push(quote! {
+                    static #fields_static: [::quarry::FieldMeta; 3] = [
+                        ::quarry::FieldMeta {
+                            name: "id",
+                            column: "id",
+                            kind: ::quarry::FieldKind::BigAutoField,
+                            null: false,
+                            blank: true,
+                            primary_key: true,
+                            unique: true,
+                            db_index: false,
+                            max_length: ::core::option::Option::None,
+                            max_digits: ::core::option::Option::None,
+                            decimal_places: ::core::option::Option::None,
+                            default: ::core::option::Option::None,
+                            auto_now: false,
+                            auto_now_add: false,
+                            choices: ::core::option::Option::None,
+                            validators: &[],
+                            verbose_name: "ID",
+                            relation: ::core::option::Option::None,
+                        },
+                        #src_field,
+                        #tgt_field,
+                    ];
+                    static #meta_static: ::quarry::ModelMeta = ::quarry::ModelMeta {
+                        app_label: #app_label,
+                        name: #through_name,
+                        db_table: #through_table,
+                        fields: &#fields_static,
+                        pk: 0,
+                        ordering: &[],
+                        get_latest_by: &[],
+                        verbose_name: #verbose,
+                        verbose_name_plural: #verbose_plural,
+                        unique_together: &[&[#src, #tgt]],
+                        indexes: &[],
+                        many_to_many: &[],
+                        auto_created: true,
+                    };
+                    fn #meta_fn() -> &'static ::quarry::ModelMeta {
+                        &#meta_static
+                    }
+                    ::quarry::__private::inventory::submit! {
+                        ::quarry::model::registry::Registration { meta: #meta_fn }
+                    }
+                });
+                quote!(#meta_fn)
+            }
+        };
+        m2m_metas.push(quote! {
+            ::quarry::ManyToManyMeta {
+                name: #fname,
+                to: <#target as ::quarry::Model>::meta,
+                through: #through_fn,
+                through_fields: #through_fields,
+                related_name: #related_name,
+                related_query_name: #related_query_name,
+                symmetrical: #symmetrical,
+                prefetch_forward: ::quarry::query::prefetch::prefetch_many::<#name, #target>,
+                prefetch_reverse: ::quarry::query::prefetch::prefetch_many::<#target, #name>,
+            }
+        });
+        let doc = format!(" The {target_name} objects linked to this one through `{fname}` (a many-to-many relation).");
+        accessors.push(quote! {
+            impl #name {
+                #[doc = #doc]
+                pub fn #ident(&self) -> ::quarry::ManyRelatedManager<'_, Self, #target> {
+                    ::quarry::ManyRelatedManager::new(self, #j, true)
+                }
+            }
+        });
+        let hidden = symmetrical
+            || o.related_name
+                .as_ref()
+                .is_some_and(|l| l.value().ends_with('+'));
+        if !hidden {
+            let accessor = o
+                .related_name
+                .as_ref()
+                .map(|l| l.value())
+                .unwrap_or_else(|| format!("{struct_lower}_set"));
+            let accessor = format_ident!("{}", accessor, span = ident.span());
+            let doc = format!(" The {struct_name} objects linking to this one through `{struct_name}.{fname}` (the reverse side of a many-to-many relation).");
+            accessors.push(quote! {
+                impl #target {
+                    #[doc = #doc]
+                    pub fn #accessor(&self) -> ::quarry::ManyRelatedManager<'_, Self, #name> {
+                        ::quarry::ManyRelatedManager::new(self, #j, false)
+                    }
+                }
+            });
+        }
+    }
+    let n_m2m = m2m_fields.len();
     let n_fields = fields.len();
     let pk_ty = &fields[pk_index].ty;
     Ok(quote! {
         const _: () = {
             #(#defaults)*
             static __FIELDS: [::quarry::FieldMeta; #n_fields] = [#(#metas),*];
+            static __M2M: [::quarry::ManyToManyMeta; #n_m2m] = [#(#m2m_metas),*];
+            #(#through_items)*
             static __META: ::quarry::ModelMeta = ::quarry::ModelMeta {
                 app_label: #app_label,
                 name: #struct_name,
@@ -686,6 +987,8 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 verbose_name_plural: #verbose_name_plural,
                 unique_together: &[#(#unique_together),*],
                 indexes: &[#(#indexes),*],
+                many_to_many: &__M2M,
+                auto_created: false,
             };
 
             impl ::quarry::Model for #name {
@@ -712,6 +1015,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 fn clone_instance(&self) -> Self {
                     #name {
                         #(#clones,)*
+                        #(#m2m_inits,)*
                         #state_field: ::core::clone::Clone::clone(&self.#state_field),
                     }
                 }
@@ -744,6 +1048,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 fn from_row(row: &dyn ::quarry::Row, offset: usize) -> ::quarry::Result<Self> {
                     ::core::result::Result::Ok(#name {
                         #(#reads,)*
+                        #(#m2m_inits,)*
                         #state_field: ::quarry::ModelState::loaded(),
                     })
                 }
@@ -773,6 +1078,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 fn from_field_values(mut values: ::std::vec::Vec<::core::option::Option<::quarry::Value>>) -> ::quarry::Result<Self> {
                     ::core::result::Result::Ok(#name {
                         #(#builds,)*
+                        #(#m2m_inits,)*
                         #state_field: ::quarry::ModelState::new(),
                     })
                 }

@@ -51,8 +51,9 @@ pub use db::{Database, Executor, PoolOptions, Row, Transaction};
 pub use error::{Error, IntegrityKind, Result, ValidationErrors};
 pub use model::registry;
 pub use model::{
-    Deleted, FieldKind, FieldMeta, ForeignKey, IndexMeta, Model, ModelMeta, ModelState, OnDelete,
-    OneToOneField, RelatedManager, Relation, RelationKind, ReverseRelation, SaveOptions, Validator,
+    Deleted, FieldKind, FieldMeta, ForeignKey, IndexMeta, ManyRelatedManager, ManyToMany,
+    ManyToManyLink, ManyToManyMeta, Model, ModelMeta, ModelState, OnDelete, OneToOneField,
+    RelatedManager, Relation, RelationKind, ReverseRelation, SaveOptions, TargetRef, Validator,
 };
 pub use quarry_macros::{Choices, Model};
 pub use query::prefetch::prefetch_related_objects;
@@ -67,9 +68,9 @@ pub mod __private {
 /// What most programs need: `use quarry::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, BulkCreate, Choices, Database, Error, Executor, Expr, FieldValue, ForeignKey, Model,
-        ModelState, OnDelete, OneToOneField, Prefetch, QuerySet, SaveOptions, Value, ValuesRow, F,
-        Q,
+        q, BulkCreate, Choices, Database, Error, Executor, Expr, FieldValue, ForeignKey,
+        ManyToMany, Model, ModelState, OnDelete, OneToOneField, Prefetch, QuerySet, SaveOptions,
+        Value, ValuesRow, F, Q,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
     pub use rust_decimal::Decimal;

@@ -190,15 +190,17 @@ fn index_name(table: &str, columns: &[&str]) -> String {
 
 /// Creates the tables of `models`, with their constraints and indexes, in one
 /// transaction; foreign keys are added once every table exists, so the order of
-/// `models` does not matter.
-pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Result<()> {
+/// `models` does not matter. The through tables of their `ManyToMany` fields (those
+/// without `through = ...`) are created with them.
+pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&'static ModelMeta]) -> Result<()> {
+    let models = with_auto_through(models);
     ex.atomic_dyn(&mut |tx| {
-        for meta in models {
+        for meta in &models {
             for sql in create_table_sql(meta, tx.dialect()) {
                 tx.execute(&sql, &[])?;
             }
         }
-        for meta in models {
+        for meta in &models {
             for sql in foreign_key_sql(meta, tx.dialect()) {
                 tx.execute(&sql, &[])?;
             }
@@ -207,8 +209,25 @@ pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Re
     })
 }
 
-/// Drops the tables of `models` if they exist.
-pub fn drop_tables(ex: &(impl Executor + ?Sized), models: &[&ModelMeta]) -> Result<()> {
+/// `models`, followed by the through models quarry writes for their `ManyToMany` fields
+/// (those without `through = ...`), each once.
+fn with_auto_through(models: &[&'static ModelMeta]) -> Vec<&'static ModelMeta> {
+    let mut all: Vec<&'static ModelMeta> = models.to_vec();
+    for meta in models {
+        for m2m in meta.many_to_many {
+            let through = m2m.through_model();
+            if through.auto_created && !all.iter().any(|m| std::ptr::eq(*m, through)) {
+                all.push(through);
+            }
+        }
+    }
+    all
+}
+
+/// Drops the tables of `models` (and the auto-created through tables of their
+/// many-to-many fields) if they exist.
+pub fn drop_tables(ex: &(impl Executor + ?Sized), models: &[&'static ModelMeta]) -> Result<()> {
+    let models = with_auto_through(models);
     ex.atomic_dyn(&mut |tx| {
         let mysql = tx.dialect().vendor() == Vendor::Mysql;
         if mysql {

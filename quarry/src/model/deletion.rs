@@ -343,7 +343,7 @@ fn in_query(model: &'static ModelMeta, field: &str, values: &[Value]) -> Query {
 }
 
 /// The values of `field` in the rows `query` matches.
-fn select_values(ex: &dyn Executor, query: &Query, field: &str) -> Result<Vec<Value>> {
+pub(crate) fn select_values(ex: &dyn Executor, query: &Query, field: &str) -> Result<Vec<Value>> {
     let mut q = query.clone();
     q.selection = Selection::Values(vec![field.to_owned()]);
     q.order_by = Some(Vec::new());

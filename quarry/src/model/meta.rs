@@ -3,6 +3,7 @@
 //! `#[derive(Model)]` writes one [`ModelMeta`] per struct as a `static`; everything
 //! downstream (the resolver, the compiler, the schema helper, validation) reads it.
 
+use super::many_to_many::ManyToManyMeta;
 use super::relation::Relation;
 use crate::error::{Error, Result};
 use crate::value::Value;
@@ -289,6 +290,11 @@ pub struct ModelMeta {
     pub unique_together: &'static [&'static [&'static str]],
     /// `indexes`.
     pub indexes: &'static [IndexMeta],
+    /// Many-to-many fields: no column here, a through table holds the links.
+    pub many_to_many: &'static [ManyToManyMeta],
+    /// True for the through model quarry writes for a `ManyToMany` field without
+    /// `through` (Django's auto-created intermediary model).
+    pub auto_created: bool,
 }
 
 impl ModelMeta {
@@ -333,6 +339,13 @@ impl ModelMeta {
             self.reverse_relations()
                 .iter()
                 .map(|r| r.query_name.as_str()),
+        );
+        names.extend(self.many_to_many.iter().map(|m| m.name));
+        names.extend(
+            self.reverse_many_to_many()
+                .iter()
+                .filter(|l| l.visible)
+                .map(|l| l.query_name.as_str()),
         );
         names.sort_unstable();
         names

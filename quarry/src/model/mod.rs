@@ -5,6 +5,8 @@
 pub(crate) mod bulk;
 mod deletion;
 mod instance;
+mod many_manager;
+mod many_to_many;
 mod meta;
 pub mod registry;
 mod related_manager;
@@ -14,6 +16,8 @@ mod validation;
 
 pub(crate) use deletion::delete_query;
 pub use instance::{Deleted, SaveOptions};
+pub use many_manager::{ManyRelatedManager, TargetRef};
+pub use many_to_many::{ManyToMany, ManyToManyLink, ManyToManyMeta, PrefetchManyFn};
 pub use meta::{ChoicesFn, FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
 pub(crate) use related_manager::clone_via_values;
 pub use related_manager::RelatedManager;
@@ -198,6 +202,23 @@ pub fn __not_prefetchable<M: Model>(field: usize) -> Result<()> {
         "'{}' does not resolve to an item that supports prefetching - this is an invalid \
          parameter to prefetch_related().",
         M::meta().fields[field].name
+    )))
+}
+
+/// The reverse side of an auto-created through model's keys is not prefetchable.
+#[doc(hidden)]
+#[cold]
+pub fn __not_prefetchable_reverse(
+    _parents: &mut dyn std::any::Any,
+    relation: &'static ReverseRelation,
+    node: &crate::query::prefetch::PrefetchNode,
+    _ex: &dyn Executor,
+) -> Result<()> {
+    let _ = relation;
+    Err(crate::Error::field(format!(
+        "'{}' does not resolve to an item that supports prefetching - this is an invalid \
+         parameter to prefetch_related().",
+        node.path
     )))
 }
 

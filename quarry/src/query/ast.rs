@@ -112,6 +112,10 @@ pub struct Query {
     pub select_related: SelectRelated,
     /// Relations loaded by one more query each after the rows (`prefetch_related`).
     pub prefetch: Vec<crate::query::Prefetch>,
+    /// A path read after the model's (and `select_related`'s) columns: the key a
+    /// many-to-many prefetch groups its rows by (Django's `_prefetch_related_val`).
+    #[doc(hidden)]
+    pub group_key: Option<String>,
 }
 
 impl Query {
@@ -129,6 +133,7 @@ impl Query {
             empty: false,
             select_related: SelectRelated::None,
             prefetch: Vec::new(),
+            group_key: None,
         }
     }
 

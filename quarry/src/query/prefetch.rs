@@ -9,7 +9,7 @@ use super::ast::Query;
 use super::{QuerySet, Q};
 use crate::db::Executor;
 use crate::error::{Error, Result};
-use crate::model::{clone_via_values, Model, RelatedField, ReverseRelation};
+use crate::model::{clone_via_values, ManyToManyLink, Model, RelatedField, ReverseRelation};
 use crate::value::{key_of, Value, ValueKey as Key};
 use std::any::Any;
 use std::collections::HashMap;
@@ -205,7 +205,8 @@ pub(crate) fn prefetch_objects<M: Model>(
     for node in nodes {
         if let Some(attr) = &node.to_attr {
             let clash = meta.field(attr).is_some_and(|(_, f)| f.name == attr)
-                || meta.reverse_accessor(attr).is_some();
+                || meta.reverse_accessor(attr).is_some()
+                || meta.many_to_many_accessor(attr).is_some();
             if clash {
                 return Err(Error::invalid(format!(
                     "to_attr={attr} conflicts with a field on the {} model.",
@@ -224,6 +225,13 @@ pub(crate) fn prefetch_objects<M: Model>(
             M::prefetch_forward(objs, i, node, ex)?;
         } else if let Some(rel) = meta.reverse_accessor(&node.name) {
             (rel.relation.prefetch_reverse)(objs as &mut dyn Any, rel, node, ex)?;
+        } else if let Some((link, forward)) = meta.many_to_many_accessor(&node.name) {
+            let run = if forward {
+                link.meta.prefetch_forward
+            } else {
+                link.meta.prefetch_reverse
+            };
+            run(objs as &mut dyn Any, link, forward, node, ex)?;
         } else {
             return Err(Error::field(format!(
                 "Cannot find '{}' on {} object, '{}' is an invalid parameter to \
@@ -260,6 +268,39 @@ impl PerParentSlice {
     }
 }
 
+/// The node's QuerySet of `C` (every row when it has none) and its slice, which the
+/// caller applies per parent.
+fn node_queryset<C: Model>(node: &PrefetchNode) -> Result<(QuerySet<C>, Option<PerParentSlice>)> {
+    let Some(q) = &node.query else {
+        return Ok((QuerySet::new(), None));
+    };
+    if !std::ptr::eq(q.model, C::meta()) {
+        return Err(Error::invalid(format!(
+            "Prefetch querysets cannot use a different model: '{}' loads {} objects, \
+             not {}.",
+            node.path,
+            C::meta().name,
+            q.model.name
+        )));
+    }
+    let mut q = q.clone();
+    let mut slice = None;
+    if q.is_sliced() {
+        slice = Some(PerParentSlice {
+            offset: q.offset as usize,
+            limit: q.limit.map(|l| l as usize),
+        });
+        q.offset = 0;
+        q.limit = None;
+    }
+    Ok((QuerySet::from_query(q), slice))
+}
+
+/// How many keys one `IN (...)` list holds.
+fn key_batch(ex: &dyn Executor) -> usize {
+    ex.dialect().max_params().saturating_sub(100).max(1)
+}
+
 /// The objects of `C` whose `field` is one of `keys`, read in batches the database's
 /// parameter limit allows, with the node's query applied; and the node's slice, which
 /// the caller applies per parent.
@@ -269,32 +310,9 @@ fn fetch_by_keys<C: Model>(
     node: &PrefetchNode,
     ex: &dyn Executor,
 ) -> Result<(Vec<C>, Option<PerParentSlice>)> {
-    let mut base: QuerySet<C> = QuerySet::new();
-    let mut slice = None;
-    if let Some(q) = &node.query {
-        if !std::ptr::eq(q.model, C::meta()) {
-            return Err(Error::invalid(format!(
-                "Prefetch querysets cannot use a different model: '{}' loads {} objects, \
-                 not {}.",
-                node.path,
-                C::meta().name,
-                q.model.name
-            )));
-        }
-        let mut q = q.clone();
-        if q.is_sliced() {
-            slice = Some(PerParentSlice {
-                offset: q.offset as usize,
-                limit: q.limit.map(|l| l as usize),
-            });
-            q.offset = 0;
-            q.limit = None;
-        }
-        base = QuerySet::from_query(q);
-    }
-    let batch = ex.dialect().max_params().saturating_sub(100).max(1);
+    let (base, slice) = node_queryset::<C>(node)?;
     let mut out = Vec::new();
-    for chunk in keys.chunks(batch) {
+    for chunk in keys.chunks(key_batch(ex)) {
         let qs = base.clone().filter(Q::lookup(
             format!("{field}__in"),
             Value::List(chunk.to_vec()),
@@ -397,22 +415,7 @@ pub fn prefetch_reverse<C: Model, P: Model>(
             .all(|p| p.state().prefetched::<C>(name).is_some())
     {
         // Already loaded: only the levels below run.
-        if !node.children.is_empty() {
-            let mut all: Vec<C> = Vec::new();
-            let mut sizes = Vec::with_capacity(parents.len());
-            for p in parents.iter() {
-                let share = p.state().prefetched::<C>(name).unwrap_or(&[]);
-                sizes.push(share.len());
-                all.extend(share.iter().map(clone_via_values));
-            }
-            prefetch_objects(&mut all, &node.children, ex)?;
-            let mut rest = all.into_iter();
-            for (p, n) in parents.iter_mut().zip(sizes) {
-                let share: Vec<C> = rest.by_ref().take(n).collect();
-                p.state_mut().set_prefetched(name, Arc::new(share));
-            }
-        }
-        return Ok(());
+        return prefetch_below_loaded::<P, C>(parents, name, node, ex);
     }
     let (key_index, _) = rel.relation.target_field();
     let keys = distinct_keys(parents.iter().map(|p| p.field_value(key_index)));
@@ -439,18 +442,7 @@ pub fn prefetch_reverse<C: Model, P: Model>(
     for p in parents.iter_mut() {
         let key = key_of(&p.field_value(key_index));
         let mut share = match key {
-            Some(k) => {
-                let left = remaining.get_mut(&k).expect("counted above");
-                *left -= 1;
-                if *left == 0 {
-                    groups.remove(&k).unwrap_or_default()
-                } else {
-                    groups
-                        .get(&k)
-                        .map(|g| g.iter().map(clone_via_values).collect())
-                        .unwrap_or_default()
-                }
-            }
+            Some(k) => take_share(&mut groups, &mut remaining, k),
             None => Vec::new(),
         };
         if let Some(slice) = &slice {
@@ -465,4 +457,120 @@ pub fn prefetch_reverse<C: Model, P: Model>(
         p.state_mut().set_prefetched(name, Arc::new(share));
     }
     Ok(())
+}
+
+/// Runs the levels below on objects a parent already holds under `name`, and puts them
+/// back (the relation itself is loaded).
+fn prefetch_below_loaded<P: Model, C: Model>(
+    parents: &mut [P],
+    name: &str,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<()> {
+    if node.children.is_empty() {
+        return Ok(());
+    }
+    let mut all: Vec<C> = Vec::new();
+    let mut sizes = Vec::with_capacity(parents.len());
+    for p in parents.iter() {
+        let share = p.state().prefetched::<C>(name).unwrap_or(&[]);
+        sizes.push(share.len());
+        all.extend(share.iter().map(clone_via_values));
+    }
+    prefetch_objects(&mut all, &node.children, ex)?;
+    let mut rest = all.into_iter();
+    for (p, n) in parents.iter_mut().zip(sizes) {
+        let share: Vec<C> = rest.by_ref().take(n).collect();
+        p.state_mut().set_prefetched(name, Arc::new(share));
+    }
+    Ok(())
+}
+
+/// A many-to-many relation, either side: one query of `C` joined to the through table,
+/// reading the through row's key to the parent beside each object (Django's
+/// `_prefetch_related_val`), grouped per parent and stored in its state. Written into
+/// the relation meta by the derive of the declaring model, for both directions.
+#[doc(hidden)]
+pub fn prefetch_many<P: Model, C: Model>(
+    parents: &mut dyn Any,
+    link: &'static ManyToManyLink,
+    forward: bool,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<()> {
+    let parents = parents
+        .downcast_mut::<Vec<P>>()
+        .expect("the relation's parents are of its model");
+    let name = node.store_as();
+    if node.query.is_none()
+        && parents
+            .iter()
+            .all(|p| p.state().prefetched::<C>(name).is_some())
+    {
+        return prefetch_below_loaded::<P, C>(parents, name, node, ex);
+    }
+    let (from, _) = link.fks(forward);
+    let (key_index, _) = from
+        .relation
+        .expect("a through key is a relation")
+        .target_field();
+    let keys = distinct_keys(parents.iter().map(|p| p.field_value(key_index)));
+    let back = link.name_back(forward);
+    let (base, slice) = node_queryset::<C>(node)?;
+    let mut children = Vec::new();
+    let mut child_keys = Vec::new();
+    for chunk in keys.chunks(key_batch(ex)) {
+        let mut qs = base.clone().filter(Q::lookup(
+            format!("{back}__in"),
+            Value::List(chunk.to_vec()),
+        ));
+        qs.query_mut().group_key = Some(back.to_owned());
+        for (c, k) in qs.all_grouped(ex)? {
+            children.push(c);
+            child_keys.push(k);
+        }
+    }
+    prefetch_objects(&mut children, &node.children, ex)?;
+    let mut groups: HashMap<Key, Vec<C>> = HashMap::new();
+    for (c, k) in children.into_iter().zip(child_keys) {
+        if let Some(k) = key_of(&k) {
+            groups.entry(k).or_default().push(c);
+        }
+    }
+    let mut remaining: HashMap<Key, usize> = HashMap::new();
+    for p in parents.iter() {
+        if let Some(k) = key_of(&p.field_value(key_index)) {
+            *remaining.entry(k).or_default() += 1;
+        }
+    }
+    for p in parents.iter_mut() {
+        let mut share = match key_of(&p.field_value(key_index)) {
+            Some(k) => take_share(&mut groups, &mut remaining, k),
+            None => Vec::new(),
+        };
+        if let Some(slice) = &slice {
+            share = slice.apply(share);
+        }
+        p.state_mut().set_prefetched(name, Arc::new(share));
+    }
+    Ok(())
+}
+
+/// The group of `key`: a copy while other parents with the same key remain, the group
+/// itself for the last one.
+fn take_share<C: Model>(
+    groups: &mut HashMap<Key, Vec<C>>,
+    remaining: &mut HashMap<Key, usize>,
+    key: Key,
+) -> Vec<C> {
+    let left = remaining.get_mut(&key).expect("counted before");
+    *left -= 1;
+    if *left == 0 {
+        groups.remove(&key).unwrap_or_default()
+    } else {
+        groups
+            .get(&key)
+            .map(|g| g.iter().map(clone_via_values).collect())
+            .unwrap_or_default()
+    }
 }

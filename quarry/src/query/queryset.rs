@@ -193,6 +193,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         &self.query
     }
 
+    /// The Query AST, to change in place.
+    pub(crate) fn query_mut(&mut self) -> &mut Query {
+        &mut self.query
+    }
+
     /// Rows matching `q` (ANDed with earlier filters).
     pub fn filter(self, q: Q) -> Self {
         self.refuse_if_sliced("filter")
@@ -320,6 +325,27 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             R::after_fetch(&mut rows, &self.query, &ExecutorRef(ex))?;
         }
         Ok(rows)
+    }
+
+    /// Runs the query with a `group_key` (a many-to-many prefetch) and returns each row
+    /// with that last column's value.
+    pub(crate) fn all_grouped(&self, ex: &dyn Executor) -> Result<Vec<(R, Value)>> {
+        self.check()?;
+        if self.query.empty || self.query.limit == Some(0) {
+            return Ok(Vec::new());
+        }
+        let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
+        let last = stmt.shape.width() - 1;
+        let kind = stmt.shape.kind(last);
+        let rows = fetch_all(ex, &stmt.sql, &params, |row| {
+            Ok((R::from_query_row(row, &stmt.shape)?, row.value(last, kind)?))
+        })?;
+        if self.query.prefetch.is_empty() {
+            return Ok(rows);
+        }
+        let (mut objs, keys): (Vec<R>, Vec<Value>) = rows.into_iter().unzip();
+        R::after_fetch(&mut objs, &self.query, ex)?;
+        Ok(objs.into_iter().zip(keys).collect())
     }
 
     /// The one row matching `q`: `Error::DoesNotExist` when none does,

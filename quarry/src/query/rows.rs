@@ -29,6 +29,16 @@ impl RowShape {
             related: related.map(Arc::new),
         }
     }
+
+    /// The number of output columns.
+    pub(crate) fn width(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// The kind column `i` is decoded as.
+    pub(crate) fn kind(&self, i: usize) -> FieldKind {
+        self.kinds[i]
+    }
 }
 
 /// A row type a QuerySet can yield.

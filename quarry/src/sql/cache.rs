@@ -179,6 +179,7 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
     if let Selection::Values(paths) = &query.selection {
         paths.hash(&mut h);
     }
+    query.group_key.hash(&mut h);
     match &query.select_related {
         SelectRelated::None => {}
         SelectRelated::All => 1u8.hash(&mut h),

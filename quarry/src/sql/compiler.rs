@@ -191,6 +191,13 @@ fn finish_path(
     Ok(resolved)
 }
 
+/// True when `name` is a field, a reverse relation or a many-to-many relation of `model`.
+fn names_relation_or_field(model: &'static ModelMeta, name: &str) -> bool {
+    model.field(name).is_some()
+        || model.reverse_relation(name).is_some()
+        || model.many_to_many_path(name).is_some()
+}
+
 #[cold]
 fn related_lookup_error(target: &'static ModelMeta, part: &str) -> Error {
     Error::field(format!(
@@ -236,7 +243,7 @@ fn unsupported_lookup(
 }
 
 /// Converts a value to what the field stores, as Django's `get_prep_value` does.
-fn prep(kind: FieldKind, v: Value) -> Result<Value> {
+pub(crate) fn prep(kind: FieldKind, v: Value) -> Result<Value> {
     Ok(match (kind, v) {
         (FieldKind::DateField, Value::DateTime(dt)) => Value::Date(dt.date_naive()),
         (FieldKind::DateTimeField, Value::Date(d)) => {
@@ -359,7 +366,7 @@ impl<'d> Compiler<'d> {
     /// table's column and joins nothing. With `split_multi`, a multi-valued relation is
     /// not joined: the path comes back as [`PathEnd::Split`].
     fn resolve(&mut self, path: &str, allow_lookup: bool, split_multi: bool) -> Result<PathEnd> {
-        let parts: Vec<&str> = path.split("__").collect();
+        let mut parts: Vec<&str> = path.split("__").collect();
         let mut model = self.meta;
         let mut alias = 0;
         let mut used = Vec::new();
@@ -372,7 +379,7 @@ impl<'d> Compiler<'d> {
                 {
                     let target = rel.target();
                     let next = parts[i + 1];
-                    if target.field(next).is_some() || target.reverse_relation(next).is_some() {
+                    if names_relation_or_field(target, next) {
                         let (key, key_field) = rel.target_field();
                         let next_is_key = target.field(next).is_some_and(|(j, _)| j == key);
                         let goes_on = parts.get(i + 2).is_some_and(|p| {
@@ -431,9 +438,9 @@ impl<'d> Compiler<'d> {
                 });
                 used.push(alias);
                 model = rev.model;
-                let next_is_field = parts.get(i + 1).is_some_and(|p| {
-                    model.field(p).is_some() || model.reverse_relation(p).is_some()
-                });
+                let next_is_field = parts
+                    .get(i + 1)
+                    .is_some_and(|p| names_relation_or_field(model, p));
                 if !next_is_field {
                     // `book=5`, `book__in`, `book__isnull`: the related row's key.
                     let r = finish_path(
@@ -447,6 +454,35 @@ impl<'d> Compiler<'d> {
                     return Ok(PathEnd::Column(r));
                 }
                 i += 1;
+                continue;
+            }
+            if let Some((link, forward)) = model.many_to_many_path(name) {
+                // Across the through table: join it on this side's key, then go on as
+                // if the path named the through model's key to the other side
+                // (`publications__title` → through, then `publication__title`), which
+                // trims `publications__id` to the through column as Django does.
+                if split_multi {
+                    return Ok(PathEnd::Split {
+                        alias,
+                        model,
+                        rest: parts[i..].join("__"),
+                    });
+                }
+                let (from, to) = link.fks(forward);
+                let rel = from.relation.expect("a through key is a relation");
+                let (_, key_field) = rel.target_field();
+                alias = self.joins.join(JoinRequest {
+                    parent: alias,
+                    table: link.through.db_table,
+                    lhs_col: key_field.column,
+                    rhs_col: from.column,
+                    nullable: true,
+                    multi: true,
+                    filter_call: self.filter_call,
+                });
+                used.push(alias);
+                model = link.through;
+                parts[i] = to.name;
                 continue;
             }
             return Err(Error::field(model.unknown_field_message(name)));
@@ -889,6 +925,17 @@ impl<'d> Compiler<'d> {
                     let mut plan = RelatedPlan::default();
                     self.select_related(self.meta, 0, &tree, &mut plan, &mut out);
                     self.related = Some(plan);
+                }
+                if let Some(path) = &query.group_key {
+                    let r = self.resolve_column(path)?;
+                    let lhs = self.lhs_sql(&r);
+                    self.w.push(", ");
+                    self.w.push(&lhs);
+                    out.push(OutColumn {
+                        name: path.clone(),
+                        kind: r.output_kind(),
+                        decimal_places: None,
+                    });
                 }
             }
             Selection::Values(paths) => {
