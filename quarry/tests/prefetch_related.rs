@@ -1,5 +1,5 @@
-//! Ported from Django's `tests/prefetch_related` (the ForeignKey and one-to-one cases;
-//! many-to-many and generic relations come with those features): one query per level,
+//! Ported from Django's `tests/prefetch_related` (the ForeignKey, one-to-one and
+//! many-to-many cases; generic relations come with that feature): one query per level,
 //! counted, whatever the number of rows.
 
 mod common;
@@ -15,6 +15,8 @@ pub struct Book {
     pub id: i64,
     #[field(max_length = 255)]
     pub title: String,
+    #[field(related_name = "books")]
+    pub authors: ManyToMany<Author>,
     pub _state: ModelState,
 }
 
@@ -26,6 +28,30 @@ pub struct Author {
     pub name: String,
     #[field(on_delete = Cascade, related_name = "first_time_authors")]
     pub first_book: ForeignKey<Book>,
+    #[field(through = FavoriteAuthors, symmetrical = false, related_name = "favors_me")]
+    pub favorite_authors: ManyToMany<Author>,
+    pub _state: ModelState,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "prefetch_related", ordering = ["id"])]
+pub struct FavoriteAuthors {
+    pub id: i64,
+    #[field(on_delete = Cascade, to_field = "name", related_name = "i_like")]
+    pub author: ForeignKey<Author, String>,
+    #[field(on_delete = Cascade, to_field = "name", related_name = "likes_me")]
+    pub likes_author: ForeignKey<Author, String>,
+    pub _state: ModelState,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "prefetch_related")]
+pub struct Reader {
+    pub id: i64,
+    #[field(max_length = 50)]
+    pub name: String,
+    #[field(related_name = "read_by")]
+    pub books_read: ManyToMany<Book>,
     pub _state: ModelState,
 }
 
@@ -99,6 +125,8 @@ fn models() -> Vec<&'static ModelMeta> {
     vec![
         Book::meta(),
         Author::meta(),
+        FavoriteAuthors::meta(),
+        Reader::meta(),
         AuthorAddress::meta(),
         Bio::meta(),
         Person::meta(),
@@ -115,6 +143,7 @@ fn book(db: &Database, title: &str) -> Book {
             Book {
                 id: 0,
                 title: title.into(),
+                authors: ManyToMany::new(),
                 _state: ModelState::new(),
             },
         )
@@ -129,6 +158,7 @@ fn author(db: &Database, name: &str, first_book: &Book) -> Author {
                 id: 0,
                 name: name.into(),
                 first_book: ForeignKey::to(first_book).unwrap(),
+                favorite_authors: ManyToMany::new(),
                 _state: ModelState::new(),
             },
         )
@@ -787,5 +817,314 @@ fn test_nested_levels_cost_one_query_each() {
         });
         assert_eq!(n, 12);
         assert_eq!(queries.len(), 3);
+    });
+}
+
+/// Django's `TestDataMixin` with its many-to-many links: who wrote and who read what.
+fn with_links(db: &Database) -> (Vec<Book>, Vec<Author>, Vec<Reader>) {
+    let (books, authors) = books_and_authors(db);
+    books[0]
+        .authors()
+        .add(db, [&authors[0], &authors[1], &authors[2]])
+        .unwrap();
+    books[1].authors().add(db, [&authors[0]]).unwrap();
+    books[2].authors().add(db, [&authors[2]]).unwrap();
+    books[3].authors().add(db, [&authors[3]]).unwrap();
+    let reader = |name: &str| {
+        Reader::objects()
+            .create(
+                db,
+                Reader {
+                    id: 0,
+                    name: name.into(),
+                    books_read: ManyToMany::new(),
+                    _state: ModelState::new(),
+                },
+            )
+            .unwrap()
+    };
+    let readers = vec![reader("Amy"), reader("Belinda")];
+    readers[0]
+        .books_read()
+        .add(db, [&books[0], &books[3]])
+        .unwrap();
+    readers[1]
+        .books_read()
+        .add(db, [&books[1], &books[3]])
+        .unwrap();
+    (books, authors, readers)
+}
+
+fn reader_names(readers: Vec<Reader>) -> Vec<String> {
+    readers.into_iter().map(|r| r.name).collect()
+}
+
+#[test]
+fn test_m2m_forward_and_reverse() {
+    run(&models(), |db| {
+        with_links(db);
+        let (lists, queries) = capture_queries(|| {
+            Book::objects()
+                .prefetch_related(["authors"])
+                .all(db)
+                .unwrap()
+                .iter()
+                .map(|b| b.authors().all(db).unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(queries.len(), 2);
+        let normal: Vec<Vec<Author>> = Book::objects()
+            .all(db)
+            .unwrap()
+            .iter()
+            .map(|b| b.authors().all(db).unwrap())
+            .collect();
+        assert_eq!(lists, normal);
+        assert_eq!(lists[0].len(), 3);
+
+        let (lists, queries) = capture_queries(|| {
+            Author::objects()
+                .prefetch_related(["books"])
+                .all(db)
+                .unwrap()
+                .iter()
+                .map(|a| a.books().all(db).unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(queries.len(), 2);
+        let normal: Vec<Vec<Book>> = Author::objects()
+            .all(db)
+            .unwrap()
+            .iter()
+            .map(|a| a.books().all(db).unwrap())
+            .collect();
+        assert_eq!(lists, normal);
+    });
+}
+
+/// `[[readers of each book] for each book of the author] for each author`.
+fn read_by_lists(authors: &[Author], db: &Database) -> Vec<Vec<Vec<String>>> {
+    authors
+        .iter()
+        .map(|a| {
+            a.books()
+                .all(db)
+                .unwrap()
+                .iter()
+                .map(|b| reader_names(b.read_by().all(db).unwrap()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn test_m2m_then_m2m() {
+    run(&models(), |db| {
+        with_links(db);
+        let expected = vec![
+            vec![vec!["Amy"], vec!["Belinda"]], // Charlotte: Poems, Jane Eyre
+            vec![vec!["Amy"]],                  // Anne: Poems
+            vec![vec!["Amy"], vec![]],          // Emily: Poems, Wuthering Heights
+            vec![vec!["Amy", "Belinda"]],       // Jane: Sense and Sensibility
+        ];
+        for lookups in [
+            vec!["books__read_by"],
+            vec!["books", "books__read_by"],
+            vec!["books__read_by", "books"],
+        ] {
+            let (lists, queries) = capture_queries(|| {
+                let authors = Author::objects()
+                    .prefetch_related(lookups.clone())
+                    .all(db)
+                    .unwrap();
+                read_by_lists(&authors, db)
+            });
+            assert_eq!(queries.len(), 3, "{lookups:?}");
+            assert_eq!(lists, expected, "{lookups:?}");
+        }
+        // get() prefetches too.
+        let (lists, queries) = capture_queries(|| {
+            let a = Author::objects()
+                .prefetch_related(["books__read_by"])
+                .get(db, q!(name = "Charlotte"))
+                .unwrap();
+            read_by_lists(&[a], db)
+        });
+        assert_eq!(queries.len(), 3);
+        assert_eq!(lists, [vec![vec!["Amy"], vec!["Belinda"]]]);
+    });
+}
+
+#[test]
+fn test_foreign_key_then_m2m() {
+    run(&models(), |db| {
+        with_links(db);
+        let (lists, queries) = capture_queries(|| {
+            Author::objects()
+                .select_related(["first_book"])
+                .prefetch_related(["first_book__read_by"])
+                .all(db)
+                .unwrap()
+                .iter()
+                .map(|a| {
+                    let book = a.first_book.cached().expect("select_related loaded it");
+                    reader_names(book.read_by().all(db).unwrap())
+                })
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(queries.len(), 2);
+        assert_eq!(
+            lists,
+            [
+                vec!["Amy"],
+                vec!["Amy"],
+                vec!["Amy"],
+                vec!["Amy", "Belinda"]
+            ]
+        );
+    });
+}
+
+#[test]
+fn test_m2m_bad_lookups_and_to_attr_conflicts() {
+    run(&models(), |db| {
+        with_links(db);
+        assert_error_contains(
+            Reader::objects()
+                .prefetch_related(["books_read__xyz"])
+                .all(db),
+            "Cannot find 'xyz' on Book object, 'books_read__xyz' is an invalid parameter \
+             to prefetch_related()",
+        );
+        assert_error_contains(
+            Book::objects().prefetch_related(["authors__name"]).all(db),
+            "'authors__name' does not resolve to an item that supports prefetching - this \
+             is an invalid parameter to prefetch_related().",
+        );
+        assert_error_contains(
+            Book::objects()
+                .prefetch_related([Prefetch::new("authors")
+                    .queryset(Author::objects())
+                    .to_attr("authors")])
+                .all(db),
+            "to_attr=authors conflicts with a field on the Book model.",
+        );
+        assert_error_contains(
+            Author::objects()
+                .prefetch_related([Prefetch::new("books")
+                    .queryset(Book::objects().filter(q!(title = "Poems")))
+                    .to_attr("books")])
+                .all(db),
+            "to_attr=books conflicts with a field on the Author model.",
+        );
+        // Nothing was written.
+        let charlotte = Author::objects().get(db, q!(name = "Charlotte")).unwrap();
+        assert_eq!(charlotte.books().count(db).unwrap(), 2);
+    });
+}
+
+#[test]
+fn test_m2m_then_keys_to_a_to_field() {
+    run(&models(), |db| {
+        let (_, authors, _) = with_links(db);
+        FavoriteAuthors::objects()
+            .create(
+                db,
+                FavoriteAuthors {
+                    id: 0,
+                    author: ForeignKey::new("Charlotte".into()),
+                    likes_author: ForeignKey::new("Jane".into()),
+                    _state: ModelState::new(),
+                },
+            )
+            .unwrap();
+        // The next level's keys are the authors' names (the through keys' to_field).
+        let (books, queries) = capture_queries(|| {
+            Book::objects()
+                .prefetch_related(["authors__favorite_authors"])
+                .all(db)
+                .unwrap()
+        });
+        assert_eq!(queries.len(), 3);
+        let last = &queries[2];
+        let where_part = &last[last.find("WHERE").unwrap()..];
+        assert!(where_part.contains("IN ("), "{last}");
+        let charlotte = &books[0].authors().cached().unwrap()[0];
+        assert_eq!(charlotte.name, authors[0].name);
+        let favs: Vec<&str> = charlotte
+            .favorite_authors()
+            .cached()
+            .unwrap()
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(favs, ["Jane"]);
+        // And reverse: who favours Jane.
+        let jane = Author::objects()
+            .prefetch_related(["favors_me"])
+            .get(db, q!(name = "Jane"))
+            .unwrap();
+        assert_eq!(names(jane.favors_me().cached().unwrap()), ["Charlotte"]);
+    });
+}
+
+#[test]
+fn test_m2m_prefetching_iterator_with_chunks() {
+    run(&models(), |db| {
+        with_links(db);
+        let (firsts, queries) = capture_queries(|| {
+            Book::objects()
+                .prefetch_related(["authors"])
+                .iterator(db, 2)
+                .map(|b| {
+                    let b = b.unwrap();
+                    b.authors()
+                        .cached()
+                        .unwrap()
+                        .first()
+                        .map(|a| a.name.clone())
+                })
+                .collect::<Vec<_>>()
+        });
+        // Two chunks: each one query for the books and one for their authors (the
+        // second chunk's book query also tells the iterator it is the last).
+        assert!(queries.len() <= 5, "{queries:?}");
+        assert_eq!(
+            firsts,
+            [
+                Some("Charlotte".to_string()),
+                Some("Charlotte".to_string()),
+                Some("Emily".to_string()),
+                Some("Jane".to_string())
+            ]
+        );
+    });
+}
+
+#[test]
+fn test_m2m_prefetch_queryset_and_slice() {
+    run(&models(), |db| {
+        with_links(db);
+        // A Prefetch queryset filters and orders each book's authors; a slice applies
+        // per book.
+        let books = Book::objects()
+            .prefetch_related([Prefetch::new("authors")
+                .queryset(Author::objects().order_by(["-name"]).slice(..2))
+                .to_attr("two_authors")])
+            .all(db)
+            .unwrap();
+        let got: Vec<Vec<&str>> = books
+            .iter()
+            .map(|b| names(b.state().prefetched::<Author>("two_authors").unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                vec!["Emily", "Charlotte"],
+                vec!["Charlotte"],
+                vec!["Emily"],
+                vec!["Jane"]
+            ]
+        );
     });
 }
