@@ -44,6 +44,10 @@ struct FieldOpts {
     through_fields: Option<(LitStr, LitStr)>,
     symmetrical: Option<bool>,
     db_table: Option<LitStr>,
+    ct_field: Option<LitStr>,
+    fk_field: Option<LitStr>,
+    content_type_field: Option<LitStr>,
+    object_id_field: Option<LitStr>,
 }
 
 /// A `ForeignKey<T>` / `OneToOneField<T>` field, possibly in an `Option`.
@@ -94,6 +98,30 @@ fn many_to_many_type(ty: &Type) -> Option<Type> {
             syn::GenericArgument::Type(t) => Some(t.clone()),
             _ => None,
         }),
+        _ => None,
+    }
+}
+
+/// What a field that has no column of its own is.
+enum Virtual {
+    GenericForeignKey,
+    GenericRelation(Box<Type>),
+}
+
+fn virtual_type(ty: &Type) -> Option<Virtual> {
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    match seg.ident.to_string().as_str() {
+        "GenericForeignKey" => Some(Virtual::GenericForeignKey),
+        "GenericRelation" => match &seg.arguments {
+            syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                syn::GenericArgument::Type(t) => {
+                    Some(Virtual::GenericRelation(Box::new(t.clone())))
+                }
+                _ => None,
+            }),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -226,6 +254,10 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                     o.symmetrical = Some(b.value);
                 }
                 "db_table" => o.db_table = Some(m.value()?.parse()?),
+                "ct_field" => o.ct_field = Some(m.value()?.parse()?),
+                "fk_field" => o.fk_field = Some(m.value()?.parse()?),
+                "content_type_field" => o.content_type_field = Some(m.value()?.parse()?),
+                "object_id_field" => o.object_id_field = Some(m.value()?.parse()?),
                 "on_delete" => {
                     let (tokens, name) = on_delete(m.value()?)?;
                     o.on_delete = Some(tokens);
@@ -252,8 +284,10 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                          auto_now_add, db_column, default, max_length, max_digits, \
                          decimal_places, validators, kind, verbose_name, for relations \
                          on_delete, related_name, related_query_name, to_field, db_constraint, \
-                         and for many-to-many fields through, through_fields, symmetrical, \
-                         db_table; e.g. `#[field(max_length = 100)]`"
+                         for many-to-many fields through, through_fields, symmetrical, \
+                         db_table, for a GenericForeignKey ct_field, fk_field, and for a \
+                         GenericRelation content_type_field, object_id_field; e.g. \
+                         `#[field(max_length = 100)]`"
                     )))
                 }
             }
@@ -349,6 +383,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut state_field = None;
     let mut fields: Vec<FieldInfo> = Vec::new();
     let mut m2m_fields: Vec<FieldInfo> = Vec::new();
+    let mut virtual_fields: Vec<FieldInfo> = Vec::new();
     for f in named {
         let ident = f.ident.clone().expect("named field");
         if is_state_type(&f.ty) {
@@ -356,6 +391,25 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             continue;
         }
         let opts = parse_field_opts(f, &mut errors);
+        if virtual_type(&f.ty).is_some() {
+            virtual_fields.push(FieldInfo {
+                ident,
+                ty: f.ty.clone(),
+                opts,
+            });
+            continue;
+        }
+        let generic_opts = opts.ct_field.is_some()
+            || opts.fk_field.is_some()
+            || opts.content_type_field.is_some()
+            || opts.object_id_field.is_some();
+        if generic_opts {
+            errors.push(syn::Error::new_spanned(
+                &ident,
+                "ct_field and fk_field apply to a GenericForeignKey, content_type_field and \
+                 object_id_field to a GenericRelation",
+            ));
+        }
         if many_to_many_type(&f.ty).is_some() {
             m2m_fields.push(FieldInfo {
                 ident,
@@ -601,7 +655,10 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     .related_name
                     .as_ref()
                     .is_some_and(|l| l.value().ends_with('+'));
-                if !hidden {
+                // `ContentType` lives in quarry: an inherent method cannot be added to it
+                // from another crate (its reverse side still works in lookups).
+                let foreign_target = type_name(target) == "ContentType";
+                if !hidden && !foreign_target {
                     let lower = struct_name.to_lowercase();
                     let accessor =
                         o.related_name
@@ -911,6 +968,9 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                         indexes: &[],
                         many_to_many: &[],
                         auto_created: true,
+                        generic_foreign_keys: &[],
+                        generic_relations: &[],
+                        dyn_fetch: ::core::option::Option::None,
                     };
                     fn #meta_fn() -> &'static ::quarry::ModelMeta {
                         &#meta_static
@@ -967,6 +1027,162 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         }
     }
     let n_m2m = m2m_fields.len();
+
+    // Generic foreign keys and generic relations.
+    let mut gfk_metas = Vec::new();
+    let mut grel_metas = Vec::new();
+    let mut virtual_inits = Vec::new();
+    let mut virtual_clones = Vec::new();
+    let mut gfk_arms = Vec::new();
+    let column_names: Vec<String> = fields.iter().map(|f| f.ident.to_string()).collect();
+    for f in &virtual_fields {
+        let ident = &f.ident;
+        let o = &f.opts;
+        let fname = ident.to_string();
+        let kind = virtual_type(&f.ty).expect("collected as virtual");
+        let field_ident = |lit: &Option<LitStr>, default: &str| -> syn::Result<syn::Ident> {
+            let n = lit
+                .as_ref()
+                .map(|l| l.value())
+                .unwrap_or_else(|| default.to_owned());
+            if !column_names.contains(&n) {
+                return Err(syn::Error::new_spanned(
+                    ident,
+                    format!(
+                        "a GenericForeignKey reads the fields `{}` and `{}`, and {struct_name} \
+                         has no field `{n}`\nhelp: add it, or name the fields with \
+                         `#[field(ct_field = \"...\", fk_field = \"...\")]`",
+                        o.ct_field
+                            .as_ref()
+                            .map(|l| l.value())
+                            .unwrap_or_else(|| "content_type".into()),
+                        o.fk_field
+                            .as_ref()
+                            .map(|l| l.value())
+                            .unwrap_or_else(|| "object_id".into()),
+                    ),
+                ));
+            }
+            Ok(format_ident!("{}", n))
+        };
+        match kind {
+            Virtual::GenericForeignKey => {
+                let wrong = o.content_type_field.is_some()
+                    || o.object_id_field.is_some()
+                    || o.related_query_name.is_some();
+                if wrong {
+                    return Err(syn::Error::new_spanned(
+                        ident,
+                        "a GenericForeignKey takes ct_field and fk_field",
+                    ));
+                }
+                let ct_ident = field_ident(&o.ct_field, "content_type")?;
+                let fk_ident = field_ident(&o.fk_field, "object_id")?;
+                let (ct_name, fk_name) = (ct_ident.to_string(), fk_ident.to_string());
+                let k = gfk_metas.len();
+                gfk_metas.push(quote! {
+                    ::quarry::contenttypes::GenericForeignKeyMeta {
+                        name: #fname,
+                        ct_field: #ct_name,
+                        fk_field: #fk_name,
+                    }
+                });
+                gfk_arms.push(quote!(#k => ::core::option::Option::Some(&mut self.#ident)));
+                virtual_inits
+                    .push(quote!(#ident: ::quarry::contenttypes::GenericForeignKey::new()));
+                virtual_clones.push(quote!(#ident: ::core::clone::Clone::clone(&self.#ident)));
+                let setter = format_ident!("set_{}", ident);
+                let owner = format!("{struct_name}.{fname}");
+                let doc_get = format!(" The object `{fname}` points at, as a `T` (loaded once, then cached); `None` when the key is NULL or the row is gone.");
+                let doc_set = format!(" Points `{fname}` at `obj`: sets `{ct_name}` and `{fk_name}` (the object must be saved).");
+                accessors.push(quote! {
+                    impl #name {
+                        #[doc = #doc_get]
+                        pub fn #ident<T: ::quarry::Model>(
+                            &self,
+                            ex: &(impl ::quarry::Executor + ?::core::marker::Sized),
+                        ) -> ::quarry::Result<::core::option::Option<T>> {
+                            ::quarry::contenttypes::generic_get::<T>(
+                                &self.#ident,
+                                ::quarry::model::RelatedField::key(&self.#ct_ident),
+                                ::quarry::FieldValue::to_value(&self.#fk_ident),
+                                #owner,
+                                ex,
+                            )
+                        }
+
+                        #[doc = #doc_set]
+                        pub fn #setter<T: ::quarry::Model>(
+                            &mut self,
+                            ex: &(impl ::quarry::Executor + ?::core::marker::Sized),
+                            obj: &T,
+                        ) -> ::quarry::Result<()> {
+                            let (ct, id) = ::quarry::contenttypes::generic_target(ex, obj)?;
+                            self.#ct_ident = ::quarry::FieldValue::from_value(ct.clone())?;
+                            self.#fk_ident = ::quarry::FieldValue::from_value(id.clone())?;
+                            self.#ident.replace_cached(::core::option::Option::Some((
+                                ct,
+                                id,
+                                ::std::sync::Arc::new(::quarry::Model::clone_instance(obj)),
+                            )));
+                            ::core::result::Result::Ok(())
+                        }
+                    }
+                });
+            }
+            Virtual::GenericRelation(target) => {
+                let mut target = *target;
+                if o.ct_field.is_some() || o.fk_field.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        ident,
+                        "a GenericRelation takes content_type_field, object_id_field and \
+                         related_query_name",
+                    ));
+                }
+                if type_name(&target) == "Self" {
+                    target = syn::parse_quote!(#name);
+                }
+                let ct = o
+                    .content_type_field
+                    .as_ref()
+                    .map(|l| l.value())
+                    .unwrap_or_else(|| "content_type".into());
+                let id = o
+                    .object_id_field
+                    .as_ref()
+                    .map(|l| l.value())
+                    .unwrap_or_else(|| "object_id".into());
+                let rqn = match &o.related_query_name {
+                    Some(l) => quote!(::core::option::Option::Some(#l)),
+                    None => quote!(::core::option::Option::None),
+                };
+                let k = grel_metas.len();
+                grel_metas.push(quote! {
+                    ::quarry::contenttypes::GenericRelationMeta {
+                        name: #fname,
+                        to: <#target as ::quarry::Model>::meta,
+                        content_type_field: #ct,
+                        object_id_field: #id,
+                        related_query_name: #rqn,
+                        prefetch: ::quarry::contenttypes::prefetch_generic_relation::<#name, #target>,
+                    }
+                });
+                virtual_inits.push(quote!(#ident: ::quarry::contenttypes::GenericRelation::new()));
+                virtual_clones.push(quote!(#ident: ::quarry::contenttypes::GenericRelation::new()));
+                let doc =
+                    format!(" The objects whose generic key points at this one through `{fname}`.");
+                accessors.push(quote! {
+                    impl #name {
+                        #[doc = #doc]
+                        pub fn #ident(&self) -> ::quarry::contenttypes::GenericRelatedManager<'_, Self, #target> {
+                            ::quarry::contenttypes::GenericRelatedManager::new(self, #k)
+                        }
+                    }
+                });
+            }
+        }
+    }
+    let (n_gfk, n_grel) = (gfk_metas.len(), grel_metas.len());
     let n_fields = fields.len();
     let pk_ty = &fields[pk_index].ty;
     Ok(quote! {
@@ -974,6 +1190,8 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             #(#defaults)*
             static __FIELDS: [::quarry::FieldMeta; #n_fields] = [#(#metas),*];
             static __M2M: [::quarry::ManyToManyMeta; #n_m2m] = [#(#m2m_metas),*];
+            static __GFK: [::quarry::contenttypes::GenericForeignKeyMeta; #n_gfk] = [#(#gfk_metas),*];
+            static __GREL: [::quarry::contenttypes::GenericRelationMeta; #n_grel] = [#(#grel_metas),*];
             #(#through_items)*
             static __META: ::quarry::ModelMeta = ::quarry::ModelMeta {
                 app_label: #app_label,
@@ -989,6 +1207,9 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 indexes: &[#(#indexes),*],
                 many_to_many: &__M2M,
                 auto_created: false,
+                generic_foreign_keys: &__GFK,
+                generic_relations: &__GREL,
+                dyn_fetch: ::core::option::Option::Some(::quarry::contenttypes::fetch_dyn::<#name>),
             };
 
             impl ::quarry::Model for #name {
@@ -1012,10 +1233,21 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     }
                 }
 
+                fn generic_field_mut(
+                    &mut self,
+                    index: usize,
+                ) -> ::core::option::Option<&mut ::quarry::contenttypes::GenericForeignKey> {
+                    match index {
+                        #(#gfk_arms,)*
+                        _ => ::core::option::Option::None,
+                    }
+                }
+
                 fn clone_instance(&self) -> Self {
                     #name {
                         #(#clones,)*
                         #(#m2m_inits,)*
+                        #(#virtual_clones,)*
                         #state_field: ::core::clone::Clone::clone(&self.#state_field),
                     }
                 }
@@ -1049,6 +1281,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     ::core::result::Result::Ok(#name {
                         #(#reads,)*
                         #(#m2m_inits,)*
+                        #(#virtual_inits,)*
                         #state_field: ::quarry::ModelState::loaded(),
                     })
                 }
@@ -1079,6 +1312,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     ::core::result::Result::Ok(#name {
                         #(#builds,)*
                         #(#m2m_inits,)*
+                        #(#virtual_inits,)*
                         #state_field: ::quarry::ModelState::new(),
                     })
                 }

@@ -38,6 +38,10 @@
 //! ```
 #![warn(missing_docs)]
 
+// The derive writes `::quarry::...` paths; this lets quarry derive its own models.
+extern crate self as quarry;
+
+pub mod contenttypes;
 pub mod db;
 mod error;
 pub mod model;

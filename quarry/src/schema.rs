@@ -210,9 +210,18 @@ pub fn create_tables(ex: &(impl Executor + ?Sized), models: &[&'static ModelMeta
 }
 
 /// `models`, followed by the through models quarry writes for their `ManyToMany` fields
-/// (those without `through = ...`), each once.
+/// (those without `through = ...`), each once, and preceded by `ContentType` when one
+/// of them has a generic relation.
 fn with_auto_through(models: &[&'static ModelMeta]) -> Vec<&'static ModelMeta> {
     let mut all: Vec<&'static ModelMeta> = models.to_vec();
+    // Generic relations need the content types table, first.
+    let ct = <crate::contenttypes::ContentType as crate::Model>::meta();
+    let generic = models
+        .iter()
+        .any(|m| !m.generic_relations.is_empty() || !m.generic_foreign_keys.is_empty());
+    if generic && !all.iter().any(|m| std::ptr::eq(*m, ct)) {
+        all.insert(0, ct);
+    }
     for meta in models {
         for m2m in meta.many_to_many {
             let through = m2m.through_model();

@@ -58,9 +58,11 @@ pub(crate) fn delete_pk(ex: &dyn Executor, meta: &'static ModelMeta, pk: Value) 
 /// A model can be deleted without reading its rows when nothing follows from them:
 /// every relation pointing at it is DO_NOTHING.
 fn can_fast_delete(meta: &'static ModelMeta) -> bool {
-    meta.related_objects()
-        .iter()
-        .all(|r| matches!(r.relation.on_delete, OnDelete::DoNothing))
+    meta.generic_relations.is_empty()
+        && meta
+            .related_objects()
+            .iter()
+            .all(|r| matches!(r.relation.on_delete, OnDelete::DoNothing))
 }
 
 fn run(ex: &dyn Executor, meta: &'static ModelMeta, pks: Vec<Value>) -> Result<Deleted> {
@@ -170,11 +172,50 @@ impl Collector<'_> {
                 OnDelete::Set(f) => self.updates.push((rel, f(), keys)),
             }
         }
+        // A generic relation deletes the rows whose generic key points here, as
+        // Django's `GenericRelation` does.
+        for g in meta.generic_relations {
+            let children = self.generic_pointing(meta, g, &new)?;
+            if children.is_empty() {
+                continue;
+            }
+            if let Err(Blocked::Protected(inner)) = self.collect(g.target(), children)? {
+                let objects = inner.into_iter().flat_map(|(_, o)| o).collect();
+                add_refusal(
+                    &mut protected,
+                    format!("'{}.{}'", meta.name, g.name),
+                    objects,
+                );
+            }
+        }
         if protected.is_empty() {
             Ok(Ok(()))
         } else {
             Ok(Err(Blocked::Protected(protected)))
         }
+    }
+
+    /// The primary keys of the rows whose generic key (of relation `g`) points at rows
+    /// `pks` of `meta`.
+    fn generic_pointing(
+        &self,
+        meta: &'static ModelMeta,
+        g: &crate::contenttypes::GenericRelationMeta,
+        pks: &[Value],
+    ) -> Result<Vec<Value>> {
+        let target = g.target();
+        let ct = g.content_type_field;
+        let mut out = Vec::new();
+        for chunk in pks.chunks(self.batch()) {
+            let mut q = in_query(target, g.object_id_field, chunk);
+            q.filters.push(Filter {
+                q: Q::lookup(format!("{ct}__app_label"), meta.app_label)
+                    & Q::lookup(format!("{ct}__model"), meta.name.to_lowercase()),
+                negated: false,
+            });
+            out.extend(select_values(self.ex, &q, target.pk_field().name)?);
+        }
+        Ok(out)
     }
 
     /// The values of the field `rel` points at, for rows `pks` of `meta` (the keys

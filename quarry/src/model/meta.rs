@@ -295,7 +295,24 @@ pub struct ModelMeta {
     /// True for the through model quarry writes for a `ManyToMany` field without
     /// `through` (Django's auto-created intermediary model).
     pub auto_created: bool,
+    /// `GenericForeignKey` fields.
+    pub generic_foreign_keys: &'static [crate::contenttypes::GenericForeignKeyMeta],
+    /// `GenericRelation` fields.
+    pub generic_relations: &'static [crate::contenttypes::GenericRelationMeta],
+    /// Loads rows of this model by primary key and runs the prefetch levels below on
+    /// them, type-erased (a generic prefetch knows the model by its content type only);
+    /// `None` for an auto-created through model.
+    #[doc(hidden)]
+    pub dyn_fetch: Option<DynFetchFn>,
 }
+
+/// Loads rows of one model by primary key, type-erased with their keys.
+#[doc(hidden)]
+pub type DynFetchFn = fn(
+    &dyn crate::db::Executor,
+    Vec<Value>,
+    &[crate::query::prefetch::PrefetchNode],
+) -> Result<Vec<(Value, std::sync::Arc<dyn std::any::Any + Send + Sync>)>>;
 
 impl ModelMeta {
     /// The primary key field.
@@ -341,6 +358,9 @@ impl ModelMeta {
                 .map(|r| r.query_name.as_str()),
         );
         names.extend(self.many_to_many.iter().map(|m| m.name));
+        names.extend(self.generic_foreign_keys.iter().map(|g| g.name));
+        names.extend(self.generic_relations.iter().map(|g| g.name));
+        names.extend(crate::contenttypes::reverse_generic_names(self));
         names.extend(
             self.reverse_many_to_many()
                 .iter()

@@ -18,7 +18,7 @@ pub(crate) use deletion::delete_query;
 pub use instance::{Deleted, SaveOptions};
 pub use many_manager::{ManyRelatedManager, TargetRef};
 pub use many_to_many::{ManyToMany, ManyToManyLink, ManyToManyMeta, PrefetchManyFn};
-pub use meta::{ChoicesFn, FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
+pub use meta::{ChoicesFn, DynFetchFn, FieldKind, FieldMeta, IndexMeta, ModelMeta, Validator};
 pub(crate) use related_manager::clone_via_values;
 pub use related_manager::RelatedManager;
 pub use relation::{
@@ -124,6 +124,17 @@ pub trait Model: Sized + Send + Sync + 'static {
     ) -> bool {
         let _ = (field, obj);
         false
+    }
+
+    /// The `GenericForeignKey` field `index` (in `meta().generic_foreign_keys`), for
+    /// prefetch to fill. Generated.
+    #[doc(hidden)]
+    fn generic_field_mut(
+        &mut self,
+        index: usize,
+    ) -> Option<&mut crate::contenttypes::GenericForeignKey> {
+        let _ = index;
+        None
     }
 
     /// A copy of the instance with its loaded links and state, whether or not the

@@ -206,7 +206,8 @@ pub(crate) fn prefetch_objects<M: Model>(
         if let Some(attr) = &node.to_attr {
             let clash = meta.field(attr).is_some_and(|(_, f)| f.name == attr)
                 || meta.reverse_accessor(attr).is_some()
-                || meta.many_to_many_accessor(attr).is_some();
+                || meta.many_to_many_accessor(attr).is_some()
+                || meta.generic_relations.iter().any(|g| g.name == attr);
             if clash {
                 return Err(Error::invalid(format!(
                     "to_attr={attr} conflicts with a field on the {} model.",
@@ -232,6 +233,14 @@ pub(crate) fn prefetch_objects<M: Model>(
                 link.meta.prefetch_reverse
             };
             run(objs as &mut dyn Any, link, forward, node, ex)?;
+        } else if let Some(i) = meta
+            .generic_foreign_keys
+            .iter()
+            .position(|g| g.name == node.name)
+        {
+            crate::contenttypes::prefetch_generic_foreign_key(objs, i, node, ex)?;
+        } else if let Some(g) = meta.generic_relations.iter().find(|g| g.name == node.name) {
+            (g.prefetch)(objs as &mut dyn Any, g, node, ex)?;
         } else {
             return Err(Error::field(format!(
                 "Cannot find '{}' on {} object, '{}' is an invalid parameter to \
@@ -244,7 +253,7 @@ pub(crate) fn prefetch_objects<M: Model>(
 }
 
 /// The distinct non-NULL keys, in first-seen order.
-fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
+pub(crate) fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
     let mut seen = std::collections::HashSet::new();
     values
         .filter(|v| key_of(v).is_some_and(|k| seen.insert(k)))
@@ -252,13 +261,13 @@ fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
 }
 
 /// A slice of a `Prefetch` QuerySet applies to each parent's share, not to the whole.
-struct PerParentSlice {
+pub(crate) struct PerParentSlice {
     offset: usize,
     limit: Option<usize>,
 }
 
 impl PerParentSlice {
-    fn apply<C>(&self, mut list: Vec<C>) -> Vec<C> {
+    pub(crate) fn apply<C>(&self, mut list: Vec<C>) -> Vec<C> {
         let start = self.offset.min(list.len());
         list.drain(..start);
         if let Some(l) = self.limit {
@@ -270,7 +279,9 @@ impl PerParentSlice {
 
 /// The node's QuerySet of `C` (every row when it has none) and its slice, which the
 /// caller applies per parent.
-fn node_queryset<C: Model>(node: &PrefetchNode) -> Result<(QuerySet<C>, Option<PerParentSlice>)> {
+pub(crate) fn node_queryset<C: Model>(
+    node: &PrefetchNode,
+) -> Result<(QuerySet<C>, Option<PerParentSlice>)> {
     let Some(q) = &node.query else {
         return Ok((QuerySet::new(), None));
     };
@@ -297,7 +308,7 @@ fn node_queryset<C: Model>(node: &PrefetchNode) -> Result<(QuerySet<C>, Option<P
 }
 
 /// How many keys one `IN (...)` list holds.
-fn key_batch(ex: &dyn Executor) -> usize {
+pub(crate) fn key_batch(ex: &dyn Executor) -> usize {
     ex.dialect().max_params().saturating_sub(100).max(1)
 }
 
@@ -461,7 +472,7 @@ pub fn prefetch_reverse<C: Model, P: Model>(
 
 /// Runs the levels below on objects a parent already holds under `name`, and puts them
 /// back (the relation itself is loaded).
-fn prefetch_below_loaded<P: Model, C: Model>(
+pub(crate) fn prefetch_below_loaded<P: Model, C: Model>(
     parents: &mut [P],
     name: &str,
     node: &PrefetchNode,
@@ -558,7 +569,7 @@ pub fn prefetch_many<P: Model, C: Model>(
 
 /// The group of `key`: a copy while other parents with the same key remain, the group
 /// itself for the last one.
-fn take_share<C: Model>(
+pub(crate) fn take_share<C: Model>(
     groups: &mut HashMap<Key, Vec<C>>,
     remaining: &mut HashMap<Key, usize>,
     key: Key,

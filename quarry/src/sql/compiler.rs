@@ -3,7 +3,7 @@
 //! two can never drift apart.
 
 use super::dialect::Dialect;
-use super::joins::{JoinRequest, Joins};
+use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
 use crate::model::RelatedPlan;
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
@@ -196,6 +196,9 @@ fn names_relation_or_field(model: &'static ModelMeta, name: &str) -> bool {
     model.field(name).is_some()
         || model.reverse_relation(name).is_some()
         || model.many_to_many_path(name).is_some()
+        || model.generic_relations.iter().any(|g| g.name == name)
+        || crate::contenttypes::reverse_generic(model)
+            .any(|(_, g)| g.related_query_name == Some(name))
 }
 
 #[cold]
@@ -407,6 +410,7 @@ impl<'d> Compiler<'d> {
                             nullable: field.null,
                             multi: false,
                             filter_call: self.filter_call,
+                            extra: None,
                         });
                         used.push(alias);
                         model = target;
@@ -435,6 +439,7 @@ impl<'d> Compiler<'d> {
                     nullable: true,
                     multi,
                     filter_call: self.filter_call,
+                    extra: None,
                 });
                 used.push(alias);
                 model = rev.model;
@@ -479,13 +484,86 @@ impl<'d> Compiler<'d> {
                     nullable: true,
                     multi: true,
                     filter_call: self.filter_call,
+                    extra: None,
                 });
                 used.push(alias);
                 model = link.through;
                 parts[i] = to.name;
                 continue;
             }
-            return Err(Error::field(model.unknown_field_message(name)));
+            if let Some(g) = model.generic_relations.iter().find(|g| g.name == name) {
+                // `tags__tag`: the rows whose generic key holds this row's type and key.
+                if split_multi {
+                    return Ok(PathEnd::Split {
+                        alias,
+                        model,
+                        rest: parts[i..].join("__"),
+                    });
+                }
+                let target = g.target();
+                let (ct_field, id_field) = g.key_fields();
+                alias = self.joins.join(JoinRequest {
+                    parent: alias,
+                    table: target.db_table,
+                    lhs_col: model.pk_field().column,
+                    rhs_col: id_field.column,
+                    nullable: true,
+                    multi: true,
+                    filter_call: self.filter_call,
+                    extra: Some(JoinExtra {
+                        on_parent: false,
+                        column: ct_field.column,
+                        model,
+                    }),
+                });
+                used.push(alias);
+                model = target;
+            } else if let Some((owner, g)) = crate::contenttypes::reverse_generic(model)
+                .find(|(_, g)| g.related_query_name == Some(name))
+            {
+                // `animal__common_name` from the model holding the generic key.
+                let (ct_field, id_field) = g.key_fields();
+                alias = self.joins.join(JoinRequest {
+                    parent: alias,
+                    table: owner.db_table,
+                    lhs_col: id_field.column,
+                    rhs_col: owner.pk_field().column,
+                    nullable: true,
+                    multi: false,
+                    filter_call: self.filter_call,
+                    extra: Some(JoinExtra {
+                        on_parent: true,
+                        column: ct_field.column,
+                        model: owner,
+                    }),
+                });
+                used.push(alias);
+                model = owner;
+            } else if model.generic_foreign_keys.iter().any(|g| g.name == name) {
+                return Err(Error::field(format!(
+                    "Field '{name}' does not generate an automatic reverse relation and \
+                     therefore cannot be used for reverse querying. If it is a \
+                     GenericForeignKey, consider adding a GenericRelation."
+                )));
+            } else {
+                return Err(Error::field(model.unknown_field_message(name)));
+            }
+            if !parts
+                .get(i + 1)
+                .is_some_and(|p| names_relation_or_field(model, p))
+            {
+                // `tags = 5`, `tags__in`, `tags__isnull`: the related row's key.
+                let r = finish_path(
+                    alias,
+                    model,
+                    model.pk_field(),
+                    &parts[i + 1..],
+                    allow_lookup,
+                    used,
+                )?;
+                return Ok(PathEnd::Column(r));
+            }
+            i += 1;
         }
     }
 
@@ -987,6 +1065,7 @@ impl<'d> Compiler<'d> {
                 nullable: field.null,
                 multi: false,
                 filter_call: None,
+                extra: None,
             });
             let before = out.len();
             self.model_columns(target, join, out);

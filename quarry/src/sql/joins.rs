@@ -31,6 +31,27 @@ pub(crate) struct Join {
     pub nullable: bool,
     /// The `filter()` call that created it (`None`: the select list or the ordering).
     pub filter_call: Option<usize>,
+    /// A generic relation's second ON condition: the content type column.
+    pub extra: Option<JoinExtra>,
+}
+
+/// `AND <alias>.<column> = (SELECT id FROM django_content_type WHERE ...)`: the content
+/// type a join across a generic relation must match.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JoinExtra {
+    /// The column is the parent's (`TaggedItem` → `Animal`), not the joined table's.
+    pub on_parent: bool,
+    pub column: &'static str,
+    /// The model whose content type the column must hold.
+    pub model: &'static crate::model::ModelMeta,
+}
+
+impl PartialEq for JoinExtra {
+    fn eq(&self, other: &Self) -> bool {
+        self.on_parent == other.on_parent
+            && self.column == other.column
+            && std::ptr::eq(self.model, other.model)
+    }
 }
 
 /// The FROM clause being built.
@@ -51,6 +72,7 @@ pub(crate) struct JoinRequest {
     pub nullable: bool,
     pub multi: bool,
     pub filter_call: Option<usize>,
+    pub extra: Option<JoinExtra>,
 }
 
 impl Joins {
@@ -69,6 +91,7 @@ impl Joins {
                 kind: JoinKind::Base,
                 nullable: false,
                 filter_call: None,
+                extra: None,
             }],
             prefix,
         }
@@ -90,7 +113,8 @@ impl Joins {
             let same = j.parent == req.parent
                 && j.table == req.table
                 && j.lhs_col == req.lhs_col
-                && j.rhs_col == req.rhs_col;
+                && j.rhs_col == req.rhs_col
+                && j.extra == req.extra;
             let reusable =
                 !req.multi || req.filter_call.is_none() || j.filter_call == req.filter_call;
             if same && reusable {
@@ -119,6 +143,7 @@ impl Joins {
             kind,
             nullable: req.nullable,
             filter_call: req.filter_call,
+            extra: req.extra,
         });
         n
     }
@@ -188,6 +213,22 @@ impl Joins {
             dialect.quote(out, &j.alias);
             out.push('.');
             dialect.quote(out, j.rhs_col);
+            if let Some(extra) = &j.extra {
+                out.push_str(" AND ");
+                let alias = if extra.on_parent {
+                    &self.list[j.parent].alias
+                } else {
+                    &j.alias
+                };
+                dialect.quote(out, alias);
+                out.push('.');
+                dialect.quote(out, extra.column);
+                out.push_str(" = ");
+                out.push_str(&crate::contenttypes::content_type_subquery(
+                    dialect,
+                    extra.model,
+                ));
+            }
             out.push(')');
         }
     }

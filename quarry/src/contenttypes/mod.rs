@@ -1,0 +1,220 @@
+//! Content types and generic relations, Django's `django.contrib.contenttypes`.
+//!
+//! [`ContentType`] is a model: one row per model (`app_label`, `model`), created on
+//! demand. A [`GenericForeignKey`] points at a row of any model through two ordinary
+//! fields, a foreign key to `ContentType` and the object's key; a [`GenericRelation`]
+//! on the model pointed at gives the reverse side: a manager, lookups and prefetch.
+//!
+//! ```
+//! use quarry::prelude::*;
+//! use quarry::contenttypes::{ContentType, GenericForeignKey, GenericRelation};
+//!
+//! #[derive(Model, Debug, Clone)]
+//! #[model(app_label = "ct_docs", ordering = ["tag"])]
+//! struct TaggedItem {
+//!     id: i64,
+//!     #[field(kind = "SlugField")]
+//!     tag: String,
+//!     #[field(on_delete = Cascade)]
+//!     content_type: ForeignKey<ContentType>,
+//!     object_id: i64,
+//!     content_object: GenericForeignKey,
+//!     _state: ModelState,
+//! }
+//!
+//! #[derive(Model, Debug, Clone)]
+//! #[model(app_label = "ct_docs")]
+//! struct Animal {
+//!     id: i64,
+//!     #[field(max_length = 150)]
+//!     common_name: String,
+//!     #[field(related_query_name = "animal")]
+//!     tags: GenericRelation<TaggedItem>,
+//!     _state: ModelState,
+//! }
+//!
+//! let db = Database::connect("sqlite::memory:")?;
+//! // The content types table comes with the models that need it.
+//! quarry::schema::create_tables(&db, &[TaggedItem::meta(), Animal::meta()])?;
+//! let lion = Animal::objects().create(&db, Animal {
+//!     id: 0, common_name: "Lion".into(), tags: GenericRelation::new(), _state: ModelState::new(),
+//! })?;
+//! lion.tags().create(&db, TaggedItem::from_pairs([("tag", Value::from("yellow"))])?)?;
+//!
+//! let tag = TaggedItem::objects().get(&db, q!(animal__common_name = "Lion"))?;
+//! let animal: Animal = tag.content_object(&db)?.expect("the lion exists");
+//! assert_eq!(animal.common_name, "Lion");
+//! assert_eq!(Animal::objects().filter(q!(tags__tag = "yellow")).count(&db)?, 1);
+//! assert_eq!(ContentType::for_model::<Animal>(&db)?.model, "animal");
+//! # Ok::<(), quarry::Error>(())
+//! ```
+
+mod fields;
+mod manager;
+pub(crate) mod prefetch;
+
+pub(crate) use fields::reverse_generic;
+pub use fields::{
+    GenericForeignKey, GenericForeignKeyMeta, GenericRelation, GenericRelationMeta,
+    PrefetchGenericFn,
+};
+pub use manager::GenericRelatedManager;
+pub use prefetch::{fetch_dyn, prefetch_generic_foreign_key, prefetch_generic_relation};
+
+use crate::db::Executor;
+use crate::error::{Error, Result};
+use crate::model::{registry, Model, ModelMeta, ModelState};
+use crate::query::Q;
+use crate::value::Value;
+
+/// One model, as a row: Django's `ContentType` (table `django_content_type`).
+///
+/// Rows are created the first time a model's content type is asked for.
+///
+/// ```
+/// use quarry::prelude::*;
+/// use quarry::contenttypes::ContentType;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "ct_only")]
+/// struct Mineral { id: i64, _state: ModelState }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[ContentType::meta(), Mineral::meta()])?;
+/// let ct = ContentType::for_model::<Mineral>(&db)?;
+/// assert_eq!((ct.app_label.as_str(), ct.model.as_str()), ("ct_only", "mineral"));
+/// assert_eq!(ct.model_meta().map(|m| m.name), Some("Mineral"));
+/// assert_eq!(ContentType::for_model::<Mineral>(&db)?.id, ct.id); // created once
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(crate::Model, Debug, Clone, PartialEq)]
+#[model(
+    app_label = "contenttypes",
+    db_table = "django_content_type",
+    unique_together = [["app_label", "model"]],
+    verbose_name = "content type"
+)]
+pub struct ContentType {
+    /// The primary key.
+    pub id: i64,
+    /// The model's app label.
+    #[field(max_length = 100)]
+    pub app_label: String,
+    /// The model's name in lower case.
+    #[field(max_length = 100, verbose_name = "python model class name")]
+    pub model: String,
+    /// Instance state.
+    pub _state: ModelState,
+}
+
+impl ContentType {
+    /// The content type of `meta`, created if it does not exist yet.
+    pub fn for_meta(
+        ex: &(impl Executor + ?Sized),
+        meta: &'static ModelMeta,
+    ) -> Result<ContentType> {
+        let model = meta.name.to_lowercase();
+        let (ct, _) = ContentType::objects().get_or_create(
+            ex,
+            Q::lookup("app_label", meta.app_label) & Q::lookup("model", model.as_str()),
+            [],
+        )?;
+        Ok(ct)
+    }
+
+    /// The content type of `M`, created if it does not exist yet.
+    pub fn for_model<M: Model>(ex: &(impl Executor + ?Sized)) -> Result<ContentType> {
+        Self::for_meta(ex, M::meta())
+    }
+
+    /// The content type with primary key `id`.
+    pub fn for_id(ex: &(impl Executor + ?Sized), id: i64) -> Result<ContentType> {
+        ContentType::objects().get(ex, Q::lookup("pk", id))
+    }
+
+    /// The registered model this content type stands for (`None` for a model this
+    /// program does not know, Django's stale content type).
+    pub fn model_meta(&self) -> Option<&'static ModelMeta> {
+        registry::get_model(&format!("{}.{}", self.app_label, self.model))
+    }
+}
+
+/// The content type of `obj`'s model and `obj`'s key: what a generic foreign key to it
+/// holds. The object must be saved.
+#[doc(hidden)]
+pub fn generic_target<T: Model>(ex: &(impl Executor + ?Sized), obj: &T) -> Result<(Value, Value)> {
+    if !obj.state().pk_is_set() {
+        return Err(Error::invalid(format!(
+            "save() prohibited to prevent data loss due to unsaved related object '{}'.",
+            T::meta().name.to_lowercase()
+        )));
+    }
+    let ct = ContentType::for_model::<T>(ex)?;
+    Ok((Value::I64(ct.id), obj.pk()))
+}
+
+/// The object a generic foreign key points at, as a `T`: from the cache when loaded,
+/// else one query for the content type and one for the object. `None` when the key is
+/// NULL or the row is gone; an error when it points at another model.
+#[doc(hidden)]
+pub fn generic_get<T: Model>(
+    field: &GenericForeignKey,
+    content_type: Option<Value>,
+    object_id: Value,
+    owner: &str,
+    ex: &(impl Executor + ?Sized),
+) -> Result<Option<T>> {
+    let (Some(Value::I64(ct_id)), false) = (&content_type, object_id.is_null()) else {
+        return Ok(None);
+    };
+    let ct_id = *ct_id;
+    if let Some(obj) = field.cached_for::<T>(&Value::I64(ct_id), &object_id) {
+        return Ok(Some(obj.clone_instance()));
+    }
+    let ct = ContentType::for_id(ex, ct_id)?;
+    let meta = ct.model_meta();
+    if !meta.is_some_and(|m| std::ptr::eq(m, T::meta())) {
+        return Err(Error::invalid(format!(
+            "{owner} points at a {}.{} object, not a {}",
+            ct.app_label,
+            ct.model,
+            T::meta().name
+        )));
+    }
+    let found = T::objects()
+        .filter(Q::lookup("pk", object_id.clone()))
+        .first(ex)?;
+    if let Some(obj) = &found {
+        field.set_cached(
+            Value::I64(ct_id),
+            object_id,
+            std::sync::Arc::new(obj.clone_instance()),
+        );
+    }
+    Ok(found)
+}
+
+/// The `related_query_name`s of generic relations that point at `meta`.
+pub(crate) fn reverse_generic_names(
+    meta: &'static ModelMeta,
+) -> impl Iterator<Item = &'static str> {
+    reverse_generic(meta).filter_map(|(_, g)| g.related_query_name)
+}
+
+/// The content-types subquery a generic join compares its type column with:
+/// `(SELECT id FROM django_content_type WHERE app_label = '...' AND model = '...')`, so
+/// that lookups across generic relations need no query to find the type's id first.
+pub(crate) fn content_type_subquery(dialect: &dyn crate::sql::Dialect, meta: &ModelMeta) -> String {
+    let ct = ContentType::meta();
+    let quote = |s: &str| s.replace('\'', "''");
+    let mut sql = String::from("(SELECT ");
+    dialect.quote(&mut sql, ct.pk_field().column);
+    sql.push_str(" FROM ");
+    dialect.quote(&mut sql, ct.db_table);
+    sql.push_str(" WHERE ");
+    dialect.quote(&mut sql, "app_label");
+    sql.push_str(&format!(" = '{}' AND ", quote(meta.app_label)));
+    dialect.quote(&mut sql, "model");
+    sql.push_str(&format!(" = '{}')", quote(&meta.name.to_lowercase())));
+    sql
+}

@@ -1,0 +1,183 @@
+//! `prefetch_related` across generic relations: a generic foreign key (one query per
+//! content type found) and a generic relation (one query).
+
+use super::fields::GenericRelationMeta;
+use super::ContentType;
+use crate::db::Executor;
+use crate::error::{Error, Result};
+use crate::model::{Model, ModelMeta};
+use crate::query::prefetch::{
+    distinct_keys, key_batch, node_queryset, prefetch_below_loaded, prefetch_objects, take_share,
+    PrefetchNode,
+};
+use crate::query::{QuerySet, Q};
+use crate::value::{key_of, Value, ValueKey};
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A loaded object of some model, type-erased.
+type AnyObject = Arc<dyn Any + Send + Sync>;
+
+/// Loads the rows of `M` with these primary keys and runs the prefetch levels `below`
+/// on them, type-erased with their keys: what a generic prefetch calls through
+/// [`ModelMeta::dyn_fetch`] for a model it knows only by its content type.
+#[doc(hidden)]
+pub fn fetch_dyn<M: Model>(
+    ex: &dyn Executor,
+    keys: Vec<Value>,
+    below: &[PrefetchNode],
+) -> Result<Vec<(Value, AnyObject)>> {
+    let mut objs: Vec<M> = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(key_batch(ex)) {
+        objs.extend(
+            QuerySet::<M>::new()
+                .filter(Q::lookup("pk__in", Value::List(chunk.to_vec())))
+                .all(ex)?,
+        );
+    }
+    prefetch_objects(&mut objs, below, ex)?;
+    Ok(objs
+        .into_iter()
+        .map(|o| (o.pk(), Arc::new(o) as AnyObject))
+        .collect())
+}
+
+/// A key converted to what `meta`'s primary key stores (an `object_id` held as text
+/// still finds an integer key).
+fn as_pk_of(meta: &ModelMeta, v: Value) -> Option<ValueKey> {
+    let v = crate::sql::compiler::prep(meta.pk_field().kind, v).ok()?;
+    key_of(&v)
+}
+
+/// `prefetch_related("content_object")`: reads the content types the objects point at
+/// (one query), then each model's rows (one query per content type, and the levels
+/// below per model), and fills each `GenericForeignKey`'s cache.
+#[doc(hidden)]
+pub fn prefetch_generic_foreign_key<M: Model>(
+    objs: &mut [M],
+    index: usize,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<()> {
+    let meta = M::meta();
+    let gfk = &meta.generic_foreign_keys[index];
+    if node.query.is_some() || node.to_attr.is_some() {
+        return Err(Error::invalid(format!(
+            "Prefetch querysets and to_attr cannot be used with GenericForeignKeys \
+             ('{}').",
+            node.path
+        )));
+    }
+    let (ct_index, _) = meta.field_or_error(gfk.ct_field)?;
+    let (id_index, _) = meta.field_or_error(gfk.fk_field)?;
+    let mut wanted: HashMap<i64, Vec<Value>> = HashMap::new();
+    for o in objs.iter() {
+        if let (Value::I64(ct), id) = (o.field_value(ct_index), o.field_value(id_index)) {
+            if !id.is_null() {
+                wanted.entry(ct).or_default().push(id);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = wanted.keys().map(|&k| Value::I64(k)).collect();
+    let cts = ContentType::objects()
+        .filter(Q::lookup("pk__in", Value::List(ids)))
+        .all(ex)?;
+    let mut loaded: HashMap<(i64, ValueKey), AnyObject> = HashMap::new();
+    for ct in cts {
+        let Some(target) = ct.model_meta() else {
+            continue;
+        };
+        let Some(fetch) = target.dyn_fetch else {
+            continue;
+        };
+        let keys = distinct_keys(wanted.remove(&ct.id).unwrap_or_default().into_iter());
+        for (pk, obj) in fetch(ex, keys, &node.children)? {
+            if let Some(k) = key_of(&pk) {
+                loaded.insert((ct.id, k), obj);
+            }
+        }
+        for o in objs.iter_mut() {
+            let Value::I64(c) = o.field_value(ct_index) else {
+                continue;
+            };
+            if c != ct.id {
+                continue;
+            }
+            let object_id = o.field_value(id_index);
+            let found = as_pk_of(target, object_id.clone())
+                .and_then(|k| loaded.get(&(c, k)).cloned())
+                .map(|obj| (Value::I64(c), object_id, obj));
+            if let Some(field) = o.generic_field_mut(index) {
+                field.replace_cached(found);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `prefetch_related("tags")` across a generic relation: one query of `C` filtered on
+/// the parent's content type and keys, grouped per parent.
+#[doc(hidden)]
+pub fn prefetch_generic_relation<P: Model, C: Model>(
+    parents: &mut dyn Any,
+    rel: &'static GenericRelationMeta,
+    node: &PrefetchNode,
+    ex: &dyn Executor,
+) -> Result<()> {
+    let parents = parents
+        .downcast_mut::<Vec<P>>()
+        .expect("the relation's parents are of its model");
+    let name = node.store_as();
+    if node.query.is_none()
+        && parents
+            .iter()
+            .all(|p| p.state().prefetched::<C>(name).is_some())
+    {
+        return prefetch_below_loaded::<P, C>(parents, name, node, ex);
+    }
+    let meta = P::meta();
+    let keys = distinct_keys(parents.iter().map(|p| p.pk()));
+    let (base, slice) = node_queryset::<C>(node)?;
+    let ct = rel.content_type_field;
+    let base = base.filter(
+        Q::lookup(format!("{ct}__app_label"), meta.app_label)
+            & Q::lookup(format!("{ct}__model"), meta.name.to_lowercase()),
+    );
+    let (id_index, _) = C::meta().field_or_error(rel.object_id_field)?;
+    let mut children: Vec<C> = Vec::new();
+    for chunk in keys.chunks(key_batch(ex)) {
+        let qs = base.clone().filter(Q::lookup(
+            format!("{}__in", rel.object_id_field),
+            Value::List(chunk.to_vec()),
+        ));
+        children.extend(qs.all(ex)?);
+    }
+    prefetch_objects(&mut children, &node.children, ex)?;
+    let mut groups: HashMap<ValueKey, Vec<C>> = HashMap::new();
+    for c in children {
+        if let Some(k) = as_pk_of(meta, c.field_value(id_index)) {
+            groups.entry(k).or_default().push(c);
+        }
+    }
+    let mut remaining: HashMap<ValueKey, usize> = HashMap::new();
+    for p in parents.iter() {
+        if let Some(k) = key_of(&p.pk()) {
+            *remaining.entry(k).or_default() += 1;
+        }
+    }
+    for p in parents.iter_mut() {
+        let mut share = match key_of(&p.pk()) {
+            Some(k) => take_share(&mut groups, &mut remaining, k),
+            None => Vec::new(),
+        };
+        if let Some(slice) = &slice {
+            share = slice.apply(share);
+        }
+        p.state_mut().set_prefetched(name, Arc::new(share));
+    }
+    Ok(())
+}
