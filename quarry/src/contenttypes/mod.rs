@@ -39,7 +39,11 @@
 //! let lion = Animal::objects().create(&db, Animal {
 //!     id: 0, common_name: "Lion".into(), tags: GenericRelation::new(), _state: ModelState::new(),
 //! })?;
-//! lion.tags().create(&db, TaggedItem::from_pairs([("tag", Value::from("yellow"))])?)?;
+//! // create() fills in the content type and the key.
+//! lion.tags().create(&db, TaggedItem {
+//!     id: 0, tag: "yellow".into(), content_type: ForeignKey::new(0), object_id: 0,
+//!     content_object: GenericForeignKey::new(), _state: ModelState::new(),
+//! })?;
 //!
 //! let tag = TaggedItem::objects().get(&db, q!(animal__common_name = "Lion"))?;
 //! let animal: Animal = tag.content_object(&db)?.expect("the lion exists");
