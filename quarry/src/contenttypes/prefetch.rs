@@ -7,7 +7,7 @@ use crate::db::Executor;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::query::prefetch::{
-    distinct_keys, key_batch, node_queryset, prefetch_below_loaded, prefetch_objects, take_share,
+    distinct_keys, distribute, key_batch, node_queryset, prefetch_below_loaded, prefetch_objects,
     PrefetchNode,
 };
 use crate::query::{QuerySet, Q};
@@ -163,21 +163,13 @@ pub fn prefetch_generic_relation<P: Model, C: Model>(
             groups.entry(k).or_default().push(c);
         }
     }
-    let mut remaining: HashMap<ValueKey, usize> = HashMap::new();
-    for p in parents.iter() {
-        if let Some(k) = key_of(&p.pk()) {
-            *remaining.entry(k).or_default() += 1;
-        }
-    }
-    for p in parents.iter_mut() {
-        let mut share = match key_of(&p.pk()) {
-            Some(k) => take_share(&mut groups, &mut remaining, k),
-            None => Vec::new(),
-        };
-        if let Some(slice) = &slice {
-            share = slice.apply(share);
-        }
-        p.state_mut().set_prefetched(name, Arc::new(share));
-    }
+    distribute(
+        parents,
+        groups,
+        |p| key_of(&p.pk()),
+        slice.as_ref(),
+        name,
+        |_, _| {},
+    );
     Ok(())
 }

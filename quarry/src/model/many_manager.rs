@@ -266,12 +266,7 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
     /// Unlinks every object from the parent.
     pub fn clear(&self, ex: &(impl Executor + ?Sized)) -> Result<()> {
         let key = self.key()?;
-        let (from, to) = self.link.fks(self.forward);
-        let mut q = Q::lookup(from.name, key.clone());
-        if self.link.meta.symmetrical {
-            q = q | Q::lookup(to.name, key);
-        }
-        delete_query(&crate::db::ExecutorRef(ex), &through_query(self.link, q))?;
+        delete_query(&crate::db::ExecutorRef(ex), &self.every_link(&key))?;
         self.invalidate();
         Ok(())
     }
@@ -320,12 +315,7 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
         let key = self.key()?;
         let keys = self.target_keys(objs, "set")?;
         ex.atomic_dyn(&mut |tx| {
-            let (from, to) = self.link.fks(self.forward);
-            let mut q = Q::lookup(from.name, key.clone());
-            if self.link.meta.symmetrical {
-                q = q | Q::lookup(to.name, key.clone());
-            }
-            delete_query(tx, &through_query(self.link, q))?;
+            delete_query(tx, &self.every_link(&key))?;
             self.add_keys(tx, &key, &keys)
         })?;
         self.invalidate();
@@ -347,6 +337,16 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
         })?;
         self.invalidate();
         Ok(created.expect("set when the transaction committed"))
+    }
+
+    /// Every through row of the parent (both ways for a symmetrical relation).
+    fn every_link(&self, key: &Value) -> Query {
+        let (from, to) = self.link.fks(self.forward);
+        let mut q = Q::lookup(from.name, key.clone());
+        if self.link.meta.symmetrical {
+            q = q | Q::lookup(to.name, key.clone());
+        }
+        through_query(self.link, q)
     }
 
     /// The keys the through rows hold for `objs`, converted to the key's kind, without

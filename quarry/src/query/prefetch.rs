@@ -442,31 +442,22 @@ pub fn prefetch_reverse<C: Model, P: Model>(
             groups.entry(k).or_default().push(c);
         }
     }
-    // Parents sharing a key (the same row loaded twice) each get a copy; the last one
-    // takes the group.
-    let mut remaining: HashMap<Key, usize> = HashMap::new();
-    for p in parents.iter() {
-        if let Some(k) = key_of(&p.field_value(key_index)) {
-            *remaining.entry(k).or_default() += 1;
-        }
-    }
-    for p in parents.iter_mut() {
-        let key = key_of(&p.field_value(key_index));
-        let mut share = match key {
-            Some(k) => take_share(&mut groups, &mut remaining, k),
-            None => Vec::new(),
-        };
-        if let Some(slice) = &slice {
-            share = slice.apply(share);
-        }
-        if !share.is_empty() && node.to_attr.is_none() {
-            let back: Arc<dyn Any + Send + Sync> = Arc::new(clone_via_values(&*p));
-            for c in &mut share {
-                c.set_related_cache(rel.field_index, back.clone());
+    let back_links = node.to_attr.is_none();
+    distribute(
+        parents,
+        groups,
+        |p| key_of(&p.field_value(key_index)),
+        slice.as_ref(),
+        name,
+        |p, share| {
+            if back_links {
+                let back: Arc<dyn Any + Send + Sync> = Arc::new(clone_via_values(p));
+                for c in share.iter_mut() {
+                    c.set_related_cache(rel.field_index, back.clone());
+                }
             }
-        }
-        p.state_mut().set_prefetched(name, Arc::new(share));
-    }
+        },
+    );
     Ok(())
 }
 
@@ -548,23 +539,47 @@ pub fn prefetch_many<P: Model, C: Model>(
             groups.entry(k).or_default().push(c);
         }
     }
+    distribute(
+        parents,
+        groups,
+        |p| key_of(&p.field_value(key_index)),
+        slice.as_ref(),
+        name,
+        |_, _| {},
+    );
+    Ok(())
+}
+
+/// Hands each parent its group (keyed by `key_of_parent`), sliced per parent, and
+/// stores it under `name`; `fill` runs on each non-empty share first (back-links).
+/// Parents sharing a key (the same row loaded twice) each get a copy.
+pub(crate) fn distribute<P: Model, C: Model>(
+    parents: &mut [P],
+    mut groups: HashMap<Key, Vec<C>>,
+    key_of_parent: impl Fn(&P) -> Option<Key>,
+    slice: Option<&PerParentSlice>,
+    name: &str,
+    mut fill: impl FnMut(&P, &mut Vec<C>),
+) {
     let mut remaining: HashMap<Key, usize> = HashMap::new();
     for p in parents.iter() {
-        if let Some(k) = key_of(&p.field_value(key_index)) {
+        if let Some(k) = key_of_parent(p) {
             *remaining.entry(k).or_default() += 1;
         }
     }
     for p in parents.iter_mut() {
-        let mut share = match key_of(&p.field_value(key_index)) {
+        let mut share = match key_of_parent(p) {
             Some(k) => take_share(&mut groups, &mut remaining, k),
             None => Vec::new(),
         };
-        if let Some(slice) = &slice {
+        if let Some(slice) = slice {
             share = slice.apply(share);
+        }
+        if !share.is_empty() {
+            fill(p, &mut share);
         }
         p.state_mut().set_prefetched(name, Arc::new(share));
     }
-    Ok(())
 }
 
 /// The group of `key`: a copy while other parents with the same key remain, the group
