@@ -7,8 +7,8 @@ use crate::db::Executor;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::query::prefetch::{
-    distinct_keys, distribute, key_batch, node_queryset, prefetch_below_loaded, prefetch_objects,
-    PrefetchNode,
+    already_loaded, distinct_keys, distribute, key_batch, node_queryset, prefetch_below_loaded,
+    prefetch_objects, PrefetchNode,
 };
 use crate::query::{QuerySet, Q};
 use crate::value::{key_of, Value, ValueKey};
@@ -132,11 +132,7 @@ pub fn prefetch_generic_relation<P: Model, C: Model>(
         .downcast_mut::<Vec<P>>()
         .expect("the relation's parents are of its model");
     let name = node.store_as();
-    if node.query.is_none()
-        && parents
-            .iter()
-            .all(|p| p.state().prefetched::<C>(name).is_some())
-    {
+    if already_loaded::<P, C>(parents, node) {
         return prefetch_below_loaded::<P, C>(parents, name, node, ex);
     }
     let meta = P::meta();

@@ -420,11 +420,7 @@ pub fn prefetch_reverse<C: Model, P: Model>(
         .downcast_mut::<Vec<P>>()
         .expect("the reverse relation's parents are of its target model");
     let name = node.store_as();
-    if node.query.is_none()
-        && parents
-            .iter()
-            .all(|p| p.state().prefetched::<C>(name).is_some())
-    {
+    if already_loaded::<P, C>(parents, node) {
         // Already loaded: only the levels below run.
         return prefetch_below_loaded::<P, C>(parents, name, node, ex);
     }
@@ -459,6 +455,16 @@ pub fn prefetch_reverse<C: Model, P: Model>(
         },
     );
     Ok(())
+}
+
+/// True when every parent holds its objects under the node's name already and the
+/// node asks for no QuerySet of its own: only the levels below need to run.
+pub(crate) fn already_loaded<P: Model, C: Model>(parents: &[P], node: &PrefetchNode) -> bool {
+    let name = node.store_as();
+    node.query.is_none()
+        && parents
+            .iter()
+            .all(|p| p.state().prefetched::<C>(name).is_some())
 }
 
 /// Runs the levels below on objects a parent already holds under `name`, and puts them
@@ -504,11 +510,7 @@ pub fn prefetch_many<P: Model, C: Model>(
         .downcast_mut::<Vec<P>>()
         .expect("the relation's parents are of its model");
     let name = node.store_as();
-    if node.query.is_none()
-        && parents
-            .iter()
-            .all(|p| p.state().prefetched::<C>(name).is_some())
-    {
+    if already_loaded::<P, C>(parents, node) {
         return prefetch_below_loaded::<P, C>(parents, name, node, ex);
     }
     let (from, _) = link.fks(forward);
