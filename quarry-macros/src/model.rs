@@ -48,6 +48,26 @@ struct FieldOpts {
     fk_field: Option<LitStr>,
     content_type_field: Option<LitStr>,
     object_id_field: Option<LitStr>,
+    limit_choices_to: Option<TokenStream>,
+}
+
+/// `limit_choices_to = ...` as an `Option<fn() -> Q>`: a path names the function; any
+/// other expression (`q!(...)`) becomes the body of one.
+fn limit_choices_to(o: &FieldOpts) -> TokenStream {
+    match &o.limit_choices_to {
+        None => quote!(::core::option::Option::None),
+        Some(tokens) if syn::parse2::<syn::Path>(tokens.clone()).is_ok() => {
+            quote!(::core::option::Option::Some(#tokens as fn() -> ::quarry::Q))
+        }
+        Some(tokens) => quote! {
+            ::core::option::Option::Some({
+                fn limit_choices_to() -> ::quarry::Q {
+                    #tokens
+                }
+                limit_choices_to as fn() -> ::quarry::Q
+            })
+        },
+    }
 }
 
 /// A `ForeignKey<T>` / `OneToOneField<T>` field, possibly in an `Option`.
@@ -258,6 +278,9 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                 "fk_field" => o.fk_field = Some(m.value()?.parse()?),
                 "content_type_field" => o.content_type_field = Some(m.value()?.parse()?),
                 "object_id_field" => o.object_id_field = Some(m.value()?.parse()?),
+                "limit_choices_to" => {
+                    o.limit_choices_to = Some(attrs::expr_tokens(m.value()?)?)
+                }
                 "on_delete" => {
                     let (tokens, name) = on_delete(m.value()?)?;
                     o.on_delete = Some(tokens);
@@ -284,7 +307,7 @@ fn parse_field_opts(field: &syn::Field, errors: &mut Errors) -> FieldOpts {
                          auto_now_add, db_column, default, max_length, max_digits, \
                          decimal_places, validators, kind, verbose_name, for relations \
                          on_delete, related_name, related_query_name, to_field, db_constraint, \
-                         for many-to-many fields through, through_fields, symmetrical, \
+                         limit_choices_to, for many-to-many fields through, through_fields, symmetrical, \
                          db_table, for a GenericForeignKey ct_field, fk_field, and for a \
                          GenericRelation content_type_field, object_id_field; e.g. \
                          `#[field(max_length = 100)]`"
@@ -442,12 +465,13 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             || o.related_name.is_some()
             || o.related_query_name.is_some()
             || o.to_field.is_some()
-            || o.db_constraint.is_some();
+            || o.db_constraint.is_some()
+            || o.limit_choices_to.is_some();
         match &rel {
             None if rel_opts => errors.push(syn::Error::new_spanned(
                 &f.ident,
-                "on_delete, related_name, related_query_name, to_field and db_constraint \
-                 apply to relation fields only\nhelp: declare the field as `ForeignKey<Model>` \
+                "on_delete, related_name, related_query_name, to_field, db_constraint and \
+                 limit_choices_to apply to relation fields only\nhelp: declare the field as `ForeignKey<Model>` \
                  or `OneToOneField<Model>`",
             )),
             Some(_) if o.on_delete.is_none() => errors.push(syn::Error::new_spanned(
@@ -482,7 +506,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 &f.ident,
                 "a ManyToMany field has no column: it takes related_name, \
                  related_query_name, through, through_fields, symmetrical, db_table, \
-                 db_constraint, blank and verbose_name only (its through rows are deleted \
+                 db_constraint, limit_choices_to, blank and verbose_name only (its through rows are deleted \
                  with either side, so there is no on_delete)",
             ));
         }
@@ -642,6 +666,17 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let related_query_name = opt_lit(&o.related_query_name);
                 let to_field = o.to_field.as_ref().map(|l| l.value()).unwrap_or_default();
                 let db_constraint = o.db_constraint.unwrap_or(true);
+                let limit = limit_choices_to(o);
+                let choices = format_ident!("{}_choices", fname, span = ident.span());
+                let doc = format!(" The {} objects `{fname}` may point at: every row, narrowed by the field's `limit_choices_to` (Django's form field queryset).", type_name(target));
+                accessors.push(quote! {
+                    impl #name {
+                        #[doc = #doc]
+                        pub fn #choices() -> ::quarry::QuerySet<#target> {
+                            ::quarry::model::choices_queryset(<Self as ::quarry::Model>::meta().fields[#i].relation.and_then(|r| r.limit_choices_to))
+                        }
+                    }
+                });
                 load_arms.push(quote! {
                     #i => ::quarry::model::load_related_field(&mut self.#ident, row, offset, plan)
                 });
@@ -703,6 +738,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                         related_name: #related_name,
                         related_query_name: #related_query_name,
                         db_constraint: #db_constraint,
+                        limit_choices_to: #limit,
                         prefetch_reverse: ::quarry::query::prefetch::prefetch_reverse::<#name, #target>,
                     })
                 }
@@ -766,7 +802,14 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             .verbose_name
             .as_ref()
             .map(|l| l.value())
-            .unwrap_or_else(|| fname.replace('_', " "));
+            .unwrap_or_else(|| {
+                // Django's auto-created primary key is labelled "ID".
+                if fname == "id" && o.primary_key {
+                    "ID".to_owned()
+                } else {
+                    fname.replace('_', " ")
+                }
+            });
         metas.push(quote! {
             ::quarry::FieldMeta {
                 name: #fname,
@@ -848,6 +891,17 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         let target_name = type_name(&target);
         let self_referential = target_name == struct_name;
         let symmetrical = o.symmetrical.unwrap_or(self_referential);
+        let limit = limit_choices_to(o);
+        let choices = format_ident!("{}_choices", fname, span = ident.span());
+        let doc = format!(" The {target_name} objects `{fname}` may link to: every row, narrowed by the field's `limit_choices_to` (Django's form field queryset).");
+        accessors.push(quote! {
+            impl #name {
+                #[doc = #doc]
+                pub fn #choices() -> ::quarry::QuerySet<#target> {
+                    ::quarry::model::choices_queryset(<Self as ::quarry::Model>::meta().many_to_many[#j].limit_choices_to)
+                }
+            }
+        });
         if symmetrical && !self_referential {
             return Err(syn::Error::new_spanned(
                 ident,
@@ -921,6 +975,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                                 related_name: ::core::option::Option::Some(#hidden),
                                 related_query_name: ::core::option::Option::None,
                                 db_constraint: #db_constraint,
+                                limit_choices_to: ::core::option::Option::None,
                                 prefetch_reverse: ::quarry::model::__not_prefetchable_reverse,
                             }),
                         }
@@ -991,6 +1046,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 related_name: #related_name,
                 related_query_name: #related_query_name,
                 symmetrical: #symmetrical,
+                limit_choices_to: #limit,
                 prefetch_forward: ::quarry::query::prefetch::prefetch_many::<#name, #target>,
                 prefetch_reverse: ::quarry::query::prefetch::prefetch_many::<#target, #name>,
             }

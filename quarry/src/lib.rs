@@ -58,6 +58,7 @@ pub use model::{
     Deleted, FieldKind, FieldMeta, ForeignKey, IndexMeta, ManyRelatedManager, ManyToMany,
     ManyToManyLink, ManyToManyMeta, Model, ModelMeta, ModelState, OnDelete, OneToOneField,
     RelatedManager, Relation, RelationKind, ReverseRelation, SaveOptions, TargetRef, Validator,
+    NON_FIELD_ERRORS,
 };
 pub use quarry_macros::{Choices, Model};
 pub use query::prefetch::prefetch_related_objects;

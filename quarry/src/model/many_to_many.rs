@@ -45,6 +45,9 @@ pub struct ManyToManyMeta {
     /// A self-referential relation that is its own reverse (`friends`): a link added one
     /// way is added the other way too, and there is no reverse accessor.
     pub symmetrical: bool,
+    /// Django's `limit_choices_to`: the condition a target must meet, applied by the
+    /// generated `<field>_choices()` QuerySet (as in Django, `add()` does not check it).
+    pub limit_choices_to: Option<fn() -> crate::query::Q>,
     /// Loads this side for `prefetch_related` (owner → targets).
     #[doc(hidden)]
     pub prefetch_forward: PrefetchManyFn,

@@ -27,8 +27,9 @@ pub use relation::{
     ReverseRelation,
 };
 pub use state::ModelState;
+pub use validation::{choices_queryset, NON_FIELD_ERRORS};
 
-use crate::db::{Executor, Row};
+use crate::db::{Executor, ExecutorRef, Row};
 use crate::error::Result;
 use crate::query::QuerySet;
 use crate::value::Value;
@@ -191,6 +192,16 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// bad field.
     fn full_clean(&self) -> Result<()> {
         validation::full_clean(self)
+    }
+
+    /// `full_clean` plus the checks that read the database, Django's `full_clean()` in
+    /// full: every foreign key points at a row that exists and meets the field's
+    /// `limit_choices_to` (`"publisher instance with id 3 does not exist."`), and no
+    /// other row holds the same `unique` value or `unique_together` group
+    /// (`"Book with this Isbn already exists."`; groups report under
+    /// [`NON_FIELD_ERRORS`]). A field that failed the first checks is not looked up.
+    fn full_clean_using(&self, ex: &(impl Executor + ?Sized)) -> Result<()> {
+        validation::full_clean_using(self, &ExecutorRef(ex))
     }
 }
 

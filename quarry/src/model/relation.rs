@@ -91,6 +91,10 @@ pub struct Relation {
     pub related_query_name: Option<&'static str>,
     /// Create a database constraint.
     pub db_constraint: bool,
+    /// Django's `limit_choices_to`: the condition a target must meet to be pointed at,
+    /// checked by [`full_clean_using`](crate::Model::full_clean_using) and applied by the
+    /// generated `<field>_choices()` QuerySet.
+    pub limit_choices_to: Option<fn() -> Q>,
     /// Runs the reverse side of `prefetch_related`.
     #[doc(hidden)]
     pub prefetch_reverse: PrefetchReverseFn,
@@ -123,6 +127,11 @@ impl Relation {
             meta.field(self.to_field)
                 .expect("the derive checked to_field against the target")
         }
+    }
+
+    /// The `limit_choices_to` condition, if the field has one.
+    pub fn limit_choices_to(&self) -> Option<Q> {
+        self.limit_choices_to.map(|f| f())
     }
 
     /// True when the reverse side is hidden (`related_name = "+"`).
@@ -353,10 +362,77 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
                 meta.name.to_lowercase()
             )));
         }
+        let id = K::from_value(obj.pk()).map_err(|e| {
+            Error::invalid(format!(
+                "ForeignKey::to links by {}'s primary key, which does not convert to this \
+                 key's type ({e}); for a field with to_field, use \
+                 ForeignKey::to_field(&obj, \"<field>\")",
+                meta.name
+            ))
+        })?;
         Ok(ForeignKey {
-            id: K::from_value(obj.pk())?,
+            id,
             to_field: "",
             cached: OnceLock::from(Arc::new(obj)),
+        })
+    }
+
+    /// A link to `obj` by another of its fields, for a foreign key declared with
+    /// `to_field = "..."`: the key is `obj`'s value of that field. `obj` must be saved and
+    /// is cached.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "fk_to_field")]
+    /// struct Country {
+    ///     id: i64,
+    ///     #[field(max_length = 2, unique)]
+    ///     code: String,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "fk_to_field")]
+    /// struct City {
+    ///     id: i64,
+    ///     #[field(on_delete = Cascade, to_field = "code")]
+    ///     country: ForeignKey<Country, String>,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Country::meta(), City::meta()])?;
+    /// let fr = Country::objects().create(&db, Country { id: 0, code: "FR".into(), _state: ModelState::new() })?;
+    /// let paris = City::objects().create(&db, City {
+    ///     id: 0, country: ForeignKey::to_field(&fr, "code")?, _state: ModelState::new(),
+    /// })?;
+    /// assert_eq!(paris.country.id(), "FR");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn to_field(obj: &T, field: &str) -> Result<Self>
+    where
+        T: Clone,
+    {
+        let meta = T::meta();
+        if !obj.state().pk_is_set() {
+            return Err(Error::invalid(format!(
+                "save() prohibited to prevent data loss due to unsaved related object '{}'.",
+                meta.name.to_lowercase()
+            )));
+        }
+        let (index, f) = meta.field(field).ok_or_else(|| {
+            Error::field(format!(
+                "{} has no field named '{field}'. Choices are: {}",
+                meta.name,
+                meta.field_choices_local().join(", ")
+            ))
+        })?;
+        Ok(ForeignKey {
+            id: K::from_value(obj.field_value(index))?,
+            to_field: f.name,
+            cached: OnceLock::from(Arc::new(obj.clone())),
         })
     }
 

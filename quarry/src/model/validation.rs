@@ -1,7 +1,13 @@
-//! `full_clean`: Django's field validation, collecting every error before failing.
+//! `full_clean` and `full_clean_using`: Django's model validation, collecting every error
+//! before failing.
 
 use super::{FieldKind, FieldMeta, Model};
+use crate::db::{fetch_all, Executor};
 use crate::error::{Error, Result, ValidationErrors};
+use crate::query::ast::Filter;
+use crate::query::{Query, QuerySet, Q};
+use crate::sql::cache;
+use crate::sql::compiler::StatementKind;
 use crate::value::Value;
 
 fn is_empty(v: &Value) -> bool {
@@ -185,19 +191,183 @@ fn check_decimal(f: &FieldMeta, d: rust_decimal::Decimal, errors: &mut Validatio
     }
 }
 
-pub(super) fn full_clean<M: Model>(obj: &M) -> Result<()> {
-    let meta = M::meta();
+/// The checks of every field that need no database.
+fn clean_fields<M: Model>(obj: &M) -> ValidationErrors {
     let mut errors = ValidationErrors::default();
-    for (i, f) in meta.fields.iter().enumerate() {
+    for (i, f) in M::meta().fields.iter().enumerate() {
         if f.is_auto() || f.auto_now || f.auto_now_add {
             continue;
         }
         check_field(f, &obj.field_value(i), &mut errors);
     }
+    errors
+}
+
+fn into_result(errors: ValidationErrors) -> Result<()> {
     if errors.is_empty() {
         Ok(())
     } else {
         Err(Error::ValidationError(errors))
+    }
+}
+
+pub(super) fn full_clean<M: Model>(obj: &M) -> Result<()> {
+    into_result(clean_fields(obj))
+}
+
+/// `full_clean` with the database part: foreign keys point at rows that exist and meet
+/// `limit_choices_to` (Django's `ForeignKey.validate`), then `unique` fields and
+/// `unique_together` groups are free (Django's `validate_unique`). Fields that already
+/// failed are not checked against the database, as in Django.
+pub(super) fn full_clean_using<M: Model>(obj: &M, ex: &dyn Executor) -> Result<()> {
+    let meta = M::meta();
+    let mut errors = clean_fields(obj);
+    let failed: Vec<String> = errors.fields().map(str::to_owned).collect();
+    let ok = |name: &str| !failed.iter().any(|f| f == name);
+    for (i, f) in meta.fields.iter().enumerate() {
+        let Some(rel) = f.relation else { continue };
+        let value = obj.field_value(i);
+        if value.is_null() || !ok(f.name) {
+            continue;
+        }
+        let (_, target_field) = rel.target_field();
+        let mut query = Query::new(rel.target());
+        query.filters.push(Filter {
+            q: Q::lookup(target_field.name, value.clone()),
+            negated: false,
+        });
+        if let Some(limit) = rel.limit_choices_to() {
+            query.filters.push(Filter {
+                q: limit,
+                negated: false,
+            });
+        }
+        if !query_exists(ex, &query)? {
+            errors.add(
+                f.name,
+                format!(
+                    "{} instance with {} {} does not exist.",
+                    rel.target().verbose_name,
+                    target_field.name,
+                    py_repr(&value)
+                ),
+            );
+        }
+    }
+    let adding = obj.state().adding();
+    let pk = obj.pk();
+    let mut checks: Vec<Vec<&str>> = meta
+        .unique_together
+        .iter()
+        .map(|group| group.to_vec())
+        .collect();
+    for f in meta.fields.iter() {
+        if f.primary_key {
+            // A new row's primary key is checked when the caller chose it (an auto key
+            // the database assigns is not); an existing row keeps its own.
+            if adding && (!f.is_auto() || obj.state().pk_is_set()) {
+                checks.push(vec![f.name]);
+            }
+        } else if f.unique {
+            checks.push(vec![f.name]);
+        }
+    }
+    for check in checks {
+        if !check.iter().all(|name| ok(name)) {
+            continue;
+        }
+        let mut query = Query::new(meta);
+        let mut complete = true;
+        for name in &check {
+            let (i, _) = meta
+                .field(name)
+                .expect("the derive checked unique_together");
+            let v = obj.field_value(i);
+            if v.is_null() {
+                complete = false;
+                break;
+            }
+            query.filters.push(Filter {
+                q: Q::lookup(*name, v),
+                negated: false,
+            });
+        }
+        if !complete {
+            continue;
+        }
+        if !adding {
+            query.filters.push(Filter {
+                q: Q::lookup("pk", pk.clone()),
+                negated: true,
+            });
+        }
+        if query_exists(ex, &query)? {
+            let labels: Vec<String> = check
+                .iter()
+                .map(|name| capfirst(meta.field(name).expect("checked above").1.verbose_name))
+                .collect();
+            let message = format!(
+                "{} with this {} already exists.",
+                capfirst(meta.verbose_name),
+                text_list(&labels)
+            );
+            let key = if check.len() == 1 {
+                check[0]
+            } else {
+                NON_FIELD_ERRORS
+            };
+            errors.add(key, message);
+        }
+    }
+    into_result(errors)
+}
+
+/// The key of errors that belong to no one field (`unique_together`), Django's
+/// `NON_FIELD_ERRORS`.
+pub const NON_FIELD_ERRORS: &str = "__all__";
+
+fn query_exists(ex: &dyn Executor, query: &Query) -> Result<bool> {
+    let (stmt, params) = cache::statement(query, StatementKind::Exists, ex.dialect())?;
+    Ok(!fetch_all(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
+}
+
+/// Django's `capfirst`.
+fn capfirst(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Django's `get_text_list(items, "and")`: `a`, `a and b`, `a, b and c`.
+fn text_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// A value as Python's `repr` writes it, for Django's `%(value)r` messages.
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Text(s) if s.contains('\'') && !s.contains('"') => format!("\"{s}\""),
+        Value::Text(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::I64(i) => i.to_string(),
+        Value::F64(f) => f.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The QuerySet of the objects a relation field may point at: every row of `T`,
+/// narrowed by `limit_choices_to`. The derive's `<field>_choices()` calls it.
+#[doc(hidden)]
+pub fn choices_queryset<T: Model>(limit: Option<fn() -> Q>) -> QuerySet<T> {
+    match limit {
+        Some(f) => T::objects().filter(f()),
+        None => T::objects(),
     }
 }
 
