@@ -667,6 +667,11 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let to_field = o.to_field.as_ref().map(|l| l.value()).unwrap_or_default();
                 let db_constraint = o.db_constraint.unwrap_or(true);
                 let limit = limit_choices_to(o);
+                let load_reverse = if r.one_to_one {
+                    quote!(::core::option::Option::Some(::quarry::model::load_reverse_one::<#name, #target>))
+                } else {
+                    quote!(::core::option::Option::None)
+                };
                 let choices = format_ident!("{}_choices", fname, span = ident.span());
                 let doc = format!(" The {} objects `{fname}` may point at: every row, narrowed by the field's `limit_choices_to` (Django's form field queryset).", type_name(target));
                 accessors.push(quote! {
@@ -740,6 +745,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                         db_constraint: #db_constraint,
                         limit_choices_to: #limit,
                         prefetch_reverse: ::quarry::query::prefetch::prefetch_reverse::<#name, #target>,
+                        load_reverse: #load_reverse,
                     })
                 }
             }
@@ -977,6 +983,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                                 db_constraint: #db_constraint,
                                 limit_choices_to: ::core::option::Option::None,
                                 prefetch_reverse: ::quarry::model::__not_prefetchable_reverse,
+                                load_reverse: ::core::option::Option::None,
                             }),
                         }
                     }

@@ -22,9 +22,9 @@ pub use meta::{ChoicesFn, DynFetchFn, FieldKind, FieldMeta, IndexMeta, ModelMeta
 pub(crate) use related_manager::clone_via_values;
 pub use related_manager::RelatedManager;
 pub use relation::{
-    hydrate_related, load_related_field, set_related_cache_field, ForeignKey, OnDelete,
-    OneToOneField, PrefetchReverseFn, RelatedField, RelatedPlan, Relation, RelationKind,
-    ReverseRelation,
+    hydrate_related, load_related_field, load_reverse_one, set_related_cache_field, ForeignKey,
+    LoadReverseFn, OnDelete, OneToOneField, PrefetchReverseFn, RelatedField, RelatedPlan, Relation,
+    RelationKind, ReverseRelation,
 };
 pub use state::ModelState;
 pub use validation::{choices_queryset, NON_FIELD_ERRORS};

@@ -73,6 +73,17 @@ pub type PrefetchReverseFn = fn(
     ex: &dyn Executor,
 ) -> Result<()>;
 
+/// Reads the object on the reverse side of a one-to-one field from a `select_related`
+/// row into the parent's cache: written by the derive of the model holding the field.
+#[doc(hidden)]
+pub type LoadReverseFn = fn(
+    parent: &mut dyn std::any::Any,
+    relation: &'static ReverseRelation,
+    row: &dyn Row,
+    offset: usize,
+    plan: &RelatedPlan,
+) -> Result<()>;
+
 /// The static meta of a relation field, beside its [`FieldMeta`].
 pub struct Relation {
     /// Foreign key or one-to-one.
@@ -98,6 +109,10 @@ pub struct Relation {
     /// Runs the reverse side of `prefetch_related`.
     #[doc(hidden)]
     pub prefetch_reverse: PrefetchReverseFn,
+    /// Reads the reverse side of a one-to-one field in `select_related`; `None` for a
+    /// foreign key (its reverse side is many objects).
+    #[doc(hidden)]
+    pub load_reverse: Option<LoadReverseFn>,
 }
 
 impl std::fmt::Debug for Relation {
@@ -156,6 +171,13 @@ pub struct ReverseRelation {
     pub query_name: String,
     /// The accessor's name (`book_set`, or the related name).
     pub accessor: String,
+}
+
+/// Reverse relations are built once per program: two are equal when they are the same.
+impl PartialEq for ReverseRelation {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
 }
 
 impl ReverseRelation {
@@ -610,8 +632,11 @@ pub fn set_related_cache_field<F: RelatedField>(
 /// back in it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RelatedPlan {
-    /// The relation field (index in the parent's fields); unused at the root.
+    /// The relation field (index in the parent's fields); unused at the root and for a
+    /// reverse one-to-one step.
     pub field: usize,
+    /// A reverse one-to-one step (`place` → `restaurant`) instead of a field.
+    pub reverse: Option<&'static ReverseRelation>,
     /// Columns of this model and all its descendants.
     pub width: usize,
     /// Relations followed from this model.
@@ -627,9 +652,49 @@ pub fn hydrate_related<M: Model>(
     plan: &RelatedPlan,
 ) -> Result<()> {
     for child in &plan.children {
-        obj.load_related(child.field, row, offset, child)?;
+        match child.reverse {
+            None => obj.load_related(child.field, row, offset, child)?,
+            Some(rev) => {
+                let load = rev
+                    .relation
+                    .load_reverse
+                    .expect("select_related follows reverse one-to-one fields only");
+                load(obj, rev, row, offset, child)?;
+            }
+        }
         offset += child.width;
     }
+    Ok(())
+}
+
+/// Reads the object on the reverse side of a one-to-one field (`C`, the model holding
+/// it) into the parent `P`'s cache; an empty cache records that there is none, so
+/// `place.restaurant(&db)` answers `DoesNotExist` without a query.
+#[doc(hidden)]
+pub fn load_reverse_one<C: Model, P: Model>(
+    parent: &mut dyn std::any::Any,
+    relation: &'static ReverseRelation,
+    row: &dyn Row,
+    offset: usize,
+    plan: &RelatedPlan,
+) -> Result<()> {
+    let parent = parent
+        .downcast_mut::<P>()
+        .expect("the compiler joined the reverse side of this model's relation");
+    let meta = C::meta();
+    let objects: Vec<C> = if row.is_null(offset + meta.pk)? {
+        Vec::new()
+    } else {
+        let mut obj = C::from_row(row, offset)?;
+        hydrate_related(&mut obj, row, offset + meta.fields.len(), plan)?;
+        // The link back is the parent itself: `place.restaurant.place` runs no query.
+        let back = Arc::new(super::clone_via_values(&*parent));
+        obj.set_related_cache(relation.field_index, back);
+        vec![obj]
+    };
+    parent
+        .state_mut()
+        .set_prefetched(&relation.accessor, Arc::new(objects));
     Ok(())
 }
 

@@ -231,9 +231,12 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Reads the related objects of these foreign keys (and one-to-one fields) in the
     /// same query, with JOINs: `select_related(["publisher", "publisher__country"])`.
+    /// The reverse side of a one-to-one field is named by its query name
+    /// (`select_related(["restaurant"])` from a place), joined with a LEFT OUTER JOIN;
+    /// the object, or its absence, is cached for `place.restaurant(&db)`.
     /// An empty list follows every non-NULL foreign key, recursively (Django's
-    /// `select_related()` with no argument). Calls add up; the objects are read into the
-    /// `ForeignKey`s' caches.
+    /// `select_related()` with no argument; reverse sides are not followed). Calls add
+    /// up; the objects are read into the `ForeignKey`s' caches.
     pub fn select_related<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
         let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
         if matches!(self.query.selection, Selection::Values(_)) {

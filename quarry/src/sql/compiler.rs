@@ -5,8 +5,8 @@
 use super::dialect::Dialect;
 use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
-use crate::model::RelatedPlan;
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
+use crate::model::{RelatedPlan, ReverseRelation};
 use crate::query::ast::{Filter, OrderBy, Query, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
@@ -1052,28 +1052,51 @@ impl<'d> Compiler<'d> {
         plan: &mut RelatedPlan,
         out: &mut Vec<OutColumn>,
     ) {
-        for (field_index, children) in &tree.children {
-            let field = &meta.fields[*field_index];
-            let rel = field.relation.expect("RelatedTree holds relation fields");
-            let target = rel.target();
-            let (_, key) = rel.target_field();
-            let join = self.joins.join(JoinRequest {
-                parent: alias,
-                table: target.db_table,
-                lhs_col: field.column,
-                rhs_col: key.column,
-                nullable: field.null,
-                multi: false,
-                filter_call: None,
-                extra: None,
-            });
+        for (step, children) in &tree.children {
+            let (target, join, mut child) = match *step {
+                RelatedStep::Field(field_index) => {
+                    let field = &meta.fields[field_index];
+                    let rel = field.relation.expect("RelatedTree holds relation fields");
+                    let target = rel.target();
+                    let (_, key) = rel.target_field();
+                    let join = self.joins.join(JoinRequest {
+                        parent: alias,
+                        table: target.db_table,
+                        lhs_col: field.column,
+                        rhs_col: key.column,
+                        nullable: field.null,
+                        multi: false,
+                        filter_call: None,
+                        extra: None,
+                    });
+                    let plan = RelatedPlan {
+                        field: field_index,
+                        ..RelatedPlan::default()
+                    };
+                    (target, join, plan)
+                }
+                RelatedStep::Reverse(rev) => {
+                    // The row pointing back may be missing: always a LEFT OUTER JOIN.
+                    let (_, key) = rev.relation.target_field();
+                    let join = self.joins.join(JoinRequest {
+                        parent: alias,
+                        table: rev.model.db_table,
+                        lhs_col: key.column,
+                        rhs_col: rev.field.column,
+                        nullable: true,
+                        multi: false,
+                        filter_call: None,
+                        extra: None,
+                    });
+                    let plan = RelatedPlan {
+                        reverse: Some(rev),
+                        ..RelatedPlan::default()
+                    };
+                    (rev.model, join, plan)
+                }
+            };
             let before = out.len();
             self.model_columns(target, join, out);
-            let mut child = RelatedPlan {
-                field: *field_index,
-                width: 0,
-                children: Vec::new(),
-            };
             self.select_related(target, join, children, &mut child, out);
             child.width = out.len() - before;
             plan.children.push(child);
@@ -1103,10 +1126,19 @@ impl<'d> Compiler<'d> {
     }
 }
 
-/// The `select_related` paths as a tree of relation field indexes.
+/// One step of a `select_related` path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RelatedStep {
+    /// A forward foreign key or one-to-one field (its index).
+    Field(usize),
+    /// The reverse side of a one-to-one field (`place` → `restaurant`).
+    Reverse(&'static ReverseRelation),
+}
+
+/// The `select_related` paths as a tree of steps.
 #[derive(Debug, Default)]
 struct RelatedTree {
-    children: Vec<(usize, RelatedTree)>,
+    children: Vec<(RelatedStep, RelatedTree)>,
 }
 
 impl RelatedTree {
@@ -1119,8 +1151,10 @@ impl RelatedTree {
         }
         for (i, f) in meta.fields.iter().enumerate() {
             if let (Some(rel), false) = (f.relation, f.null) {
-                tree.children
-                    .push((i, RelatedTree::all(rel.target(), depth - 1)));
+                tree.children.push((
+                    RelatedStep::Field(i),
+                    RelatedTree::all(rel.target(), depth - 1),
+                ));
             }
         }
         tree
@@ -1132,34 +1166,59 @@ impl RelatedTree {
             let mut node = &mut tree;
             let mut model = meta;
             for part in path.split("__") {
-                let Some((i, f)) = model.field(part).filter(|(_, f)| f.name == part) else {
-                    return Err(select_related_error("Invalid field name(s)", model, part));
+                let (step, next) = match model.field(part).filter(|(_, f)| f.name == part) {
+                    Some((i, f)) => match f.relation {
+                        Some(rel) => (RelatedStep::Field(i), rel.target()),
+                        None => {
+                            return Err(select_related_error("Non-relational field", model, part))
+                        }
+                    },
+                    None => match reverse_one_to_one(model, part) {
+                        Some(rev) => (RelatedStep::Reverse(rev), rev.model),
+                        None => {
+                            return Err(select_related_error("Invalid field name(s)", model, part))
+                        }
+                    },
                 };
-                let Some(rel) = f.relation else {
-                    return Err(select_related_error("Non-relational field", model, part));
-                };
-                let pos = match node.children.iter().position(|(j, _)| *j == i) {
+                let pos = match node.children.iter().position(|(s, _)| *s == step) {
                     Some(p) => p,
                     None => {
-                        node.children.push((i, RelatedTree::default()));
+                        node.children.push((step, RelatedTree::default()));
                         node.children.len() - 1
                     }
                 };
                 node = &mut node.children[pos].1;
-                model = rel.target();
+                model = next;
             }
         }
         Ok(tree)
     }
 }
 
+/// The reverse side of a one-to-one field that `select_related` names by its query name
+/// (`restaurant`, as in Django).
+fn reverse_one_to_one(model: &'static ModelMeta, name: &str) -> Option<&'static ReverseRelation> {
+    model
+        .reverse_relations()
+        .iter()
+        .copied()
+        .find(|r| r.is_one_to_one() && r.query_name == name)
+}
+
 #[cold]
-fn select_related_error(what: &str, model: &ModelMeta, part: &str) -> Error {
+fn select_related_error(what: &str, model: &'static ModelMeta, part: &str) -> Error {
     let mut choices: Vec<&str> = model
         .fields
         .iter()
         .filter(|f| f.relation.is_some())
         .map(|f| f.name)
+        .chain(
+            model
+                .reverse_relations()
+                .iter()
+                .filter(|r| r.is_one_to_one())
+                .map(|r| r.query_name.as_str()),
+        )
         .collect();
     choices.sort_unstable();
     let choices = if choices.is_empty() {
