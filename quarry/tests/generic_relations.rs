@@ -441,8 +441,18 @@ fn add_set_remove_clear() {
         // Unsaved objects are refused.
         assert_error_contains(
             bacon.tags().add(db, &mut [tag("new")]),
-            "'TaggedItem' instance isn't saved. Use bulk=False or save the object first.",
+            "'TaggedItem' instance isn't saved. Use add_each() (Django's bulk=False) or save the object first.",
         );
+        // add_each (bulk=False) saves each one.
+        let mut fresh = [tag("new")];
+        bacon.tags().add_each(db, &mut fresh).unwrap();
+        assert!(!fresh[0]._state.adding());
+        assert_eq!(fresh[0].object_id, bacon.id);
+        assert_eq!(
+            tags(bacon.tags().all(db).unwrap()),
+            ["clearish", "new", "shiny"]
+        );
+        fresh[0].delete(db).unwrap();
 
         let bacon = vegetable(db, "Bacon", false);
         let fatty = bacon.tags().create(db, tag("fatty")).unwrap();
@@ -738,5 +748,99 @@ fn cache_follows_the_two_fields() {
             t.content_object::<Vegetable>(db),
             "points at a generic_relations.mineral object, not a Vegetable",
         );
+    });
+}
+
+#[test]
+fn test_generic_update_or_create() {
+    run(&models(), |db| {
+        let f = fixture(db);
+        let count = f.bacon.tags().count(db).unwrap();
+        let (tag, created) = f
+            .bacon
+            .tags()
+            .update_or_create(db, q!(tag = "stinky"), [], None)
+            .unwrap();
+        assert!(created);
+        assert_eq!(
+            tag.content_object::<Vegetable>(db).unwrap(),
+            Some(f.bacon.clone())
+        );
+        assert_eq!(f.bacon.tags().count(db).unwrap(), count + 1);
+
+        // create_defaults when created.
+        let (tag, created) = f
+            .bacon
+            .tags()
+            .update_or_create(
+                db,
+                q!(tag = "smoky"),
+                [("tag", "uncured".into())],
+                Some(vec![("tag", "juicy".into())]),
+            )
+            .unwrap();
+        assert!(created);
+        assert_eq!(tag.tag, "juicy");
+        assert_eq!(f.bacon.tags().count(db).unwrap(), count + 2);
+
+        // defaults when updated; create_defaults ignored.
+        let (tag, created) = f
+            .bacon
+            .tags()
+            .update_or_create(
+                db,
+                q!(id = f.fatty.id),
+                [("tag", "orange".into())],
+                Some(vec![("tag", "pink".into())]),
+            )
+            .unwrap();
+        assert!(!created);
+        assert_eq!(tag.tag, "orange");
+        assert_eq!(f.bacon.tags().count(db).unwrap(), count + 2);
+        // Another object's manager does not reach bacon's tags: it tries to create a
+        // row with that id, which the database refuses (as in Django), changing nothing.
+        let err =
+            f.lion
+                .tags()
+                .update_or_create(db, q!(id = f.fatty.id), [("tag", "x".into())], None);
+        assert!(matches!(err, Err(Error::IntegrityError { .. })), "{err:?}");
+        assert_eq!(
+            TaggedItem::objects()
+                .get(db, q!(id = f.fatty.id))
+                .unwrap()
+                .tag,
+            "orange"
+        );
+    });
+}
+
+#[test]
+fn test_generic_get_or_create() {
+    run(&models(), |db| {
+        let f = fixture(db);
+        let count = f.bacon.tags().count(db).unwrap();
+        let (tag, created) = f
+            .bacon
+            .tags()
+            .get_or_create(db, q!(tag = "stinky"), [])
+            .unwrap();
+        assert!(created);
+        assert_eq!(tag.object_id, f.bacon.id);
+        assert_eq!(f.bacon.tags().count(db).unwrap(), count + 1);
+        let (again, created) = f
+            .bacon
+            .tags()
+            .get_or_create(db, q!(tag = "stinky"), [])
+            .unwrap();
+        assert!(!created);
+        assert_eq!(again.id, tag.id);
+        // The same tag on the lion is another row.
+        let (_, created) = f
+            .lion
+            .tags()
+            .get_or_create(db, q!(tag = "stinky"), [])
+            .unwrap();
+        assert!(created);
+        assert_eq!(f.bacon.tags().count(db).unwrap(), count + 1);
     });
 }

@@ -499,3 +499,237 @@ fn test_bulk_create_large_rows_are_batched_under_the_packet_limit() {
         );
     });
 }
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "get_or_create")]
+pub struct Publisher {
+    pub id: i64,
+    #[field(max_length = 100)]
+    pub name: String,
+    pub _state: ModelState,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "get_or_create")]
+pub struct Author {
+    pub id: i64,
+    #[field(max_length = 100)]
+    pub name: String,
+    pub _state: ModelState,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "get_or_create")]
+pub struct Book {
+    pub id: i64,
+    #[field(max_length = 100)]
+    pub name: String,
+    #[field(related_name = "books")]
+    pub authors: ManyToMany<Author>,
+    #[field(on_delete = Cascade, related_name = "books", db_column = "publisher_id_column")]
+    pub publisher: ForeignKey<Publisher>,
+    pub _state: ModelState,
+}
+
+fn book_models() -> Vec<&'static quarry::ModelMeta> {
+    vec![Publisher::meta(), Author::meta(), Book::meta()]
+}
+
+fn publisher(db: &Database, name: &str) -> Publisher {
+    Publisher::objects()
+        .create(db, Publisher::from_pairs([("name", name.into())]).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn test_get_or_create_on_related_manager() {
+    run(&book_models(), |db| {
+        let p = publisher(db, "Acme Publishing");
+        // A book through the publisher.
+        let (book, created) = p
+            .books()
+            .get_or_create(db, q!(name = "The Book of Ed & Fred"), [])
+            .unwrap();
+        assert!(created);
+        assert_eq!(book.publisher.id(), &p.id);
+        assert_eq!(p.books().count(db).unwrap(), 1);
+        let (_, created) = p
+            .books()
+            .get_or_create(db, q!(name = "The Book of Ed & Fred"), [])
+            .unwrap();
+        assert!(!created);
+        assert_eq!(p.books().count(db).unwrap(), 1);
+
+        // An author on the book, through the many-to-many manager.
+        let (ed, created) = book
+            .authors()
+            .get_or_create(db, q!(name = "Ed"), [])
+            .unwrap();
+        assert!(created);
+        assert_eq!(book.authors().count(db).unwrap(), 1);
+        let (ed2, created) = book
+            .authors()
+            .get_or_create(db, q!(name = "Ed"), [])
+            .unwrap();
+        assert!(!created);
+        assert_eq!(ed2, ed);
+        assert_eq!(book.authors().count(db).unwrap(), 1);
+        let (_, created) = book
+            .authors()
+            .get_or_create(db, q!(name = "Fred"), [])
+            .unwrap();
+        assert!(created);
+        assert_eq!(book.authors().count(db).unwrap(), 2);
+
+        // An author tied to no book.
+        Author::objects()
+            .create(db, Author::from_pairs([("name", "Ted".into())]).unwrap())
+            .unwrap();
+        assert_eq!(Author::objects().count(db).unwrap(), 3);
+        assert_eq!(book.authors().count(db).unwrap(), 2);
+        // As in Django, the manager looks among linked objects only: Ted is not reused.
+        let (ted, created) = book
+            .authors()
+            .get_or_create(db, q!(name = "Ted"), [])
+            .unwrap();
+        assert!(created);
+        assert_eq!(
+            Author::objects()
+                .filter(q!(name = "Ted"))
+                .count(db)
+                .unwrap(),
+            2
+        );
+        assert_eq!(ted.books().count(db).unwrap(), 1);
+    });
+}
+
+#[test]
+fn test_create_with_related_manager() {
+    run(&book_models(), |db| {
+        let p = publisher(db, "Acme Publishing");
+        let (_, created) = p
+            .books()
+            .update_or_create(db, q!(name = "The Book of Ed & Fred"), [], None)
+            .unwrap();
+        assert!(created);
+        assert_eq!(p.books().count(db).unwrap(), 1);
+        let (book, created) = p
+            .books()
+            .update_or_create(
+                db,
+                q!(name = "Basics of Django"),
+                [],
+                Some(vec![("name", "Advanced Django".into())]),
+            )
+            .unwrap();
+        assert!(created);
+        assert_eq!(book.name, "Advanced Django");
+        assert_eq!(p.books().count(db).unwrap(), 2);
+    });
+}
+
+#[test]
+fn test_update_with_related_manager() {
+    run(&book_models(), |db| {
+        let p = publisher(db, "Acme Publishing");
+        let other = publisher(db, "Other");
+        let book = Book::objects()
+            .create(
+                db,
+                Book {
+                    id: 0,
+                    name: "The Book of Ed & Fred".into(),
+                    authors: ManyToMany::new(),
+                    publisher: ForeignKey::to(&p).unwrap(),
+                    _state: ModelState::new(),
+                },
+            )
+            .unwrap();
+        let name = "The Book of Django";
+        let (book, created) = p
+            .books()
+            .update_or_create(db, q!(id = book.id), [("name", name.into())], None)
+            .unwrap();
+        assert!(!created);
+        assert_eq!(book.name, name);
+        // create_defaults is ignored on update.
+        let (book, created) = p
+            .books()
+            .update_or_create(
+                db,
+                q!(id = book.id),
+                [("name", name.into())],
+                Some(vec![("name", "Basics of Django".into())]),
+            )
+            .unwrap();
+        assert!(!created);
+        assert_eq!(book.name, name);
+        assert_eq!(p.books().count(db).unwrap(), 1);
+        // Another publisher's manager does not see the book: it creates its own.
+        let (_, created) = other
+            .books()
+            .update_or_create(db, q!(name = name), [], None)
+            .unwrap();
+        assert!(created);
+        assert_eq!(Book::objects().count(db).unwrap(), 2);
+    });
+}
+
+#[test]
+fn test_create_with_many() {
+    run(&book_models(), |db| {
+        let p = publisher(db, "Acme Publishing");
+        let author = Author::objects()
+            .create(db, Author::from_pairs([("name", "Ted".into())]).unwrap())
+            .unwrap();
+        let (_, created) = author
+            .books()
+            .update_or_create(
+                db,
+                q!(name = "The Book of Ed & Fred", publisher = p.id),
+                [],
+                None,
+            )
+            .unwrap();
+        assert!(created);
+        assert_eq!(author.books().count(db).unwrap(), 1);
+        let (book, created) = author
+            .books()
+            .update_or_create(
+                db,
+                q!(name = "Basics of Django", publisher = p.id),
+                [],
+                Some(vec![("name", "Advanced Django".into())]),
+            )
+            .unwrap();
+        assert!(created);
+        assert_eq!(book.name, "Advanced Django");
+        assert_eq!(author.books().count(db).unwrap(), 2);
+
+        // Updating a linked book.
+        let (book, created) = author
+            .books()
+            .update_or_create(db, q!(id = book.id), [("name", "Django 2".into())], None)
+            .unwrap();
+        assert!(!created);
+        assert_eq!(book.name, "Django 2");
+        assert_eq!(author.books().count(db).unwrap(), 2);
+    });
+}
+
+#[test]
+fn test_related_get_or_create_failure_links_nothing() {
+    run(&book_models(), |db| {
+        let p = publisher(db, "Acme Publishing");
+        let author = Author::objects()
+            .create(db, Author::from_pairs([("name", "Ted".into())]).unwrap())
+            .unwrap();
+        // The book cannot be built (no publisher): nothing is written.
+        let err = author.books().get_or_create(db, q!(name = "Orphan"), []);
+        assert!(err.is_err(), "{err:?}");
+        assert_eq!(Book::objects().count(db).unwrap(), 0);
+        assert_eq!(author.books().count(db).unwrap(), 0);
+        let _ = p;
+    });
+}

@@ -253,8 +253,21 @@ fn test_add() {
         assert_error_contains(
             f.r.article_set()
                 .add(db, std::slice::from_mut(&mut new_article2)),
-            "'Article' instance isn't saved. Use bulk=False or save the object first.",
+            "'Article' instance isn't saved. Use add_each() (Django's bulk=False) or save the object first.",
         );
+        // add_each (bulk=False) saves it: an INSERT pointing at the reporter.
+        let mut unsaved = article("Ringo's story", date(2006, 1, 18), 0);
+        let ((), queries) = capture_queries(|| {
+            f.r.article_set()
+                .add_each(db, std::slice::from_mut(&mut unsaved))
+                .unwrap()
+        });
+        assert!(
+            queries.iter().any(|q| q.starts_with("INSERT")),
+            "{queries:?}"
+        );
+        assert_eq!(*unsaved.reporter.id(), f.r.id);
+        unsaved.delete(db).unwrap();
         new_article2.save(db).unwrap();
         f.r.article_set()
             .add(db, std::slice::from_mut(&mut new_article2))

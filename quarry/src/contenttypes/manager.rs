@@ -134,6 +134,45 @@ impl<'a, P: Model, C: Model> GenericRelatedManager<'a, P, C> {
         Ok(obj)
     }
 
+    /// Django's `get_or_create` on the manager: the related object matching `lookup`, or
+    /// a new one built from the lookup's exact values and `defaults`, pointing at the
+    /// parent (its content type and key).
+    pub fn get_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Result<(C, bool)> {
+        let here = self.link_lookup(ex)?;
+        let found = C::objects().get_or_create(ex, here & lookup, defaults)?;
+        if found.1 {
+            self.invalidate();
+        }
+        Ok(found)
+    }
+
+    /// Django's `update_or_create` on the manager: updates the related object matching
+    /// `lookup` with `defaults`, or creates one pointing at the parent.
+    pub fn update_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+        create_defaults: Option<Vec<(&'static str, Value)>>,
+    ) -> Result<(C, bool)> {
+        let here = self.link_lookup(ex)?;
+        let found = C::objects().update_or_create(ex, here & lookup, defaults, create_defaults)?;
+        self.invalidate();
+        Ok(found)
+    }
+
+    /// "Points at the parent" as exact values of the two fields, which a created object
+    /// takes (Django adds them to the lookup the same way).
+    fn link_lookup(&self, ex: &(impl Executor + ?Sized)) -> Result<Q> {
+        let (ct, key) = self.link_values(ex)?;
+        Ok(Q::lookup(self.rel.content_type_field, ct) & Q::lookup(self.rel.object_id_field, key))
+    }
+
     /// Points saved objects at the parent with one UPDATE, and sets their fields in
     /// memory.
     pub fn add(&self, ex: &(impl Executor + ?Sized), objs: &mut [C]) -> Result<()> {
@@ -142,7 +181,8 @@ impl<'a, P: Model, C: Model> GenericRelatedManager<'a, P, C> {
         for o in objs.iter() {
             if !o.state().pk_is_set() {
                 return Err(Error::invalid(format!(
-                    "'{}' instance isn't saved. Use bulk=False or save the object first.",
+                    "'{}' instance isn't saved. Use add_each() (Django's bulk=False) or save the \
+                     object first.",
                     C::meta().name
                 )));
             }
@@ -162,6 +202,21 @@ impl<'a, P: Model, C: Model> GenericRelatedManager<'a, P, C> {
         for o in objs.iter_mut() {
             self.set_link(o, &ct, &key)?;
         }
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Django's `add(..., bulk=False)`: points each object at the parent and saves it,
+    /// so unsaved objects are inserted; all in one transaction.
+    pub fn add_each(&self, ex: &(impl Executor + ?Sized), objs: &mut [C]) -> Result<()> {
+        let (ct, key) = self.link_values(ex)?;
+        ex.atomic_dyn(&mut |tx| {
+            for o in objs.iter_mut() {
+                self.set_link(o, &ct, &key)?;
+                o.save(tx)?;
+            }
+            Ok(())
+        })?;
         self.invalidate();
         Ok(())
     }

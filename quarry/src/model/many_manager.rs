@@ -322,6 +322,68 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
         Ok(())
     }
 
+    /// Django's `get_or_create` on the manager: the linked object matching `lookup`, or a
+    /// new one (from the lookup's exact values and `defaults`) saved and linked, with the
+    /// manager's `through_defaults`, in one transaction. As in Django, only linked
+    /// objects are looked at: a matching object that is not linked yet is not reused.
+    pub fn get_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Result<(C, bool)> {
+        let key = self.key()?;
+        let defaults: Vec<(&'static str, Value)> = defaults.into_iter().collect();
+        let mut found = None;
+        ex.atomic_dyn(&mut |tx| {
+            let (obj, created) =
+                self.queryset()
+                    .get_or_create(tx, lookup.clone(), defaults.iter().cloned())?;
+            if created {
+                let keys = self.target_keys([&obj], "get_or_create")?;
+                self.add_keys(tx, &key, &keys)?;
+            }
+            found = Some((obj, created));
+            Ok(())
+        })?;
+        let found = found.expect("set when the transaction committed");
+        if found.1 {
+            self.invalidate();
+        }
+        Ok(found)
+    }
+
+    /// Django's `update_or_create` on the manager: updates the linked object matching
+    /// `lookup` with `defaults`, or creates and links a new one (from the lookup and
+    /// `create_defaults`, else `defaults`), in one transaction.
+    pub fn update_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+        create_defaults: Option<Vec<(&'static str, Value)>>,
+    ) -> Result<(C, bool)> {
+        let key = self.key()?;
+        let defaults: Vec<(&'static str, Value)> = defaults.into_iter().collect();
+        let mut found = None;
+        ex.atomic_dyn(&mut |tx| {
+            let (obj, created) = self.queryset().update_or_create(
+                tx,
+                lookup.clone(),
+                defaults.iter().cloned(),
+                create_defaults.clone(),
+            )?;
+            if created {
+                let keys = self.target_keys([&obj], "update_or_create")?;
+                self.add_keys(tx, &key, &keys)?;
+            }
+            found = Some((obj, created));
+            Ok(())
+        })?;
+        self.invalidate();
+        Ok(found.expect("set when the transaction committed"))
+    }
+
     /// Saves `obj` as a new row and links it to the parent, in one transaction.
     pub fn create(&self, ex: &(impl Executor + ?Sized), obj: C) -> Result<C> {
         let key = self.key()?;

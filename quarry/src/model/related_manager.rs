@@ -167,6 +167,39 @@ impl<'a, P: Model, C: Model> RelatedManager<'a, P, C> {
         Ok(obj)
     }
 
+    /// Django's `get_or_create` on the manager: the related object matching `lookup`, or
+    /// a new one built from the lookup's exact values and `defaults`, pointing at the
+    /// parent. The boolean is true when it was created.
+    pub fn get_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+    ) -> Result<(C, bool)> {
+        let here = Q::lookup(self.rel.field.name, self.key()?);
+        let found = C::objects().get_or_create(ex, here & lookup, defaults)?;
+        if found.1 {
+            self.invalidate();
+        }
+        Ok(found)
+    }
+
+    /// Django's `update_or_create` on the manager: updates the related object matching
+    /// `lookup` with `defaults`, or creates one pointing at the parent (from the lookup
+    /// and `create_defaults`, else `defaults`).
+    pub fn update_or_create(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        lookup: Q,
+        defaults: impl IntoIterator<Item = (&'static str, Value)>,
+        create_defaults: Option<Vec<(&'static str, Value)>>,
+    ) -> Result<(C, bool)> {
+        let here = Q::lookup(self.rel.field.name, self.key()?);
+        let found = C::objects().update_or_create(ex, here & lookup, defaults, create_defaults)?;
+        self.invalidate();
+        Ok(found)
+    }
+
     /// Points saved objects at the parent with one UPDATE, and sets their key in memory.
     pub fn add(&self, ex: &(impl Executor + ?Sized), objs: &mut [C]) -> Result<()> {
         let key = self.key()?;
@@ -174,7 +207,8 @@ impl<'a, P: Model, C: Model> RelatedManager<'a, P, C> {
         for o in objs.iter() {
             if !o.state().pk_is_set() {
                 return Err(Error::invalid(format!(
-                    "'{}' instance isn't saved. Use bulk=False or save the object first.",
+                    "'{}' instance isn't saved. Use add_each() (Django's bulk=False) or save the \
+                     object first.",
                     C::meta().name
                 )));
             }
@@ -186,6 +220,21 @@ impl<'a, P: Model, C: Model> RelatedManager<'a, P, C> {
         for o in objs.iter_mut() {
             o.set_field_value(self.rel.field_index, key.clone())?;
         }
+        self.invalidate();
+        Ok(())
+    }
+
+    /// Django's `add(..., bulk=False)`: points each object at the parent and saves it,
+    /// so unsaved objects are inserted; all in one transaction.
+    pub fn add_each(&self, ex: &(impl Executor + ?Sized), objs: &mut [C]) -> Result<()> {
+        let key = self.key()?;
+        ex.atomic_dyn(&mut |tx| {
+            for o in objs.iter_mut() {
+                o.set_field_value(self.rel.field_index, key.clone())?;
+                o.save(tx)?;
+            }
+            Ok(())
+        })?;
         self.invalidate();
         Ok(())
     }
