@@ -260,6 +260,11 @@ pub fn drop_tables(ex: &(impl Executor + ?Sized), models: &[&'static ModelMeta])
         if mysql {
             tx.execute("SET FOREIGN_KEY_CHECKS = 1", &[])?;
         }
+        // Ids cached from a dropped content types table are gone with it.
+        let ct = <crate::contenttypes::ContentType as crate::Model>::meta();
+        if models.iter().any(|m| std::ptr::eq(*m, ct)) {
+            crate::contenttypes::ContentType::clear_cache(tx);
+        }
         Ok(())
     })
 }

@@ -241,6 +241,11 @@ fn access_content_object() {
         let item = TaggedItem::objects().get(db, q!(tag = "salty")).unwrap();
         let (veg, queries) = capture_queries(|| item.content_object::<Vegetable>(db).unwrap());
         assert_eq!(veg.as_ref(), Some(&f.bacon));
+        // The content type is in the database's cache since the fixture used it.
+        assert_eq!(queries.len(), 1, "the object: {queries:?}");
+        ContentType::clear_cache(db);
+        let item = TaggedItem::objects().get(db, q!(tag = "salty")).unwrap();
+        let (_, queries) = capture_queries(|| item.content_object::<Vegetable>(db).unwrap());
         assert_eq!(queries.len(), 2, "the content type, then the object");
         // Cached on the instance.
         let (_, queries) = capture_queries(|| item.content_object::<Vegetable>(db).unwrap());
@@ -431,9 +436,9 @@ fn add_set_remove_clear() {
             tag_on(db, &f.quartz, "clearish"),
         ];
         let ((), queries) = capture_queries(|| bacon.tags().add(db, &mut t).unwrap());
-        // The content type (get_or_create reads it), then one UPDATE.
-        assert_eq!(queries.len(), 2, "{queries:?}");
-        assert!(queries[1].starts_with("UPDATE"), "{}", queries[1]);
+        // One UPDATE (the content type comes from the cache).
+        assert_eq!(queries.len(), 1, "{queries:?}");
+        assert!(queries[0].starts_with("UPDATE"), "{}", queries[0]);
         for item in &t {
             assert_eq!(item.object_id, bacon.id);
         }
@@ -655,8 +660,9 @@ fn prefetch_generic_relation_and_key() {
                 .all(db)
                 .unwrap()
         });
-        // The items, their content types, then per model its rows and their tags.
-        assert_eq!(queries.len(), 6, "{queries:?}");
+        // The items, then per model its rows and their tags (the content types are
+        // cached).
+        assert_eq!(queries.len(), 5, "{queries:?}");
         let (_, queries) = capture_queries(|| {
             for item in &items {
                 let tags_of_object: Vec<String> = match item.content_object.cached::<Animal>() {
@@ -842,5 +848,58 @@ fn test_generic_get_or_create() {
             .unwrap();
         assert!(created);
         assert_eq!(f.bacon.tags().count(db).unwrap(), count + 1);
+    });
+}
+
+#[test]
+fn content_type_cache_per_database_and_transactions() {
+    run(&models(), |db| {
+        // A content type created in a transaction that rolls back is not cached.
+        let r: quarry::Result<()> = db.atomic(|tx| {
+            ContentType::for_model::<Mineral>(tx)?;
+            Err(Error::DoesNotExist {
+                model: "rolled back",
+            })
+        });
+        assert!(r.is_err());
+        let minerals = || {
+            ContentType::objects()
+                .filter(q!(model = "mineral"))
+                .count(db)
+                .unwrap()
+        };
+        assert_eq!(minerals(), 0);
+        let (ct, queries) = capture_queries(|| ContentType::for_model::<Mineral>(db).unwrap());
+        assert!(
+            !queries.is_empty(),
+            "read from the database, not a stale cache"
+        );
+        assert_eq!(minerals(), 1);
+        let (again, queries) = capture_queries(|| ContentType::for_model::<Mineral>(db).unwrap());
+        assert!(queries.is_empty(), "{queries:?}");
+        assert_eq!(again, ct);
+        let (by_id, queries) = capture_queries(|| ContentType::for_id(db, ct.id).unwrap());
+        assert!(queries.is_empty(), "{queries:?}");
+        assert_eq!(by_id, ct);
+        // A transaction reads the cache.
+        db.atomic(|tx| {
+            let (c, queries) = capture_queries(|| ContentType::for_model::<Mineral>(tx).unwrap());
+            assert!(queries.is_empty(), "{queries:?}");
+            assert_eq!(c, ct);
+            Ok(())
+        })
+        .unwrap();
+        // Another database has its own cache (and its own ids).
+        let other = Database::connect("sqlite::memory:").unwrap();
+        quarry::schema::create_tables(&other, &[ContentType::meta()]).unwrap();
+        for _ in 0..3 {
+            ContentType::for_model::<Animal>(&other).unwrap();
+            ContentType::for_model::<Vegetable>(&other).unwrap();
+        }
+        let (theirs, queries) =
+            capture_queries(|| ContentType::for_model::<Mineral>(&other).unwrap());
+        assert!(!queries.is_empty());
+        assert_eq!(theirs.id, 3);
+        assert_eq!(ContentType::for_model::<Mineral>(db).unwrap(), ct);
     });
 }

@@ -70,6 +70,8 @@ use crate::error::{Error, Result};
 use crate::model::{registry, Model, ModelMeta, ModelState};
 use crate::query::Q;
 use crate::value::Value;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// One model, as a row: Django's `ContentType` (table `django_content_type`).
 ///
@@ -111,19 +113,92 @@ pub struct ContentType {
     pub _state: ModelState,
 }
 
+/// The content types one database has answered: Django's `ContentTypeManager` cache,
+/// held by each [`Database`](crate::Database) (so two databases never share ids).
+///
+/// It is filled by lookups made outside a transaction (a row read or created inside one
+/// may still be rolled back) and read everywhere. [`ContentType::clear_cache`] empties
+/// it, as Django's `ContentType.objects.clear_cache()` does.
+#[derive(Debug, Default)]
+pub struct ContentTypeCache {
+    rows: Mutex<ContentTypeRows>,
+}
+
+#[derive(Debug, Default)]
+struct ContentTypeRows {
+    by_model: HashMap<(String, String), i64>,
+    by_id: HashMap<i64, (String, String)>,
+}
+
+impl ContentTypeCache {
+    fn by_model(&self, app_label: &str, model: &str) -> Option<ContentType> {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let id = *rows
+            .by_model
+            .get(&(app_label.to_owned(), model.to_owned()))?;
+        Some(ContentType::row(id, app_label, model))
+    }
+
+    fn by_id(&self, id: i64) -> Option<ContentType> {
+        let rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let (app_label, model) = rows.by_id.get(&id)?;
+        Some(ContentType::row(id, app_label, model))
+    }
+
+    fn store(&self, ct: &ContentType) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (ct.app_label.clone(), ct.model.clone());
+        rows.by_model.insert(key.clone(), ct.id);
+        rows.by_id.insert(ct.id, key);
+    }
+
+    /// Forgets every content type.
+    pub fn clear(&self) {
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        rows.by_model.clear();
+        rows.by_id.clear();
+    }
+}
+
 impl ContentType {
-    /// The content type of `meta`, created if it does not exist yet.
+    fn row(id: i64, app_label: &str, model: &str) -> ContentType {
+        ContentType {
+            id,
+            app_label: app_label.to_owned(),
+            model: model.to_owned(),
+            _state: ModelState::loaded(),
+        }
+    }
+
+    /// The content type of `meta`, created if it does not exist yet. Answered from the
+    /// database's cache after the first time.
     pub fn for_meta(
         ex: &(impl Executor + ?Sized),
         meta: &'static ModelMeta,
     ) -> Result<ContentType> {
         let model = meta.name.to_lowercase();
+        let access = ex.content_types();
+        if let Some(ct) = access.and_then(|a| a.cache.by_model(meta.app_label, &model)) {
+            return Ok(ct);
+        }
         let (ct, _) = ContentType::objects().get_or_create(
             ex,
             Q::lookup("app_label", meta.app_label) & Q::lookup("model", model.as_str()),
             [],
         )?;
+        if let Some(a) = access.filter(|a| a.may_store) {
+            a.cache.store(&ct);
+        }
         Ok(ct)
+    }
+
+    /// Empties the database's cache of content types, Django's
+    /// `ContentType.objects.clear_cache()`: needed only when rows of
+    /// `django_content_type` are changed by hand.
+    pub fn clear_cache(ex: &(impl Executor + ?Sized)) {
+        if let Some(a) = ex.content_types() {
+            a.cache.clear();
+        }
     }
 
     /// The content type of `M`, created if it does not exist yet.
@@ -133,7 +208,39 @@ impl ContentType {
 
     /// The content type with primary key `id`.
     pub fn for_id(ex: &(impl Executor + ?Sized), id: i64) -> Result<ContentType> {
-        ContentType::objects().get(ex, Q::lookup("pk", id))
+        let access = ex.content_types();
+        if let Some(ct) = access.and_then(|a| a.cache.by_id(id)) {
+            return Ok(ct);
+        }
+        let ct = ContentType::objects().get(ex, Q::lookup("pk", id))?;
+        if let Some(a) = access.filter(|a| a.may_store) {
+            a.cache.store(&ct);
+        }
+        Ok(ct)
+    }
+
+    /// The content types with these ids (those that exist): from the database's cache,
+    /// and one query for the ones it does not hold.
+    pub fn for_ids(ex: &(impl Executor + ?Sized), ids: &[i64]) -> Result<Vec<ContentType>> {
+        let access = ex.content_types();
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for &id in ids {
+            match access.and_then(|a| a.cache.by_id(id)) {
+                Some(ct) => found.push(ct),
+                None => missing.push(Value::I64(id)),
+            }
+        }
+        if !missing.is_empty() {
+            let read = ContentType::objects()
+                .filter(Q::lookup("pk__in", Value::List(missing)))
+                .all(ex)?;
+            if let Some(a) = access.filter(|a| a.may_store) {
+                read.iter().for_each(|ct| a.cache.store(ct));
+            }
+            found.extend(read);
+        }
+        Ok(found)
     }
 
     /// The registered model this content type stands for (`None` for a model this

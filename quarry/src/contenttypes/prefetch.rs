@@ -82,10 +82,8 @@ pub fn prefetch_generic_foreign_key<M: Model>(
     if wanted.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Value> = wanted.keys().map(|&k| Value::I64(k)).collect();
-    let cts = ContentType::objects()
-        .filter(Q::lookup("pk__in", Value::List(ids)))
-        .all(ex)?;
+    let ids: Vec<i64> = wanted.keys().copied().collect();
+    let cts = ContentType::for_ids(ex, &ids)?;
     let mut loaded: HashMap<(i64, ValueKey), AnyObject> = HashMap::new();
     for ct in cts {
         let Some(target) = ct.model_meta() else {

@@ -1,6 +1,6 @@
 //! `Database`, the handle users connect with, and `Transaction`, what `atomic` hands out.
 
-use super::{config_error, Executor, Row};
+use super::{config_error, ContentTypesAccess, Executor, Row};
 use crate::error::{Error, Result};
 use crate::sql::Dialect;
 use crate::value::Value;
@@ -188,6 +188,9 @@ struct Inner {
     options: PoolOptions,
     dialect: &'static dyn Dialect,
     url: String,
+    /// The content types this database has answered (Django's per-database
+    /// `ContentTypeManager` cache).
+    content_types: crate::contenttypes::ContentTypeCache,
 }
 
 /// A connection checked out of the pool; returned (or, if broken, dropped) on drop.
@@ -287,6 +290,7 @@ impl Database {
                 options,
                 dialect,
                 url: url.to_owned(),
+                content_types: Default::default(),
             }),
         })
     }
@@ -424,6 +428,7 @@ impl Database {
         let tx = Transaction {
             conn: &conn,
             depth: Cell::new(0),
+            content_types: &self.inner.content_types,
         };
         let r = f(&tx)?;
         conn.execute_batch("COMMIT")?;
@@ -463,6 +468,13 @@ impl Executor for Database {
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.atomic(|tx| f(tx))
     }
+
+    fn content_types(&self) -> Option<ContentTypesAccess<'_>> {
+        Some(ContentTypesAccess {
+            cache: &self.inner.content_types,
+            may_store: true,
+        })
+    }
 }
 
 /// Undoes an open transaction or savepoint when dropped armed (non-empty `sql`): on an
@@ -487,6 +499,7 @@ impl Drop for Undo<'_> {
 pub struct Transaction<'c> {
     conn: &'c Conn,
     depth: Cell<u32>,
+    content_types: &'c crate::contenttypes::ContentTypeCache,
 }
 
 impl Transaction<'_> {
@@ -502,6 +515,7 @@ impl Transaction<'_> {
         let inner = Transaction {
             conn: self.conn,
             depth: Cell::new(depth),
+            content_types: self.content_types,
         };
         let r = f(&inner)?;
         self.conn
@@ -536,5 +550,14 @@ impl Executor for Transaction<'_> {
 
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.atomic(|tx| f(tx))
+    }
+
+    fn content_types(&self) -> Option<ContentTypesAccess<'_>> {
+        // Rows read or written here may still be rolled back: read the cache, do not
+        // fill it.
+        Some(ContentTypesAccess {
+            cache: self.content_types,
+            may_store: false,
+        })
     }
 }

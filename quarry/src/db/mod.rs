@@ -65,6 +65,23 @@ pub trait Executor {
     /// Runs `f` in a transaction (or a savepoint, inside one): committed when `f`
     /// returns `Ok`, rolled back when it returns `Err`.
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()>;
+
+    /// The database's cache of content type ids, if this executor has one.
+    #[doc(hidden)]
+    fn content_types(&self) -> Option<ContentTypesAccess<'_>> {
+        None
+    }
+}
+
+/// An executor's view of its database's content type cache: read it always, fill it
+/// only outside a transaction (a row seen inside one may be rolled back).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct ContentTypesAccess<'a> {
+    /// The cache.
+    pub cache: &'a crate::contenttypes::ContentTypeCache,
+    /// False inside a transaction.
+    pub may_store: bool,
 }
 
 /// The start time of a statement, taken only when statements are logged (reading the
@@ -113,6 +130,9 @@ impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
     }
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.0.atomic_dyn(f)
+    }
+    fn content_types(&self) -> Option<ContentTypesAccess<'_>> {
+        self.0.content_types()
     }
 }
 
