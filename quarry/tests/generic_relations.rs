@@ -903,3 +903,69 @@ fn content_type_cache_per_database_and_transactions() {
         assert_eq!(ContentType::for_model::<Mineral>(db).unwrap(), ct);
     });
 }
+
+#[test]
+fn test_generic_prefetch() {
+    use quarry::contenttypes::GenericPrefetch;
+    run(&models(), |db| {
+        let f = fixture(db);
+        let tagged_vegetable = tag_on(db, &f.bacon, "great");
+        let tagged_animal = tag_on(db, &f.platypus, "awesome");
+        let tagged_lion = tag_on(db, &f.lion, "fierce");
+        // Read again, so that nothing is loaded.
+        let mut items: Vec<TaggedItem> = [&tagged_vegetable, &tagged_animal, &tagged_lion]
+            .iter()
+            .map(|t| TaggedItem::objects().get(db, q!(pk = t.id)).unwrap())
+            .collect();
+        let ((), queries) = capture_queries(|| {
+            quarry::prefetch_related_objects(
+                &mut items,
+                [GenericPrefetch::new("content_object")
+                    .queryset(Vegetable::objects())
+                    .queryset(Animal::objects().filter(q!(common_name = "Platypus")))],
+                db,
+            )
+            .unwrap()
+        });
+        // One query per model (the content types are cached).
+        assert_eq!(queries.len(), 2, "{queries:#?}");
+        assert!(
+            queries.iter().any(|q| q.contains("common_name")),
+            "the Animal QuerySet's filter applies: {queries:#?}"
+        );
+        let ((), queries) = capture_queries(|| {
+            assert_eq!(
+                items[0]
+                    .content_object::<Vegetable>(db)
+                    .unwrap()
+                    .unwrap()
+                    .name,
+                f.bacon.name
+            );
+            assert_eq!(
+                items[1]
+                    .content_object::<Animal>(db)
+                    .unwrap()
+                    .unwrap()
+                    .common_name,
+                f.platypus.common_name
+            );
+            // The lion was left out by the QuerySet: cached as absent, as Django caches
+            // None.
+            assert_eq!(items[2].content_object::<Animal>(db).unwrap(), None);
+        });
+        assert!(queries.is_empty(), "{queries:#?}");
+
+        // Two QuerySets for one model are refused.
+        assert_error_contains(
+            quarry::prefetch_related_objects(
+                &mut items,
+                [GenericPrefetch::new("content_object")
+                    .queryset(Animal::objects())
+                    .queryset(Animal::objects().filter(q!(common_name__startswith = "P")))],
+                db,
+            ),
+            "Only one queryset is allowed for each content type.",
+        );
+    });
+}

@@ -27,7 +27,8 @@ pub struct GenericForeignKey {
 struct Loaded {
     content_type: Value,
     object_id: Value,
-    object: Arc<dyn Any + Send + Sync>,
+    /// `None`: looked up, and no row (Django caches that too).
+    object: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl GenericForeignKey {
@@ -41,20 +42,27 @@ impl GenericForeignKey {
     /// The loaded object, if it is a `T` (loaded by the accessor, `set_...` or
     /// `prefetch_related`).
     pub fn cached<T: Model>(&self) -> Option<&T> {
-        self.cached.get().and_then(|l| l.object.downcast_ref::<T>())
+        self.cached
+            .get()
+            .and_then(|l| l.object.as_deref()?.downcast_ref::<T>())
     }
 
-    /// The loaded object if it is a `T` loaded for this content type and key.
+    /// What was loaded for this content type and key: `Some(Some(obj))` for a `T`,
+    /// `Some(None)` when the lookup found no row, `None` when nothing is known.
     pub(crate) fn cached_for<T: Model>(
         &self,
         content_type: &Value,
         object_id: &Value,
-    ) -> Option<&T> {
-        self.cached
+    ) -> Option<Option<&T>> {
+        let loaded = self
+            .cached
             .get()
             .filter(|l| key_of(&l.content_type) == key_of(content_type))
-            .filter(|l| key_of(&l.object_id) == key_of(object_id))
-            .and_then(|l| l.object.downcast_ref::<T>())
+            .filter(|l| key_of(&l.object_id) == key_of(object_id))?;
+        match &loaded.object {
+            None => Some(None),
+            Some(obj) => obj.downcast_ref::<T>().map(Some),
+        }
     }
 
     /// True once an object is loaded.
@@ -67,12 +75,21 @@ impl GenericForeignKey {
         &self,
         content_type: Value,
         object_id: Value,
-        object: Arc<dyn Any + Send + Sync>,
+        object: Option<Arc<dyn Any + Send + Sync>>,
     ) {
         let _ = self.cached.set(Loaded {
             content_type,
             object_id,
             object,
+        });
+    }
+
+    /// Records that the lookup for this content type and key found no row.
+    pub(crate) fn cache_absent(&mut self, content_type: Value, object_id: Value) {
+        self.cached = OnceLock::from(Loaded {
+            content_type,
+            object_id,
+            object: None,
         });
     }
 
@@ -83,7 +100,7 @@ impl GenericForeignKey {
             Some((content_type, object_id, object)) => OnceLock::from(Loaded {
                 content_type,
                 object_id,
-                object,
+                object: Some(object),
             }),
             None => OnceLock::new(),
         };

@@ -63,7 +63,9 @@ pub use fields::{
     PrefetchGenericFn,
 };
 pub use manager::GenericRelatedManager;
-pub use prefetch::{fetch_dyn, prefetch_generic_foreign_key, prefetch_generic_relation};
+pub use prefetch::{
+    fetch_dyn, prefetch_generic_foreign_key, prefetch_generic_relation, GenericPrefetch,
+};
 
 use crate::db::Executor;
 use crate::error::{Error, Result};
@@ -279,8 +281,8 @@ pub fn generic_get<T: Model>(
         return Ok(None);
     };
     let ct_id = *ct_id;
-    if let Some(obj) = field.cached_for::<T>(&Value::I64(ct_id), &object_id) {
-        return Ok(Some(obj.clone_instance()));
+    if let Some(known) = field.cached_for::<T>(&Value::I64(ct_id), &object_id) {
+        return Ok(known.map(T::clone_instance));
     }
     let ct = ContentType::for_id(ex, ct_id)?;
     let meta = ct.model_meta();
@@ -295,13 +297,10 @@ pub fn generic_get<T: Model>(
     let found = T::objects()
         .filter(Q::lookup("pk", object_id.clone()))
         .first(ex)?;
-    if let Some(obj) = &found {
-        field.set_cached(
-            Value::I64(ct_id),
-            object_id,
-            std::sync::Arc::new(obj.clone_instance()),
-        );
-    }
+    let object = found.as_ref().map(|obj| {
+        std::sync::Arc::new(obj.clone_instance()) as std::sync::Arc<dyn std::any::Any + Send + Sync>
+    });
+    field.set_cached(Value::I64(ct_id), object_id, object);
     Ok(found)
 }
 

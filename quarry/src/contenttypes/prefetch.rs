@@ -10,7 +10,7 @@ use crate::query::prefetch::{
     already_loaded, distinct_keys, distribute, key_batch, node_queryset, prefetch_below_loaded,
     prefetch_objects, PrefetchNode,
 };
-use crate::query::{QuerySet, Q};
+use crate::query::{Query, QuerySet, Q};
 use crate::value::{key_of, Value, ValueKey};
 use std::any::Any;
 use std::collections::HashMap;
@@ -26,13 +26,17 @@ type AnyObject = Arc<dyn Any + Send + Sync>;
 pub fn fetch_dyn<M: Model>(
     ex: &dyn Executor,
     keys: Vec<Value>,
+    base: Option<&Query>,
     below: &[PrefetchNode],
 ) -> Result<Vec<(Value, AnyObject)>> {
     let mut objs: Vec<M> = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(key_batch(ex)) {
+        let qs = match base {
+            Some(query) => QuerySet::<M>::from_query(query.clone()),
+            None => QuerySet::<M>::new(),
+        };
         objs.extend(
-            QuerySet::<M>::new()
-                .filter(Q::lookup("pk__in", Value::List(chunk.to_vec())))
+            qs.filter(Q::lookup("pk__in", Value::List(chunk.to_vec())))
                 .all(ex)?,
         );
     }
@@ -41,6 +45,83 @@ pub fn fetch_dyn<M: Model>(
         .into_iter()
         .map(|o| (o.pk(), Arc::new(o) as AnyObject))
         .collect())
+}
+
+/// Django's `GenericPrefetch`: prefetches a generic foreign key with a QuerySet per
+/// model it may point at (their filters, `select_related` and `prefetch_related`
+/// apply). An object a QuerySet leaves out is cached as absent; a model without a
+/// QuerySet is read whole. Two QuerySets of one model are refused.
+///
+/// ```
+/// use quarry::prelude::*;
+/// use quarry::contenttypes::{ContentType, GenericForeignKey, GenericPrefetch};
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "gp_docs")]
+/// struct Bookmark {
+///     id: i64,
+///     #[field(on_delete = Cascade)]
+///     content_type: ForeignKey<ContentType>,
+///     object_id: i64,
+///     target: GenericForeignKey,
+///     _state: ModelState,
+/// }
+///
+/// #[derive(Model, Debug, Clone, PartialEq)]
+/// #[model(app_label = "gp_docs")]
+/// struct Page {
+///     id: i64,
+///     published: bool,
+///     _state: ModelState,
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[Bookmark::meta(), Page::meta()])?;
+/// for published in [true, false] {
+///     let page = Page::objects().create(&db, Page { id: 0, published, _state: ModelState::new() })?;
+///     let mut b = Bookmark::from_pairs([("content_type", 0.into()), ("object_id", 0.into())])?;
+///     b.set_target(&db, &page)?;
+///     b.save(&db)?;
+/// }
+/// let marks = Bookmark::objects()
+///     .order_by(["id"])
+///     .prefetch_related([GenericPrefetch::new("target").queryset(Page::objects().filter(q!(published = true)))])
+///     .all(&db)?;
+/// assert!(marks[0].target.cached::<Page>().is_some());
+/// // Left out by the QuerySet: known to be absent, no query.
+/// let (page, queries) = quarry::testing::capture_queries(|| marks[1].target::<Page>(&db));
+/// assert_eq!((page?, queries.len()), (None, 0));
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GenericPrefetch {
+    lookup: String,
+    queries: Vec<Query>,
+}
+
+impl GenericPrefetch {
+    /// Prefetches the generic foreign key at `lookup` (`"content_object"`, or a path
+    /// ending in one).
+    pub fn new(lookup: impl Into<String>) -> Self {
+        GenericPrefetch {
+            lookup: lookup.into(),
+            queries: Vec::new(),
+        }
+    }
+
+    /// Reads the objects of `M` with this QuerySet.
+    pub fn queryset<M: Model>(mut self, qs: QuerySet<M>) -> Self {
+        self.queries.push(qs.query().clone());
+        self
+    }
+}
+
+impl From<GenericPrefetch> for crate::query::Prefetch {
+    fn from(g: GenericPrefetch) -> Self {
+        let mut p = crate::query::Prefetch::new(g.lookup);
+        p.generic = g.queries;
+        p
+    }
 }
 
 /// A key converted to what `meta`'s primary key stores (an `object_id` held as text
@@ -65,9 +146,19 @@ pub fn prefetch_generic_foreign_key<M: Model>(
     if node.query.is_some() || node.to_attr.is_some() {
         return Err(Error::invalid(format!(
             "Prefetch querysets and to_attr cannot be used with GenericForeignKeys \
-             ('{}').",
+             ('{}'); use GenericPrefetch with a QuerySet per model.",
             node.path
         )));
+    }
+    for (i, q) in node.generic.iter().enumerate() {
+        if node.generic[..i]
+            .iter()
+            .any(|other| std::ptr::eq(other.model, q.model))
+        {
+            return Err(Error::invalid(
+                "Only one queryset is allowed for each content type.",
+            ));
+        }
     }
     let (ct_index, _) = meta.field_or_error(gfk.ct_field)?;
     let (id_index, _) = meta.field_or_error(gfk.fk_field)?;
@@ -93,7 +184,8 @@ pub fn prefetch_generic_foreign_key<M: Model>(
             continue;
         };
         let keys = distinct_keys(wanted.remove(&ct.id).unwrap_or_default().into_iter());
-        for (pk, obj) in fetch(ex, keys, &node.children)? {
+        let base = node.generic.iter().find(|q| std::ptr::eq(q.model, target));
+        for (pk, obj) in fetch(ex, keys, base, &node.children)? {
             if let Some(k) = key_of(&pk) {
                 loaded.insert((ct.id, k), obj);
             }
@@ -106,11 +198,15 @@ pub fn prefetch_generic_foreign_key<M: Model>(
                 continue;
             }
             let object_id = o.field_value(id_index);
-            let found = as_pk_of(target, object_id.clone())
-                .and_then(|k| loaded.get(&(c, k)).cloned())
-                .map(|obj| (Value::I64(c), object_id, obj));
+            let found =
+                as_pk_of(target, object_id.clone()).and_then(|k| loaded.get(&(c, k)).cloned());
             if let Some(field) = o.generic_field_mut(index) {
-                field.replace_cached(found);
+                match found {
+                    Some(obj) => field.replace_cached(Some((Value::I64(c), object_id, obj))),
+                    // No row, or one the model's GenericPrefetch query left out: the
+                    // absence is cached, as Django caches None.
+                    None => field.cache_absent(Value::I64(c), object_id),
+                }
             }
         }
     }

@@ -311,6 +311,7 @@ pub struct ModelMeta {
 pub type DynFetchFn = fn(
     &dyn crate::db::Executor,
     Vec<Value>,
+    Option<&crate::query::Query>,
     &[crate::query::prefetch::PrefetchNode],
 ) -> Result<Vec<(Value, std::sync::Arc<dyn std::any::Any + Send + Sync>)>>;
 

@@ -58,6 +58,9 @@ pub struct Prefetch {
     pub query: Option<Query>,
     /// Keep the last level's objects under this name instead of the relation's.
     pub to_attr: Option<String>,
+    /// For a generic foreign key, one query per model pointed at
+    /// ([`GenericPrefetch`](crate::contenttypes::GenericPrefetch)).
+    pub generic: Vec<Query>,
 }
 
 impl Prefetch {
@@ -67,6 +70,7 @@ impl Prefetch {
             lookup: lookup.into(),
             query: None,
             to_attr: None,
+            generic: Vec::new(),
         }
     }
 
@@ -108,6 +112,8 @@ pub struct PrefetchNode {
     pub query: Option<Query>,
     /// Where the objects are stored, when not under the relation's name.
     pub to_attr: Option<String>,
+    /// A generic foreign key's queries, one per model.
+    pub generic: Vec<Query>,
     /// The levels below.
     pub children: Vec<PrefetchNode>,
 }
@@ -148,6 +154,9 @@ pub(crate) fn tree(lookups: &[Prefetch]) -> Vec<PrefetchNode> {
                 }
                 if p.to_attr.is_some() {
                     node.to_attr = p.to_attr.clone();
+                }
+                if !p.generic.is_empty() {
+                    node.generic = p.generic.clone();
                 }
             }
             level = &mut level[pos].children;
