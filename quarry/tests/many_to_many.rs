@@ -798,3 +798,54 @@ fn count_and_exists_read_the_through_table_alone() {
         assert_eq!((c, e, queries.len()), (0, false, 0));
     });
 }
+
+#[test]
+fn manager_filter_reuses_the_manager_join() {
+    run(&models(), |db| {
+        let p1 = publication(db, "The Python Journal");
+        let p2 = publication(db, "Science News");
+        let a = article(db, "a");
+        a.publications().add(db, [&p1, &p2]).unwrap();
+        // As Django (checked against Django 5.1): the first filter() after the manager
+        // joins its relation, so `publications__title` is p1's title here.
+        let (n, queries) = capture_queries(|| {
+            p1.article_set()
+                .filter(q!(publications__title = "Science News"))
+                .count(db)
+                .unwrap()
+        });
+        assert_eq!(n, 0);
+        assert_eq!(queries[0].matches("JOIN").count(), 2, "{}", queries[0]);
+        assert_eq!(
+            p1.article_set()
+                .queryset()
+                .filter(q!(publications__title = "Science News"))
+                .count(db)
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            p1.article_set()
+                .get(db, q!(publications__title = "The Python Journal"))
+                .unwrap()
+                .id,
+            a.id
+        );
+        assert_eq!(
+            a.publications()
+                .filter(q!(article__headline = "a"))
+                .count(db)
+                .unwrap(),
+            2
+        );
+        // A second filter() is a call of its own: another join, any publication.
+        assert_eq!(
+            p1.article_set()
+                .filter(Q::all())
+                .filter(q!(publications__title = "Science News"))
+                .count(db)
+                .unwrap(),
+            1
+        );
+    });
+}

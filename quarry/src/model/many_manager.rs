@@ -159,10 +159,14 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
         Ok(value)
     }
 
-    /// The related objects as a QuerySet: `C` joined through the through table.
+    /// The related objects as a QuerySet: `C` joined through the through table. As in
+    /// Django, the next `filter()` on it reuses that join (`p.article_set().filter(q!(
+    /// publications__title = "x"))` asks about `p` itself, not another publication).
     pub fn queryset(&self) -> QuerySet<C> {
         match self.key() {
-            Ok(k) => C::objects().filter(Q::lookup(self.link.name_back(self.forward), k)),
+            Ok(k) => C::objects()
+                .filter(Q::lookup(self.link.name_back(self.forward), k))
+                .sticky(),
             Err(e) => QuerySet::new().with_error(e.to_string()),
         }
     }

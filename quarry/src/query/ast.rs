@@ -116,6 +116,10 @@ pub struct Query {
     /// many-to-many prefetch groups its rows by (Django's `_prefetch_related_val`).
     #[doc(hidden)]
     pub group_key: Option<String>,
+    /// The next `filter()` joins the last one (Django's `_next_is_sticky`): a related
+    /// manager's queryset sets it, so `manager.filter(...)` reuses the manager's joins.
+    #[doc(hidden)]
+    pub sticky: bool,
 }
 
 impl Query {
@@ -134,6 +138,7 @@ impl Query {
             select_related: SelectRelated::None,
             prefetch: Vec::new(),
             group_key: None,
+            sticky: false,
         }
     }
 

@@ -159,6 +159,15 @@ fn bound_end(b: Bound<&i64>) -> Option<i64> {
 impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     fn with(mut self, f: impl FnOnce(&mut Query)) -> Self {
         f(&mut self.query);
+        // Stickiness lasts for the one call after the related manager's filter.
+        self.query.sticky = false;
+        self
+    }
+
+    /// Marks the next `filter()` as part of the last one: what a related manager's
+    /// queryset does, so that conditions across the manager's relation use its join.
+    pub(crate) fn sticky(mut self) -> Self {
+        self.query.sticky = true;
         self
     }
 
@@ -200,8 +209,15 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Rows matching `q` (ANDed with earlier filters).
     pub fn filter(self, q: Q) -> Self {
-        self.refuse_if_sliced("filter")
-            .with(|query| query.filters.push(Filter { q, negated: false }))
+        self.refuse_if_sliced("filter").with(|query| {
+            if query.sticky {
+                if let Some(last) = query.filters.last_mut().filter(|f| !f.negated) {
+                    last.q = std::mem::take(&mut last.q) & q;
+                    return;
+                }
+            }
+            query.filters.push(Filter { q, negated: false })
+        })
     }
 
     /// Rows not matching `q`.
