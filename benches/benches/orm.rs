@@ -8,7 +8,7 @@
 //! A positional argument keeps only the workloads whose name contains it.
 
 use quarry_benches::harness::{markdown_table, Settings};
-use quarry_benches::workloads::{self, INSERT_SIZES, TRIVIAL_SIZES};
+use quarry_benches::workloads::{self, INSERT_SIZES, MEDIUM_SIZES, TRIVIAL_SIZES};
 use quarry_benches::{Backend, Fixture};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,8 +33,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if "trivial_query".contains(&filter) {
             rows.extend(workloads::trivial_query(&mut fx, settings, &TRIVIAL_SIZES)?);
         }
+        if "medium_complex_query".contains(&filter) {
+            rows.extend(workloads::medium_complex_query(
+                &mut fx,
+                settings,
+                &MEDIUM_SIZES,
+            )?);
+        }
         if "insert".contains(&filter) {
             rows.extend(workloads::insert(&mut fx, settings, &INSERT_SIZES)?);
+        }
+        if "loading_associations".contains(&filter) {
+            rows.extend(workloads::loading_associations(&mut fx, settings)?);
         }
         fx.reset()?;
         let table = markdown_table(name, &rows);

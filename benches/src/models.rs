@@ -44,3 +44,38 @@ pub fn user_fields(i: usize, coloured: bool) -> (String, Option<String>) {
     });
     (format!("User {i}"), colour)
 }
+
+/// `posts(id serial pk, user_id int not null, title varchar not null, body text null)`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(db_table = "posts", app_label = "bench")]
+pub struct Post {
+    /// Serial primary key.
+    #[field(primary_key)]
+    pub id: i32,
+    /// The author.
+    #[field(on_delete = Cascade, related_name = "posts")]
+    pub user: ForeignKey<User>,
+    /// `"Post {i} by user {uid}"`.
+    #[field(max_length = 255)]
+    pub title: String,
+    /// NULL-able text.
+    pub body: Option<String>,
+    /// quarry's instance state.
+    pub _state: ModelState,
+}
+
+/// `comments(id serial pk, post_id int not null, text text not null)`.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(db_table = "comments", app_label = "bench")]
+pub struct Comment {
+    /// Serial primary key.
+    #[field(primary_key)]
+    pub id: i32,
+    /// The post commented on.
+    #[field(on_delete = Cascade, related_name = "comments")]
+    pub post: ForeignKey<Post>,
+    /// `"Comment {i} on post {pid}"`.
+    pub text: String,
+    /// quarry's instance state.
+    pub _state: ModelState,
+}

@@ -16,7 +16,60 @@ pub struct RawUser {
     pub hair_color: Option<String>,
 }
 
+/// A post row, hydrated by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawPost {
+    /// Primary key.
+    pub id: i32,
+    /// The author's key.
+    pub user_id: i32,
+    /// Title.
+    pub title: String,
+    /// Body, NULL-able.
+    pub body: Option<String>,
+}
+
+/// A comment row, hydrated by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawComment {
+    /// Primary key.
+    pub id: i32,
+    /// The post's key.
+    pub post_id: i32,
+    /// Text.
+    pub text: String,
+}
+
+/// A user with their posts, each with its comments: loading_associations' result.
+pub type UserTree = (RawUser, Vec<(RawPost, Vec<RawComment>)>);
+
 const SELECT_USERS: &str = "SELECT id, name, hair_color FROM users";
+
+/// medium_complex_query's statement, with the driver's placeholder.
+fn medium_sql(ph: &str) -> String {
+    format!(
+        "SELECT users.id, users.name, users.hair_color, posts.id, posts.user_id, posts.title, \
+         posts.body FROM users LEFT JOIN posts ON posts.user_id = users.id \
+         WHERE users.hair_color = {ph}"
+    )
+}
+
+/// `SELECT <columns> FROM <table> WHERE <key> IN (...)` for `n` keys.
+fn in_sql(columns: &str, table: &str, key: &str, n: usize, numbered: bool) -> String {
+    let phs: Vec<String> = (1..=n)
+        .map(|i| {
+            if numbered {
+                format!("${i}")
+            } else {
+                "?".into()
+            }
+        })
+        .collect();
+    format!(
+        "SELECT {columns} FROM {table} WHERE {key} IN ({})",
+        phs.join(", ")
+    )
+}
 
 /// The raw connection of one backend, with the statements it has prepared.
 pub struct RawConn {
@@ -158,6 +211,184 @@ impl RawConn {
         }
     }
 
+    /// medium_complex_query: black-haired users LEFT JOIN their posts, one pair per row.
+    pub fn medium(&mut self) -> Result<Vec<(RawUser, Option<RawPost>)>, BoxError> {
+        type Cols = (
+            i32,
+            String,
+            Option<String>,
+            Option<i32>,
+            Option<i32>,
+            Option<String>,
+            Option<String>,
+        );
+        fn pair(c: Cols) -> (RawUser, Option<RawPost>) {
+            let (id, name, hair_color, pid, user_id, title, body) = c;
+            let post = pid.map(|id| RawPost {
+                id,
+                user_id: user_id.unwrap_or_default(),
+                title: title.unwrap_or_default(),
+                body,
+            });
+            (
+                RawUser {
+                    id,
+                    name,
+                    hair_color,
+                },
+                post,
+            )
+        }
+        match &mut self.driver {
+            Driver::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(&medium_sql("?"))?;
+                let rows = stmt.query_map(["black"], |r| {
+                    Ok(pair((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                    )))
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+            Driver::Postgres(c, stmts) => {
+                let sql = medium_sql("$1");
+                if !stmts.contains_key(&sql) {
+                    let stmt = c.prepare(&sql)?;
+                    stmts.insert(sql.clone(), stmt);
+                }
+                Ok(c.query(&stmts[&sql], &[&"black"])?
+                    .iter()
+                    .map(|r| {
+                        pair((
+                            r.get(0),
+                            r.get(1),
+                            r.get(2),
+                            r.get(3),
+                            r.get(4),
+                            r.get(5),
+                            r.get(6),
+                        ))
+                    })
+                    .collect())
+            }
+            Driver::Mysql(c, stmts) => {
+                let sql = medium_sql("?");
+                if !stmts.contains_key(&sql) {
+                    let stmt = mysql::prelude::Queryable::prep(&mut *c, &sql)?;
+                    stmts.insert(sql.clone(), stmt);
+                }
+                Ok(mysql::prelude::Queryable::exec_map(
+                    c,
+                    &stmts[&sql],
+                    ("black",),
+                    pair,
+                )?)
+            }
+        }
+    }
+
+    /// Rows of `SELECT columns FROM table WHERE key IN (keys)`, read by `read`.
+    fn select_in<T, C>(
+        &mut self,
+        columns: &str,
+        table: &str,
+        key: &str,
+        keys: &[i32],
+        read: impl Fn(C) -> T,
+    ) -> Result<Vec<T>, BoxError>
+    where
+        C: mysql::prelude::FromRow + FromSqliteRow + FromPgRow,
+    {
+        match &mut self.driver {
+            Driver::Sqlite(c) => {
+                let sql = in_sql(columns, table, key, keys.len(), false);
+                let mut stmt = c.prepare_cached(&sql)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(keys), |r| {
+                    C::from_sqlite(r).map(&read)
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }
+            Driver::Postgres(c, stmts) => {
+                let sql = in_sql(columns, table, key, keys.len(), true);
+                if !stmts.contains_key(&sql) {
+                    let stmt = c.prepare(&sql)?;
+                    stmts.insert(sql.clone(), stmt);
+                }
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = keys
+                    .iter()
+                    .map(|k| k as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                Ok(c.query(&stmts[&sql], &params)?
+                    .iter()
+                    .map(|r| read(C::from_pg(r)))
+                    .collect())
+            }
+            Driver::Mysql(c, stmts) => {
+                let sql = in_sql(columns, table, key, keys.len(), false);
+                if !stmts.contains_key(&sql) {
+                    let stmt = mysql::prelude::Queryable::prep(&mut *c, &sql)?;
+                    stmts.insert(sql.clone(), stmt);
+                }
+                let params: Vec<mysql::Value> = keys.iter().map(|&k| k.into()).collect();
+                Ok(mysql::prelude::Queryable::exec_map(
+                    c,
+                    &stmts[&sql],
+                    params,
+                    read,
+                )?)
+            }
+        }
+    }
+
+    /// loading_associations: every user, then their posts (`user_id IN (...)`), then
+    /// the posts' comments (`post_id IN (...)`), grouped by hand.
+    pub fn associations(&mut self) -> Result<Vec<UserTree>, BoxError> {
+        let users = self.load_users()?;
+        let user_ids: Vec<i32> = users.iter().map(|u| u.id).collect();
+        let posts = self.select_in(
+            "id, user_id, title, body",
+            "posts",
+            "user_id",
+            &user_ids,
+            |(id, user_id, title, body): (i32, i32, String, Option<String>)| RawPost {
+                id,
+                user_id,
+                title,
+                body,
+            },
+        )?;
+        let post_ids: Vec<i32> = posts.iter().map(|p| p.id).collect();
+        let comments = self.select_in(
+            "id, post_id, text",
+            "comments",
+            "post_id",
+            &post_ids,
+            |(id, post_id, text): (i32, i32, String)| RawComment { id, post_id, text },
+        )?;
+        let mut by_post: HashMap<i32, Vec<RawComment>> = HashMap::with_capacity(posts.len());
+        for c in comments {
+            by_post.entry(c.post_id).or_default().push(c);
+        }
+        let mut by_user: HashMap<i32, Vec<(RawPost, Vec<RawComment>)>> =
+            HashMap::with_capacity(users.len());
+        for p in posts {
+            let cs = by_post.remove(&p.id).unwrap_or_default();
+            by_user.entry(p.user_id).or_default().push((p, cs));
+        }
+        Ok(users
+            .into_iter()
+            .map(|u| {
+                let ps = by_user.remove(&u.id).unwrap_or_default();
+                (u, ps)
+            })
+            .collect())
+    }
+
     /// insert: the users in one multi-row INSERT, their generated keys read back into
     /// them (what `bulk_create` does).
     pub fn insert_users(&mut self, users: &mut [RawUser]) -> Result<(), BoxError> {
@@ -211,3 +442,40 @@ impl RawConn {
         Ok(())
     }
 }
+
+/// A tuple of columns read from a rusqlite row by index.
+pub trait FromSqliteRow: Sized {
+    /// Reads the columns.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// A tuple of columns read from a `postgres` row by index.
+pub trait FromPgRow: Sized {
+    /// Reads the columns.
+    fn from_pg(row: &postgres::Row) -> Self;
+}
+
+macro_rules! tuple_rows {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t),+> FromSqliteRow for ($($t,)+)
+        where
+            $($t: rusqlite::types::FromSql),+
+        {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+
+        impl<$($t),+> FromPgRow for ($($t,)+)
+        where
+            $(for<'a> $t: postgres::types::FromSql<'a>),+
+        {
+            fn from_pg(row: &postgres::Row) -> Self {
+                ($(row.get::<_, $t>($i),)+)
+            }
+        }
+    };
+}
+
+tuple_rows!(A 0, B 1, C 2);
+tuple_rows!(A 0, B 1, C 2, D 3);

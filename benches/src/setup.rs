@@ -1,7 +1,7 @@
 //! Connections and data: one raw connection and one quarry [`Database`] (pool of one)
 //! per backend, over the same tables.
 
-use crate::models::{user_fields, User};
+use crate::models::{user_fields, Comment, Post, User};
 use crate::raw::RawConn;
 use quarry::{Database, Executor, Model, PoolOptions};
 
@@ -146,8 +146,47 @@ impl Fixture {
         for table in ["comments", "posts", "users"] {
             self.run_sql(&format!("DROP TABLE IF EXISTS {table}"))?;
         }
-        for sql in quarry::schema::create_table_sql(User::meta(), dialect) {
-            self.run_sql(&sql)?;
+        for meta in [User::meta(), Post::meta(), Comment::meta()] {
+            for sql in quarry::schema::create_table_sql(meta, dialect) {
+                self.run_sql(&sql)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// loading_associations' data: `users` users with alternating hair colours,
+    /// `posts` posts each, `comments` comments per post.
+    pub fn load_associations(
+        &mut self,
+        users: usize,
+        posts: usize,
+        comments: usize,
+    ) -> Result<(), BoxError> {
+        self.load_users(users, true)?;
+        // Keys are assigned in insertion order from 1 on every backend (fresh tables).
+        let post_rows: Vec<String> = (0..users * posts)
+            .map(|i| {
+                let uid = i / posts + 1;
+                format!("({uid}, 'Post {i} by user {uid}', NULL)")
+            })
+            .collect();
+        for chunk in post_rows.chunks(500) {
+            self.run_sql(&format!(
+                "INSERT INTO posts (user_id, title, body) VALUES {}",
+                chunk.join(", ")
+            ))?;
+        }
+        let comment_rows: Vec<String> = (0..users * posts * comments)
+            .map(|i| {
+                let pid = i / comments + 1;
+                format!("({pid}, 'Comment {i} on post {pid}')")
+            })
+            .collect();
+        for chunk in comment_rows.chunks(500) {
+            self.run_sql(&format!(
+                "INSERT INTO comments (post_id, text) VALUES {}",
+                chunk.join(", ")
+            ))?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The workloads, each as a raw closure and a quarry closure over the same data.
 
 use crate::harness::{compare, BoxError, Measurement, Settings};
-use crate::models::{user_fields, User};
+use crate::models::{user_fields, Post, User};
 use crate::raw::RawUser;
 use crate::setup::Fixture;
 use quarry::prelude::*;
@@ -11,6 +11,58 @@ use std::hint::black_box;
 pub const TRIVIAL_SIZES: [usize; 5] = [1, 10, 100, 1_000, 10_000];
 /// The sizes of insert.
 pub const INSERT_SIZES: [usize; 5] = [1, 10, 25, 50, 100];
+/// The sizes of medium_complex_query (users; half of them black-haired).
+pub const MEDIUM_SIZES: [usize; 5] = [1, 10, 100, 1_000, 10_000];
+/// loading_associations: users, posts per user, comments per post.
+pub const ASSOCIATIONS: (usize, usize, usize) = (100, 10, 10);
+
+/// quarry's side of medium_complex_query: `values_list` across the reverse relation
+/// (a LEFT OUTER JOIN, as Django writes it), each row made into a user and its post.
+pub fn quarry_medium(db: &Database) -> quarry::Result<Vec<(User, Option<Post>)>> {
+    let rows = User::objects()
+        .filter(q!(hair_color = "black"))
+        .values_list([
+            "id",
+            "name",
+            "hair_color",
+            "posts__id",
+            "posts__user",
+            "posts__title",
+            "posts__body",
+        ])
+        .all(db)?;
+    rows.into_iter()
+        .map(|row| {
+            let mut cols = row.into_iter();
+            let mut next = || cols.next().unwrap_or(Value::Null);
+            let user = User {
+                id: FieldValue::from_value(next())?,
+                name: FieldValue::from_value(next())?,
+                hair_color: FieldValue::from_value(next())?,
+                _state: ModelState::loaded(),
+            };
+            let post = match Option::<i32>::from_value(next())? {
+                None => None,
+                Some(id) => Some(Post {
+                    id,
+                    user: ForeignKey::new(FieldValue::from_value(next())?),
+                    title: FieldValue::from_value(next())?,
+                    body: FieldValue::from_value(next())?,
+                    _state: ModelState::loaded(),
+                }),
+            };
+            Ok((user, post))
+        })
+        .collect()
+}
+
+/// quarry's side of loading_associations: three queries, the posts and comments kept
+/// on their parents.
+pub fn quarry_associations(db: &Database) -> quarry::Result<Vec<User>> {
+    User::objects()
+        .prefetch_related(["posts__comments"])
+        .all(db)
+}
 
 /// quarry's side of trivial_query.
 pub fn quarry_users(db: &Database) -> quarry::Result<Vec<User>> {
@@ -91,4 +143,59 @@ pub fn insert(
         })?);
     }
     Ok(out)
+}
+
+/// medium_complex_query: N users (alternating hair colours, no posts), the black-haired
+/// ones LEFT JOIN their posts, as `(user, Option<post>)` pairs.
+pub fn medium_complex_query(
+    fx: &mut Fixture,
+    settings: Settings,
+    sizes: &[usize],
+) -> Result<Vec<Measurement>, BoxError> {
+    let mut out = Vec::new();
+    for &n in sizes {
+        fx.load_users(n, true)?;
+        let db = fx.db.clone();
+        let raw = &mut fx.raw;
+        out.push(compare(
+            settings,
+            "medium_complex_query",
+            n,
+            &mut || {
+                black_box(raw.medium()?);
+                Ok(())
+            },
+            &mut || {
+                black_box(quarry_medium(&db)?);
+                Ok(())
+            },
+        )?);
+    }
+    Ok(out)
+}
+
+/// loading_associations: 100 users, 10 posts each, 10 comments per post, loaded with
+/// their posts and the posts' comments in three queries.
+pub fn loading_associations(
+    fx: &mut Fixture,
+    settings: Settings,
+) -> Result<Vec<Measurement>, BoxError> {
+    let (users, posts, comments) = ASSOCIATIONS;
+    fx.load_associations(users, posts, comments)?;
+    fx.raw.prepare(&[])?;
+    let db = fx.db.clone();
+    let raw = &mut fx.raw;
+    Ok(vec![compare(
+        settings,
+        "loading_associations",
+        users,
+        &mut || {
+            black_box(raw.associations()?);
+            Ok(())
+        },
+        &mut || {
+            black_box(quarry_associations(&db)?);
+            Ok(())
+        },
+    )?])
 }
