@@ -122,6 +122,9 @@ fn medium_complex_query_sides_return_the_same_pairs() {
     }
 }
 
+/// A post's key and title with its comments' keys and texts.
+type PostTree = (i32, String, Vec<(i32, String)>);
+
 #[test]
 fn loading_associations_sides_load_the_same_tree_in_three_queries() {
     use quarry_benches::models::{Comment, Post};
@@ -134,7 +137,7 @@ fn loading_associations_sides_load_the_same_tree_in_three_queries() {
         let (orm, queries) = quarry::testing::capture_queries(|| quarry_associations(&fx.db));
         let orm = orm.unwrap();
         assert_eq!(queries.len(), 3, "{queries:#?}");
-        let shape = |posts: Vec<(i32, String, Vec<(i32, String)>)>| posts;
+        let shape = |posts: Vec<PostTree>| posts;
         let mut raw_tree: Vec<_> = raw
             .into_iter()
             .map(|(u, ps)| {
