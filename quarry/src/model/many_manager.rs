@@ -336,21 +336,11 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
         lookup: Q,
         defaults: impl IntoIterator<Item = (&'static str, Value)>,
     ) -> Result<(C, bool)> {
-        let key = self.key()?;
         let defaults: Vec<(&'static str, Value)> = defaults.into_iter().collect();
-        let mut found = None;
-        ex.atomic_dyn(&mut |tx| {
-            let (obj, created) =
-                self.queryset()
-                    .get_or_create(tx, lookup.clone(), defaults.iter().cloned())?;
-            if created {
-                let keys = self.target_keys([&obj], "get_or_create")?;
-                self.add_keys(tx, &key, &keys)?;
-            }
-            found = Some((obj, created));
-            Ok(())
+        let found = self.found_or_linked(ex, "get_or_create", |tx| {
+            self.queryset()
+                .get_or_create(tx, lookup.clone(), defaults.iter().cloned())
         })?;
-        let found = found.expect("set when the transaction committed");
         if found.1 {
             self.invalidate();
         }
@@ -367,24 +357,38 @@ impl<'a, P: Model, C: Model> ManyRelatedManager<'a, P, C> {
         defaults: impl IntoIterator<Item = (&'static str, Value)>,
         create_defaults: Option<Vec<(&'static str, Value)>>,
     ) -> Result<(C, bool)> {
-        let key = self.key()?;
         let defaults: Vec<(&'static str, Value)> = defaults.into_iter().collect();
-        let mut found = None;
-        ex.atomic_dyn(&mut |tx| {
-            let (obj, created) = self.queryset().update_or_create(
+        let found = self.found_or_linked(ex, "update_or_create", |tx| {
+            self.queryset().update_or_create(
                 tx,
                 lookup.clone(),
                 defaults.iter().cloned(),
                 create_defaults.clone(),
-            )?;
+            )
+        })?;
+        self.invalidate();
+        Ok(found)
+    }
+
+    /// Runs `find` (a get-or-create on the manager's queryset) in a transaction and links
+    /// the object when it was created.
+    fn found_or_linked(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        what: &str,
+        mut find: impl FnMut(&dyn Executor) -> Result<(C, bool)>,
+    ) -> Result<(C, bool)> {
+        let key = self.key()?;
+        let mut found = None;
+        ex.atomic_dyn(&mut |tx| {
+            let (obj, created) = find(tx)?;
             if created {
-                let keys = self.target_keys([&obj], "update_or_create")?;
+                let keys = self.target_keys([&obj], what)?;
                 self.add_keys(tx, &key, &keys)?;
             }
             found = Some((obj, created));
             Ok(())
         })?;
-        self.invalidate();
         Ok(found.expect("set when the transaction committed"))
     }
 
