@@ -62,7 +62,10 @@ pub use model::{
 };
 pub use quarry_macros::{Choices, Model};
 pub use query::prefetch::prefetch_related_objects;
-pub use query::{BulkCreate, Expr, Prefetch, QuerySet, ValuesRow, F, Q};
+pub use query::{
+    Avg, BulkCreate, Case, Coalesce, Count, Expr, ExprArg, Func, Max, Min, Prefetch, QuerySet,
+    StdDev, StdDevSample, Sum, ValuesRow, Variance, VarianceSample, When, F, Q,
+};
 pub use value::{FieldValue, Json, Value};
 
 #[doc(hidden)]
@@ -73,9 +76,10 @@ pub mod __private {
 /// What most programs need: `use quarry::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        q, BulkCreate, Choices, Database, Error, Executor, Expr, FieldValue, ForeignKey,
-        ManyToMany, Model, ModelState, OnDelete, OneToOneField, Prefetch, QuerySet, SaveOptions,
-        Value, ValuesRow, F, Q,
+        q, Avg, BulkCreate, Case, Choices, Coalesce, Count, Database, Error, Executor, Expr,
+        ExprArg, FieldValue, ForeignKey, Func, ManyToMany, Max, Min, Model, ModelState, OnDelete,
+        OneToOneField, Prefetch, QuerySet, SaveOptions, StdDev, Sum, Value, ValuesRow, Variance,
+        When, F, Q,
     };
     pub use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
     pub use rust_decimal::Decimal;

@@ -34,6 +34,7 @@ impl SqliteConn {
         conn.execute_batch("PRAGMA foreign_keys = ON")
             .map_err(|e| map_error(e, None))?;
         register_regexp(&conn)?;
+        register_spread(&conn)?;
         Ok(SqliteConn { conn })
     }
 
@@ -114,6 +115,78 @@ fn register_regexp(conn: &rusqlite::Connection) -> Result<()> {
         },
     )
     .map_err(|e| map_error(e, None))
+}
+
+/// `STDDEV_POP`, `STDDEV_SAMP`, `VAR_POP` and `VAR_SAMP`, which SQLite lacks (Django
+/// registers the same four in Python). Welford's running mean and sum of squares.
+struct Spread {
+    sample: bool,
+    root: bool,
+}
+
+impl rusqlite::functions::Aggregate<(u64, f64, f64), Option<f64>> for Spread {
+    fn init(&self, _: &mut rusqlite::functions::Context<'_>) -> rusqlite::Result<(u64, f64, f64)> {
+        Ok((0, 0.0, 0.0))
+    }
+
+    fn step(
+        &self,
+        ctx: &mut rusqlite::functions::Context<'_>,
+        (n, mean, m2): &mut (u64, f64, f64),
+    ) -> rusqlite::Result<()> {
+        let x = match ctx.get_raw(0) {
+            ValueRef::Null | ValueRef::Blob(_) => return Ok(()),
+            ValueRef::Integer(i) => i as f64,
+            ValueRef::Real(f) => f,
+            ValueRef::Text(t) => match std::str::from_utf8(t)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                Some(f) => f,
+                None => return Ok(()),
+            },
+        };
+        *n += 1;
+        let delta = x - *mean;
+        *mean += delta / *n as f64;
+        *m2 += delta * (x - *mean);
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut rusqlite::functions::Context<'_>,
+        acc: Option<(u64, f64, f64)>,
+    ) -> rusqlite::Result<Option<f64>> {
+        let Some((n, _, m2)) = acc else {
+            return Ok(None);
+        };
+        let denominator = if self.sample { n.saturating_sub(1) } else { n };
+        if denominator == 0 {
+            return Ok(None);
+        }
+        let variance = m2 / denominator as f64;
+        Ok(Some(if self.root { variance.sqrt() } else { variance }))
+    }
+}
+
+fn register_spread(conn: &rusqlite::Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    for (name, sample, root) in [
+        ("STDDEV_POP", false, true),
+        ("STDDEV_SAMP", true, true),
+        ("VAR_POP", false, false),
+        ("VAR_SAMP", true, false),
+    ] {
+        conn.create_aggregate_function(
+            name,
+            1,
+            FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+            Spread { sample, root },
+        )
+        .map_err(|e| map_error(e, None))?;
+    }
+    Ok(())
 }
 
 /// A bound parameter.

@@ -149,6 +149,40 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The instance's state, mutably.
     fn state_mut(&mut self) -> &mut ModelState;
 
+    /// The annotation `name` that `annotate()` attached to this instance, converted to
+    /// `T` (Django's `book.num_authors`).
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Shelf {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     width: i32,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Shelf::meta()])?;
+    /// Shelf::objects().create(&db, Shelf { id: 0, width: 80, _state: ModelState::new() })?;
+    /// let shelf = Shelf::objects().annotate([("double", F("width") * 2)]).get(&db, q!(pk = 1))?;
+    /// assert_eq!(shelf.annotation::<i64>("double")?, 160);
+    /// assert!(shelf.annotation::<i64>("triple").is_err());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    fn annotation<T: crate::FieldValue>(&self, name: &str) -> Result<T> {
+        match self.state().annotation(name) {
+            Some(v) => T::from_value(v.clone()),
+            None => Err(crate::Error::field(format!(
+                "{} instance has no annotation '{name}'. Annotations are: {}",
+                Self::meta().name,
+                self.state().annotation_names().join(", ")
+            ))),
+        }
+    }
+
     /// The default manager: a QuerySet over every row, Django's `Model.objects`.
     fn objects() -> QuerySet<Self> {
         QuerySet::new()

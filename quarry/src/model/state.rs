@@ -144,6 +144,14 @@ impl ModelState {
             .map(|(_, v)| v)
     }
 
+    /// The names of the annotations attached, in query order.
+    pub fn annotation_names(&self) -> Vec<&str> {
+        self.extra
+            .as_ref()
+            .map(|e| e.annotations.iter().map(|(n, _)| &**n).collect())
+            .unwrap_or_default()
+    }
+
     /// Attaches an annotation.
     pub fn set_annotation(&mut self, name: Arc<str>, value: Value) {
         self.extra

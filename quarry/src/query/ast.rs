@@ -75,6 +75,34 @@ pub enum Selection {
     Values(Vec<String>),
 }
 
+/// One `annotate()` or `alias()` entry: a named expression computed per row (or per
+/// group, when it holds an aggregate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    /// The name rows carry it under; filters, orderings and `F()` may use it.
+    pub name: String,
+    /// What it computes.
+    pub expr: Expr,
+    /// Selected (`annotate()`); `alias()` and annotations left out by a later
+    /// `values()` are not.
+    pub selected: bool,
+    /// How many `filter()` calls came before it: a multi-valued join of an earlier filter
+    /// is reused (the filter narrows what is aggregated), a later filter joins anew.
+    pub after_filters: usize,
+}
+
+/// How a query with aggregate annotations groups its rows (Django's `Query.group_by`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Grouping {
+    /// No GROUP BY.
+    #[default]
+    None,
+    /// One group per row of the model: `annotate()` on a model QuerySet.
+    Model,
+    /// By these `values()` paths (every field when empty): `values(...).annotate(...)`.
+    Values(Vec<String>),
+}
+
 /// The related objects a SELECT reads in the same query (`select_related`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum SelectRelated {
@@ -120,6 +148,10 @@ pub struct Query {
     /// manager's queryset sets it, so `manager.filter(...)` reuses the manager's joins.
     #[doc(hidden)]
     pub sticky: bool,
+    /// `annotate()`/`alias()` entries, in call order.
+    pub annotations: Vec<Annotation>,
+    /// The GROUP BY an aggregate annotation asked for.
+    pub grouping: Grouping,
 }
 
 impl Query {
@@ -139,7 +171,22 @@ impl Query {
             prefetch: Vec::new(),
             group_key: None,
             sticky: false,
+            annotations: Vec::new(),
+            grouping: Grouping::None,
         }
+    }
+
+    /// The annotation named `name`, visible to the `filter()` call numbered `call`
+    /// (`None`: everything after the last filter, as the select list and ordering see).
+    pub(crate) fn annotation(&self, name: &str, call: Option<usize>) -> Option<&Annotation> {
+        self.annotations
+            .iter()
+            .find(|a| a.name == name && call.is_none_or(|c| a.after_filters <= c))
+    }
+
+    /// True when some annotation aggregates.
+    pub fn has_aggregate_annotation(&self) -> bool {
+        self.annotations.iter().any(|a| a.expr.contains_aggregate())
     }
 
     /// True once a slice was taken.

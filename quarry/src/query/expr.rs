@@ -1,5 +1,13 @@
-//! Expressions: values, field references (`F`) and arithmetic between them.
+//! Expressions: values, field references (`F`), arithmetic between them, and the nodes
+//! that build on them (aggregates, `Case`/`When`, database functions).
+//!
+//! An expression is data: names stay strings until the query compiles, where the one
+//! resolver turns them into columns (or annotations) and infers the output type.
 
+use super::aggregates::Aggregate;
+use super::conditional::Case;
+use super::functions::Func;
+use crate::model::FieldKind;
 use crate::value::Value;
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
@@ -12,21 +20,26 @@ pub enum ArithOp {
     Mul,
     Div,
     Mod,
+    /// `^` in Django (`F("a").pow(2)` here).
+    Pow,
 }
 
 impl ArithOp {
-    pub(crate) fn sql(self) -> &'static str {
+    /// The operator as Django writes it in messages.
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             ArithOp::Add => "+",
             ArithOp::Sub => "-",
             ArithOp::Mul => "*",
             ArithOp::Div => "/",
             ArithOp::Mod => "%",
+            ArithOp::Pow => "^",
         }
     }
 }
 
-/// An expression on the right of a lookup, in an update, or (later) in an annotation.
+/// An expression: on the right of a lookup, in an update, an annotation, an aggregate or
+/// an ordering.
 ///
 /// ```
 /// use quarry::{F, Expr, Value};
@@ -39,7 +52,7 @@ impl ArithOp {
 pub enum Expr {
     /// A bound value.
     Value(Value),
-    /// A field path, resolved against the model when the query compiles.
+    /// A field path or an annotation's name, resolved when the query compiles.
     Field(String),
     /// `lhs op rhs`.
     Arith {
@@ -50,9 +63,103 @@ pub enum Expr {
         /// Right operand.
         rhs: Box<Expr>,
     },
+    /// An aggregate: `Count`, `Sum`, `Avg`, `Min`, `Max`, `StdDev`, `Variance`.
+    Aggregate(Box<Aggregate>),
+    /// `CASE WHEN ... THEN ... ELSE ... END`.
+    Case(Box<Case>),
+    /// A database function (`Coalesce`, or any [`Func`]).
+    Func(Box<Func>),
+    /// An expression with its output type given, Django's `ExpressionWrapper`.
+    Wrapper {
+        /// The wrapped expression.
+        expr: Box<Expr>,
+        /// What it returns.
+        output: FieldKind,
+    },
 }
 
-/// A reference to a field of the row, Django's `F("field")`.
+impl Expr {
+    /// The same expression with its output type given, Django's
+    /// `ExpressionWrapper(expr, output_field=...)`: needed where the operands' types do
+    /// not decide it (a decimal times a float).
+    ///
+    /// ```
+    /// use quarry::{F, Expr};
+    /// use quarry::model::FieldKind;
+    /// let e = (F("price") * F("rate")).output_field(FieldKind::FloatField);
+    /// assert!(matches!(e, Expr::Wrapper { output: FieldKind::FloatField, .. }));
+    /// ```
+    pub fn output_field(self, output: FieldKind) -> Expr {
+        Expr::Wrapper {
+            expr: Box::new(self),
+            output,
+        }
+    }
+
+    /// `self` raised to `exp`, Django's `F("a") ** 2`.
+    ///
+    /// ```
+    /// use quarry::{F, Expr, query::ArithOp};
+    /// assert!(matches!(F("side").pow(2), Expr::Arith { op: ArithOp::Pow, .. }));
+    /// ```
+    pub fn pow(self, exp: impl Into<Expr>) -> Expr {
+        Expr::Arith {
+            op: ArithOp::Pow,
+            lhs: Box::new(self),
+            rhs: Box::new(exp.into()),
+        }
+    }
+
+    /// True when an aggregate appears anywhere in the expression (outside a subquery):
+    /// filtering on it needs HAVING, and annotating it groups the rows.
+    pub fn contains_aggregate(&self) -> bool {
+        match self {
+            Expr::Value(_) | Expr::Field(_) => false,
+            Expr::Aggregate(_) => true,
+            Expr::Arith { lhs, rhs, .. } => lhs.contains_aggregate() || rhs.contains_aggregate(),
+            Expr::Case(c) => c.contains_aggregate(),
+            Expr::Func(f) => f.args.iter().any(Expr::contains_aggregate),
+            Expr::Wrapper { expr, .. } => expr.contains_aggregate(),
+        }
+    }
+
+    /// Calls `f` on every field path the expression names (for aggregates over an
+    /// annotated query, which read those columns from a subquery).
+    pub(crate) fn walk_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        match self {
+            Expr::Value(_) => {}
+            Expr::Field(p) => f(p),
+            Expr::Arith { lhs, rhs, .. } => {
+                lhs.walk_fields(f);
+                rhs.walk_fields(f);
+            }
+            Expr::Aggregate(a) => {
+                if let Some(arg) = &a.arg {
+                    arg.walk_fields(f);
+                }
+                if let Some(d) = &a.default {
+                    d.walk_fields(f);
+                }
+                if let Some(q) = &a.filter {
+                    q.walk_paths(f);
+                }
+            }
+            Expr::Case(c) => {
+                for w in &c.whens {
+                    w.condition.walk_paths(f);
+                    w.then.walk_fields(f);
+                }
+                if let Some(d) = &c.default {
+                    d.walk_fields(f);
+                }
+            }
+            Expr::Func(func) => func.args.iter().for_each(|a| a.walk_fields(f)),
+            Expr::Wrapper { expr, .. } => expr.walk_fields(f),
+        }
+    }
+}
+
+/// A reference to a field of the row (or to an annotation), Django's `F("field")`.
 ///
 /// ```
 /// use quarry::{F, Expr};
@@ -69,25 +176,97 @@ impl<T: Into<Value>> From<T> for Expr {
     }
 }
 
-macro_rules! arith {
-    ($($tr:ident $m:ident $op:ident),*) => {$(
-        impl<R: Into<Expr>> $tr<R> for Expr {
-            type Output = Expr;
-            fn $m(self, rhs: R) -> Expr {
-                Expr::Arith { op: ArithOp::$op, lhs: Box::new(self), rhs: Box::new(rhs.into()) }
+/// An argument of an aggregate or a database function: as in Django, a string names a
+/// field (`Count("authors")`, `Coalesce("nickname", "name")`), and anything else is an
+/// expression or a value (wrap text meant as a value in [`Value`]).
+///
+/// ```
+/// use quarry::{ExprArg, Expr, Value, F};
+/// assert_eq!("pages".into_expr(), F("pages"));
+/// assert_eq!(Value::from("x").into_expr(), Expr::Value(Value::Text("x".into())));
+/// assert_eq!(3.into_expr(), Expr::Value(Value::I64(3)));
+/// ```
+pub trait ExprArg {
+    /// The expression this argument stands for.
+    fn into_expr(self) -> Expr;
+}
+
+impl ExprArg for &str {
+    fn into_expr(self) -> Expr {
+        Expr::Field(self.to_owned())
+    }
+}
+
+impl ExprArg for String {
+    fn into_expr(self) -> Expr {
+        Expr::Field(self)
+    }
+}
+
+impl ExprArg for Expr {
+    fn into_expr(self) -> Expr {
+        self
+    }
+}
+
+impl ExprArg for Value {
+    fn into_expr(self) -> Expr {
+        Expr::Value(self)
+    }
+}
+
+macro_rules! value_args {
+    ($($t:ty),*) => {$(
+        impl ExprArg for $t {
+            fn into_expr(self) -> Expr {
+                Expr::Value(self.into())
             }
         }
     )*};
 }
-arith!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div, Rem rem Mod);
+value_args!(
+    i16,
+    i32,
+    i64,
+    u16,
+    u32,
+    f32,
+    f64,
+    bool,
+    rust_decimal::Decimal,
+    chrono::NaiveDate,
+    chrono::NaiveTime,
+    chrono::DateTime<chrono::Utc>,
+    chrono::TimeDelta
+);
 
-impl Neg for Expr {
-    type Output = Expr;
-    fn neg(self) -> Expr {
-        Expr::Arith {
-            op: ArithOp::Mul,
-            lhs: Box::new(self),
-            rhs: Box::new(Expr::Value(Value::I64(-1))),
+/// Arithmetic operators for `Expr` and for each node that converts into one, so that
+/// `Sum("price") * 2` and `F("a") + Count("b")` both build an [`Expr`].
+macro_rules! arith {
+    ($($ty:ty),*) => {$(
+        arith!(@one $ty, Add add Add, Sub sub Sub, Mul mul Mul, Div div Div, Rem rem Mod);
+        impl Neg for $ty {
+            type Output = Expr;
+            fn neg(self) -> Expr {
+                Expr::Arith {
+                    op: ArithOp::Mul,
+                    lhs: Box::new(self.into()),
+                    rhs: Box::new(Expr::Value(Value::I64(-1))),
+                }
+            }
         }
-    }
+    )*};
+    (@one $ty:ty, $($tr:ident $m:ident $op:ident),*) => {$(
+        impl<R: Into<Expr>> $tr<R> for $ty {
+            type Output = Expr;
+            fn $m(self, rhs: R) -> Expr {
+                Expr::Arith {
+                    op: ArithOp::$op,
+                    lhs: Box::new(self.into()),
+                    rhs: Box::new(rhs.into()),
+                }
+            }
+        }
+    )*};
 }
+arith!(Expr, Aggregate, Case, Func);

@@ -1,15 +1,24 @@
 //! Queries: `Q` conditions, expressions, the Query AST, lookups, and the `QuerySet` API.
 
+mod aggregates;
 pub mod ast;
+mod conditional;
 mod expr;
+mod functions;
 pub mod lookup;
 pub mod prefetch;
 mod q;
 mod queryset;
 mod rows;
 
+pub use aggregates::{
+    AggFunc, Aggregate, Avg, Count, Max, Min, StdDev, StdDevSample, Sum, Variance, VarianceSample,
+};
+pub use ast::{Annotation, Grouping};
 pub use ast::{OrderBy, Query, SelectRelated};
-pub use expr::{ArithOp, Expr, F};
+pub use conditional::{Case, When};
+pub use expr::{ArithOp, Expr, ExprArg, F};
+pub use functions::{Coalesce, Func, Function};
 pub use prefetch::Prefetch;
 pub use q::Q;
 pub(crate) use queryset::{insert_batch, read_column, read_key};

@@ -69,6 +69,29 @@ impl Q {
     }
 }
 
+impl Q {
+    /// True when a condition's value holds an aggregate (`q!(n__gt = Avg("n"))`).
+    pub(crate) fn contains_aggregate(&self) -> bool {
+        match self {
+            Q::Lookup { value, .. } => value.contains_aggregate(),
+            Q::And(c) | Q::Or(c) => c.iter().any(Q::contains_aggregate),
+            Q::Not(inner) => inner.contains_aggregate(),
+        }
+    }
+
+    /// Calls `f` on every path the condition names, lookups included.
+    pub(crate) fn walk_paths<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        match self {
+            Q::Lookup { path, value } => {
+                f(path);
+                value.walk_fields(f);
+            }
+            Q::And(c) | Q::Or(c) => c.iter().for_each(|c| c.walk_paths(f)),
+            Q::Not(inner) => inner.walk_paths(f),
+        }
+    }
+}
+
 impl Default for Q {
     fn default() -> Self {
         Q::all()

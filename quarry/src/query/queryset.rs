@@ -189,6 +189,14 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     fn map_rows<R2>(self, selection: Selection) -> QuerySet<M, R2> {
         let mut query = self.query;
+        if let Selection::Values(paths) = &selection {
+            // Naming fields leaves out the annotations not named, as Django's values().
+            if !paths.is_empty() {
+                for a in &mut query.annotations {
+                    a.selected = paths.contains(&a.name);
+                }
+            }
+        }
         query.selection = selection;
         QuerySet {
             query,
@@ -316,6 +324,231 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return self;
         }
         self.with(|query| query.set_limits(start as u64, end.map(|e| e as u64)))
+    }
+
+    /// Rows as name → value maps, Django's `values()`. An empty list selects every field.
+    pub fn values<S: Into<String>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> QuerySet<M, super::ValuesRow> {
+        let fields = fields.into_iter().map(Into::into).collect();
+        self.map_rows(Selection::Values(fields))
+    }
+
+    /// Rows as lists of values, Django's `values_list()`.
+    pub fn values_list<S: Into<String>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> QuerySet<M, Vec<Value>> {
+        let fields = fields.into_iter().map(Into::into).collect();
+        self.map_rows(Selection::Values(fields))
+    }
+
+    /// One field's values, Django's `values_list(field, flat=True)`.
+    pub fn values_list_flat(self, field: impl Into<String>) -> QuerySet<M, Value> {
+        self.map_rows(Selection::Values(vec![field.into()]))
+    }
+
+    /// Adds a computed value to each row, Django's `annotate()`: model rows carry it
+    /// ([`Model::annotation`]), `values()` rows get it as a column. An aggregate
+    /// (`Count`, `Sum`...) is computed per object, or per distinct `values()` row when
+    /// `values()` came first, as Django groups them. Filters and orderings may name it;
+    /// a filter on an aggregate becomes HAVING.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Team {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     #[field(max_length = 20)]
+    ///     name: String,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Player {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     #[field(on_delete = Cascade, related_name = "players")]
+    ///     team: ForeignKey<Team>,
+    ///     goals: i32,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Team::meta(), Player::meta()])?;
+    /// let reds = Team::objects().create(&db, Team { id: 0, name: "Reds".into(), _state: ModelState::new() })?;
+    /// Team::objects().create(&db, Team { id: 0, name: "Blues".into(), _state: ModelState::new() })?;
+    /// for goals in [3, 4] {
+    ///     let team = ForeignKey::to(&reds)?;
+    ///     Player::objects().create(&db, Player { id: 0, team, goals, _state: ModelState::new() })?;
+    /// }
+    /// let teams = Team::objects()
+    ///     .annotate([("n", Count("players")), ("goals", Sum("players__goals").default(0))])
+    ///     .order_by(["name"])
+    ///     .all(&db)?;
+    /// assert_eq!(teams[0].name, "Blues");
+    /// assert_eq!(teams[0].annotation::<i64>("n")?, 0);
+    /// assert_eq!(teams[1].annotation::<i64>("goals")?, 7);
+    /// let busy = Team::objects().annotate([("n", Count("players"))]).filter(q!(n__gt = 1));
+    /// assert_eq!(busy.count(&db)?, 1);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn annotate<S: Into<String>, E: Into<Expr>>(
+        self,
+        annotations: impl IntoIterator<Item = (S, E)>,
+    ) -> Self {
+        self.add_annotations(annotations, true)
+    }
+
+    /// Names an expression for filters and orderings without selecting it, Django's
+    /// `alias()`.
+    ///
+    /// ```
+    /// # use quarry::prelude::*;
+    /// # #[derive(Model, Debug, Clone)]
+    /// # #[model(app_label = "docs")]
+    /// # struct Box_ { #[field(primary_key)] id: i64, w: i32, h: i32, _state: ModelState }
+    /// # let db = Database::connect("sqlite::memory:")?;
+    /// # quarry::schema::create_tables(&db, &[Box_::meta()])?;
+    /// # Box_::objects().create(&db, Box_ { id: 0, w: 2, h: 3, _state: ModelState::new() })?;
+    /// let big = Box_::objects().alias([("area", F("w") * F("h"))]).filter(q!(area__gte = 6));
+    /// let found = big.get(&db, q!())?;
+    /// assert!(found.annotation::<i64>("area").is_err()); // not selected
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn alias<S: Into<String>, E: Into<Expr>>(
+        self,
+        annotations: impl IntoIterator<Item = (S, E)>,
+    ) -> Self {
+        self.add_annotations(annotations, false)
+    }
+
+    fn add_annotations<S: Into<String>, E: Into<Expr>>(
+        mut self,
+        annotations: impl IntoIterator<Item = (S, E)>,
+        selected: bool,
+    ) -> Self {
+        let meta = M::meta();
+        let mut aggregate = false;
+        for (name, expr) in annotations {
+            let (name, expr) = (name.into(), expr.into());
+            if name.is_empty() && self.error.is_none() {
+                self.error = Some("Complex aggregates require an alias.".to_owned());
+            }
+            if meta.field(&name).is_some() && self.error.is_none() {
+                self.error = Some(format!(
+                    "The annotation '{name}' conflicts with a field on the model."
+                ));
+            }
+            aggregate |= expr.contains_aggregate();
+            let after_filters = self.query.filters.len();
+            let annotation = super::ast::Annotation {
+                name,
+                expr,
+                selected,
+                after_filters,
+            };
+            let annotations = &mut self.query.annotations;
+            match annotations.iter_mut().find(|a| a.name == annotation.name) {
+                Some(existing) => *existing = annotation,
+                None => annotations.push(annotation),
+            }
+        }
+        if aggregate {
+            self.query.grouping = match &self.query.selection {
+                Selection::Values(paths) => super::ast::Grouping::Values(
+                    paths
+                        .iter()
+                        .filter(|p| {
+                            self.query
+                                .annotation(p, None)
+                                .is_none_or(|a| !a.expr.contains_aggregate())
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                Selection::Model => super::ast::Grouping::Model,
+            };
+        }
+        self.with(|_| {})
+    }
+
+    /// Computes aggregates over the matching rows, Django's `aggregate()`: one row of
+    /// named values. Over an annotated, sliced or distinct QuerySet it aggregates a
+    /// subquery of those rows, so `Avg` of an annotated `Count` is the average count.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Sale {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     amount: i64,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Sale::meta()])?;
+    /// for amount in [10, 20, 60] {
+    ///     Sale::objects().create(&db, Sale { id: 0, amount, _state: ModelState::new() })?;
+    /// }
+    /// let totals = Sale::objects().aggregate(&db, [("total", Sum("amount")), ("top", Max("amount"))])?;
+    /// assert_eq!(totals.get_as::<i64>("total")?, 90);
+    /// assert_eq!(totals.get_as::<i64>("top")?, 60);
+    /// let none = Sale::objects().filter(q!(amount__gt = 100)).aggregate(&db, [("total", Sum("amount"))])?;
+    /// assert_eq!(none.get("total"), Some(&Value::Null));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn aggregate<S: Into<String>, E: Into<Expr>>(
+        &self,
+        ex: &(impl Executor + ?Sized),
+        aggregates: impl IntoIterator<Item = (S, E)>,
+    ) -> Result<super::ValuesRow> {
+        self.check()?;
+        let aggregates: Vec<(String, Expr)> = aggregates
+            .into_iter()
+            .map(|(s, e)| (s.into(), e.into()))
+            .collect();
+        if aggregates.is_empty() {
+            return Err(Error::invalid("aggregate() needs at least one aggregate"));
+        }
+        for (name, e) in &aggregates {
+            if name.is_empty() {
+                return Err(Error::invalid("Complex aggregates require an alias."));
+            }
+            if !e.contains_aggregate() {
+                return Err(Error::invalid(format!(
+                    "{name} is not an aggregate expression: aggregate() takes Count, Sum, \
+                     Avg, Min, Max, StdDev or Variance, or an expression holding one."
+                )));
+            }
+        }
+        let c = if self.query.empty {
+            // `none()` aggregates no row: Count gives 0, the others NULL or their default,
+            // as Django answers without a query; the database answers the same here.
+            let mut query = self.query.clone();
+            query.filters.push(Filter {
+                q: Q::lookup("pk__in", Value::List(Vec::new())),
+                negated: false,
+            });
+            compiler::aggregate(&query, &aggregates, ex.dialect())?
+        } else {
+            compiler::aggregate(&self.query, &aggregates, ex.dialect())?
+        };
+        let shape = super::RowShape::new(&c.columns, None, 0..0);
+        let rows = fetch_all(ex, &c.sql, &c.params, |row| {
+            super::ValuesRow::from_query_row(row, &shape)
+        })?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| Error::invalid("aggregate() returned no row"))
     }
 
     /// Compiles the SELECT for `ex`'s dialect: the SQL and its parameters, never inlined.
@@ -642,29 +875,6 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 }
 
 impl<M: Model> QuerySet<M> {
-    /// Rows as name → value maps, Django's `values()`. An empty list selects every field.
-    pub fn values<S: Into<String>>(
-        self,
-        fields: impl IntoIterator<Item = S>,
-    ) -> QuerySet<M, super::ValuesRow> {
-        let fields = fields.into_iter().map(Into::into).collect();
-        self.map_rows(Selection::Values(fields))
-    }
-
-    /// Rows as lists of values, Django's `values_list()`.
-    pub fn values_list<S: Into<String>>(
-        self,
-        fields: impl IntoIterator<Item = S>,
-    ) -> QuerySet<M, Vec<Value>> {
-        let fields = fields.into_iter().map(Into::into).collect();
-        self.map_rows(Selection::Values(fields))
-    }
-
-    /// One field's values, Django's `values_list(field, flat=True)`.
-    pub fn values_list_flat(self, field: impl Into<String>) -> QuerySet<M, Value> {
-        self.map_rows(Selection::Values(vec![field.into()]))
-    }
-
     /// Inserts `obj` and returns it with its primary key set, Django's `create()`.
     pub fn create(&self, ex: &(impl Executor + ?Sized), mut obj: M) -> Result<M> {
         obj.save_with(ex, &crate::SaveOptions::new().force_insert(true))?;

@@ -17,16 +17,23 @@ pub struct RowShape {
     kinds: Arc<[FieldKind]>,
     decimal_places: Arc<[Option<u32>]>,
     related: Option<Arc<RelatedPlan>>,
+    /// The columns holding a model query's annotations.
+    annotations: std::ops::Range<usize>,
 }
 
 impl RowShape {
     /// What every row of a query with these output columns shares.
-    pub(crate) fn new(columns: &[OutColumn], related: Option<RelatedPlan>) -> RowShape {
+    pub(crate) fn new(
+        columns: &[OutColumn],
+        related: Option<RelatedPlan>,
+        annotations: std::ops::Range<usize>,
+    ) -> RowShape {
         RowShape {
             names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
             kinds: columns.iter().map(|c| c.kind).collect(),
             decimal_places: columns.iter().map(|c| c.decimal_places).collect(),
             related: related.map(Arc::new),
+            annotations,
         }
     }
 
@@ -61,6 +68,11 @@ impl<M: Model> FromQueryRow for M {
         let mut obj = M::from_row(row, 0)?;
         if let Some(plan) = &shape.related {
             hydrate_related(&mut obj, row, M::meta().fields.len(), plan)?;
+        }
+        for i in shape.annotations.clone() {
+            let value = read_value(row, shape, i)?;
+            obj.state_mut()
+                .set_annotation(shape.names[i].clone(), value);
         }
         Ok(obj)
     }

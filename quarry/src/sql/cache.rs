@@ -13,7 +13,7 @@
 use super::compiler::{self, StatementKind};
 use super::dialect::Dialect;
 use crate::error::Result;
-use crate::query::ast::{OrderBy, Query, SelectRelated, Selection};
+use crate::query::ast::{Grouping, OrderBy, Query, SelectRelated, Selection};
 use crate::query::RowShape;
 use crate::query::{Expr, Q};
 use crate::value::Value;
@@ -69,8 +69,8 @@ pub(crate) fn statement(
     let key = shape_key(query, kind, dialect);
     let hit = STATEMENTS.with(|c| c.borrow().get(&key).cloned());
     if let Some(stmt) = hit {
-        // Only conditions bind parameters (the select list and orderings bind none yet).
-        let params = if query.filters.is_empty() {
+        // Only conditions and annotations bind parameters.
+        let params = if query.filters.is_empty() && query.annotations.is_empty() {
             Vec::new()
         } else {
             compiler::params_of(query, kind, dialect)?
@@ -123,7 +123,7 @@ pub(crate) fn insert_statement(
 fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
     let stmt = Rc::new(CachedStatement {
         sql: compiled.sql,
-        shape: RowShape::new(&compiled.columns, compiled.related),
+        shape: RowShape::new(&compiled.columns, compiled.related, compiled.annotations),
     });
     STATEMENTS.with(|c| {
         let mut c = c.borrow_mut();
@@ -180,6 +180,19 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
         paths.hash(&mut h);
     }
     query.group_key.hash(&mut h);
+    for a in &query.annotations {
+        a.name.hash(&mut h);
+        (a.selected, a.after_filters).hash(&mut h);
+        hash_expr(&a.expr, false, &mut h);
+    }
+    match &query.grouping {
+        Grouping::None => {}
+        Grouping::Model => 1u8.hash(&mut h),
+        Grouping::Values(paths) => {
+            2u8.hash(&mut h);
+            paths.hash(&mut h);
+        }
+    }
     match &query.select_related {
         SelectRelated::None => {}
         SelectRelated::All => 1u8.hash(&mut h),
@@ -228,6 +241,44 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
             hash_expr(lhs, false, h);
             hash_expr(rhs, false, h);
         }
+        Expr::Aggregate(a) => {
+            3u8.hash(h);
+            (a.func, a.distinct, a.output.map(|k| k as u8)).hash(h);
+            hash_opt_expr(a.arg.as_ref(), h);
+            hash_opt_expr(a.default.as_ref(), h);
+            match &a.filter {
+                Some(q) => hash_q(q, h),
+                None => 0xffu8.hash(h),
+            }
+        }
+        Expr::Case(c) => {
+            4u8.hash(h);
+            (c.whens.len(), c.output.map(|k| k as u8)).hash(h);
+            for w in &c.whens {
+                hash_q(&w.condition, h);
+                hash_expr(&w.then, false, h);
+            }
+            hash_opt_expr(c.default.as_ref(), h);
+        }
+        Expr::Func(f) => {
+            5u8.hash(h);
+            (&f.function, f.args.len(), f.output.map(|k| k as u8)).hash(h);
+            for a in &f.args {
+                hash_expr(a, false, h);
+            }
+        }
+        Expr::Wrapper { expr, output } => {
+            6u8.hash(h);
+            (*output as u8).hash(h);
+            hash_expr(expr, false, h);
+        }
+    }
+}
+
+fn hash_opt_expr(e: Option<&Expr>, h: &mut impl Hasher) {
+    match e {
+        Some(e) => hash_expr(e, false, h),
+        None => 0xfeu8.hash(h),
     }
 }
 

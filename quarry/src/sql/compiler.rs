@@ -7,7 +7,7 @@ use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};
-use crate::query::ast::{Filter, OrderBy, Query, SelectRelated, Selection};
+use crate::query::ast::{Annotation, Filter, Grouping, OrderBy, Query, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
 use crate::query::Q;
@@ -24,6 +24,8 @@ pub struct Compiled {
     pub columns: Vec<OutColumn>,
     /// The related objects `select_related` reads after the model's columns.
     pub related: Option<RelatedPlan>,
+    /// The output columns holding a model query's annotations.
+    pub annotations: std::ops::Range<usize>,
 }
 
 /// One output column of a compiled SELECT.
@@ -38,18 +40,18 @@ pub struct OutColumn {
 }
 
 /// A field path resolved against a model, through the joins it needs.
-struct Resolved {
+pub(super) struct Resolved {
     /// The join (index into the FROM clause) the column belongs to.
-    alias: usize,
-    field: &'static FieldMeta,
-    transforms: Vec<Transform>,
-    lookup: Option<Lookup>,
+    pub(super) alias: usize,
+    pub(super) field: &'static FieldMeta,
+    pub(super) transforms: Vec<Transform>,
+    pub(super) lookup: Option<Lookup>,
     /// The joins the path went through.
-    used: Vec<usize>,
+    pub(super) used: Vec<usize>,
 }
 
 impl Resolved {
-    fn output_kind(&self) -> FieldKind {
+    pub(super) fn output_kind(&self) -> FieldKind {
         self.transforms
             .last()
             .map(|t| t.output())
@@ -58,7 +60,7 @@ impl Resolved {
 }
 
 /// Where a path leads.
-enum PathEnd {
+pub(super) enum PathEnd {
     /// A column, with transforms and a lookup.
     Column(Resolved),
     /// In a negated condition, a path that crosses a multi-valued relation is tested by
@@ -71,10 +73,25 @@ enum PathEnd {
     },
 }
 
+/// Stands for a placeholder while a statement is assembled from parts compiled out of
+/// order (the WHERE before the select list); [`SqlWriter::finish`] numbers them.
+const PARAM_MARK: char = '\u{1}';
+
+/// A piece of SQL with the parameters its placeholders bind, in order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Fragment {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Value>,
+}
+
 /// Writes SQL and collects parameters in one pass.
 ///
 /// With `params_only` set, the same walk collects the parameters and writes nothing: the
 /// statement cache ([`super::cache`]) already holds the SQL of that query shape.
+///
+/// Placeholders are written as marks and numbered by [`finish`](Self::finish), so that
+/// parts compiled in one order (WHERE first: it decides the joins) can be assembled in
+/// another (the select list's parameters first) with their parameters moved alongside.
 pub(crate) struct SqlWriter<'d> {
     pub(crate) sql: String,
     pub(crate) params: Vec<Value>,
@@ -117,18 +134,53 @@ impl<'d> SqlWriter<'d> {
     pub(crate) fn param(&mut self, v: Value) {
         self.params.push(v);
         if !self.params_only {
-            self.dialect.placeholder(&mut self.sql, self.params.len());
+            self.sql.push(PARAM_MARK);
         }
+    }
+
+    /// Where the SQL and the parameters end now.
+    pub(crate) fn mark(&self) -> (usize, usize) {
+        (self.sql.len(), self.params.len())
+    }
+
+    /// Cuts what was written since `mark` out of the writer.
+    pub(crate) fn take_since(&mut self, mark: (usize, usize)) -> Fragment {
+        Fragment {
+            sql: self.sql.split_off(mark.0),
+            params: self.params.split_off(mark.1),
+        }
+    }
+
+    /// Appends a fragment cut out earlier.
+    pub(crate) fn append(&mut self, f: Fragment) {
+        self.sql.push_str(&f.sql);
+        self.params.extend(f.params);
     }
 
     pub(crate) fn finish(self, columns: Vec<OutColumn>) -> Compiled {
         Compiled {
-            sql: self.sql,
+            sql: number_placeholders(self.sql, self.dialect),
             params: self.params,
             columns,
             related: None,
+            annotations: 0..0,
         }
     }
+}
+
+/// Replaces each placeholder mark with the dialect's placeholder, numbered in order.
+fn number_placeholders(sql: String, dialect: &dyn Dialect) -> String {
+    if !sql.contains(PARAM_MARK) {
+        return sql;
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    for (n, part) in sql.split(PARAM_MARK).enumerate() {
+        if n > 0 {
+            dialect.placeholder(&mut out, n);
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// Reads the transforms and the lookup that follow a field in a path.
@@ -322,16 +374,33 @@ fn parse_datetime_text(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     )))
 }
 
-struct Compiler<'d> {
-    meta: &'static ModelMeta,
-    w: SqlWriter<'d>,
-    joins: Joins,
+pub(super) struct Compiler<'d, 'q> {
+    pub(super) meta: &'static ModelMeta,
+    pub(super) w: SqlWriter<'d>,
+    pub(super) joins: Joins,
     /// The `filter()` call being compiled (multi-valued joins are reused only inside one).
-    filter_call: Option<usize>,
+    pub(super) filter_call: Option<usize>,
     /// Joins that `F()` expressions on the right-hand side went through.
-    expr_used: Vec<usize>,
+    pub(super) expr_used: Vec<usize>,
     /// The `select_related` plan of the select list.
-    related: Option<RelatedPlan>,
+    pub(super) related: Option<RelatedPlan>,
+    /// The query's annotations; names resolve against them before the model's fields.
+    pub(super) annotations: &'q [Annotation],
+    /// How many of them the expression being compiled may name (an annotation sees
+    /// only the ones before it).
+    pub(super) annotation_limit: usize,
+    /// Inside an aggregate's argument (an aggregate there is an error).
+    pub(super) in_aggregate: bool,
+    /// The conditions on aggregates, ANDed into HAVING.
+    pub(super) having: Fragment,
+    /// Aggregating over a subquery: names resolve to its output columns.
+    pub(super) outer_of: Option<Vec<OutColumn>>,
+    /// Inside `output_field(...)`: operand types need not combine.
+    pub(super) wrapped: u32,
+    /// The output columns holding a model query's annotations.
+    pub(super) annotation_columns: std::ops::Range<usize>,
+    /// `aggregate()`: the select list is these named aggregates.
+    pub(super) aggregate_list: Option<&'q [(String, Expr)]>,
 }
 
 /// `"alias"."column"`.
@@ -343,7 +412,7 @@ fn qualified(dialect: &dyn Dialect, alias: &str, column: &str) -> String {
     s
 }
 
-impl<'d> Compiler<'d> {
+impl<'d, 'q> Compiler<'d, 'q> {
     fn new(meta: &'static ModelMeta, w: SqlWriter<'d>) -> Self {
         Compiler {
             meta,
@@ -352,6 +421,23 @@ impl<'d> Compiler<'d> {
             filter_call: None,
             expr_used: Vec::new(),
             related: None,
+            annotations: &[],
+            annotation_limit: 0,
+            in_aggregate: false,
+            having: Fragment::default(),
+            outer_of: None,
+            wrapped: 0,
+            annotation_columns: 0..0,
+            aggregate_list: None,
+        }
+    }
+
+    /// A compiler for `query`, seeing its annotations.
+    fn for_query(query: &'q Query, w: SqlWriter<'d>) -> Self {
+        Compiler {
+            annotations: &query.annotations,
+            annotation_limit: query.annotations.len(),
+            ..Compiler::new(query.model, w)
         }
     }
 
@@ -368,7 +454,12 @@ impl<'d> Compiler<'d> {
     /// (`book__title`). A path ending on the related key (`publisher__id`) reads this
     /// table's column and joins nothing. With `split_multi`, a multi-valued relation is
     /// not joined: the path comes back as [`PathEnd::Split`].
-    fn resolve(&mut self, path: &str, allow_lookup: bool, split_multi: bool) -> Result<PathEnd> {
+    pub(super) fn resolve(
+        &mut self,
+        path: &str,
+        allow_lookup: bool,
+        split_multi: bool,
+    ) -> Result<PathEnd> {
         let mut parts: Vec<&str> = path.split("__").collect();
         let mut model = self.meta;
         let mut alias = 0;
@@ -576,7 +667,7 @@ impl<'d> Compiler<'d> {
     }
 
     /// The SQL of a resolved path's left-hand side (column and transforms).
-    fn lhs_sql(&mut self, r: &Resolved) -> String {
+    pub(super) fn lhs_sql(&mut self, r: &Resolved) -> String {
         if self.w.params_only {
             return String::new();
         }
@@ -593,67 +684,132 @@ impl<'d> Compiler<'d> {
         s
     }
 
-    fn expr(&mut self, e: &Expr, kind: FieldKind) -> Result<()> {
-        match e {
-            Expr::Value(v) => {
-                let v = prep(kind, v.clone())?;
-                self.w.param(v);
-            }
-            Expr::Field(path) => {
-                let r = self.resolve_column(path)?;
-                self.expr_used.extend_from_slice(&r.used);
-                let sql = self.lhs_sql(&r);
-                self.w.push(&sql);
-            }
-            Expr::Arith { op, lhs, rhs } => {
-                self.w.push("(");
-                self.expr(lhs, kind)?;
-                self.w.push(" ");
-                self.w.push(op.sql());
-                self.w.push(" ");
-                self.expr(rhs, kind)?;
-                self.w.push(")");
-            }
-        }
-        Ok(())
-    }
-
-    fn rhs_sql(&mut self, e: &Expr, kind: FieldKind) -> Result<String> {
-        let start = self.w.sql.len();
-        self.expr(e, kind)?;
-        Ok(self.w.sql.split_off(start))
+    /// Compiles `e` where its value is compared with or stored in a field of `kind`
+    /// (values are converted to what the field stores).
+    fn rhs_sql(&mut self, e: &Expr, kind: FieldKind) -> Result<Fragment> {
+        let mark = self.w.mark();
+        self.expr(e, Some(kind))?;
+        Ok(self.w.take_since(mark))
     }
 
     /// The WHERE clause: each `filter()`/`exclude()` call ANDed, joins typed as Django's
     /// `add_q` types them (a join a condition needs becomes INNER; one only some `OR`
     /// branches need stays or becomes LEFT OUTER; INNER joins of earlier calls stay so).
+    ///
+    /// Annotations are resolved between the calls they were made between, so that a
+    /// multi-valued join of an earlier `filter()` is shared with a later `annotate()`
+    /// (the filter narrows what is counted) and a later `filter()` joins anew. Conditions
+    /// on aggregates go to [`Compiler::having`].
     fn filters(&mut self, filters: &[Filter]) -> Result<bool> {
         let mut wrote = false;
+        let mut touched = 0;
         for (n, f) in filters.iter().enumerate() {
+            touched = self.touch_annotations(touched, Some(n))?;
             if f.q.is_empty() {
                 continue;
             }
             self.filter_call = Some(n);
+            let (where_q, having_q) = self.split_having(&f.q, f.negated);
+            if let Some(q) = having_q {
+                self.having_condition(&q, f.negated)?;
+            }
+            let Some(q) = where_q else {
+                continue;
+            };
             let existing_inner = self.joins.inner();
             self.w.push(if wrote { " AND " } else { " WHERE " });
             wrote = true;
             let votes = if f.negated {
                 self.w.push("NOT (");
-                let v = self.q(&f.q, true)?;
+                let v = self.q(&q, true)?;
                 self.w.push(")");
                 v
             } else {
-                self.q(&f.q, false)?
+                self.q(&q, false)?
             };
             self.joins.demote(&votes);
             self.joins.demote(&existing_inner);
         }
         self.filter_call = None;
+        self.touch_annotations(touched, None)?;
         Ok(wrote)
     }
 
+    /// Resolves the annotations made before `filter()` call `call` (all when `None`)
+    /// from index `from` on, creating their joins; returns how many are resolved.
+    fn touch_annotations(&mut self, from: usize, call: Option<usize>) -> Result<usize> {
+        let mut i = from;
+        while i < self.annotations.len()
+            && call.is_none_or(|c| self.annotations[i].after_filters <= c)
+        {
+            let saved = self.filter_call.take();
+            let mark = self.w.mark();
+            let result = self.annotation_operand(i, &self.annotations[i].name.clone());
+            self.w.take_since(mark);
+            self.filter_call = saved;
+            result?;
+            i += 1;
+        }
+        Ok(i)
+    }
+
+    /// Splits one filter call into its WHERE part and its HAVING part (conditions on an
+    /// aggregate annotation, or comparing with an aggregate). Only the children of a
+    /// plain AND are split; anything else with an aggregate in it goes to HAVING whole.
+    fn split_having(&self, q: &Q, negated: bool) -> (Option<Q>, Option<Q>) {
+        if !self.needs_having(q) {
+            return (Some(q.clone()), None);
+        }
+        match q {
+            Q::And(children) if !negated => {
+                let (having, plain): (Vec<Q>, Vec<Q>) =
+                    children.iter().cloned().partition(|c| self.needs_having(c));
+                let plain = (!plain.is_empty()).then_some(Q::And(plain));
+                (plain, Some(Q::And(having)))
+            }
+            _ => (None, Some(q.clone())),
+        }
+    }
+
+    fn needs_having(&self, q: &Q) -> bool {
+        match q {
+            Q::Lookup { path, value } => {
+                value.contains_aggregate()
+                    || self
+                        .annotation_prefix(path)
+                        .map(|(i, _)| i)
+                        .is_some_and(|i| self.annotations[i].expr.contains_aggregate())
+            }
+            Q::And(c) | Q::Or(c) => c.iter().any(|c| self.needs_having(c)),
+            Q::Not(inner) => self.needs_having(inner),
+        }
+    }
+
+    /// Compiles a condition on aggregates into the HAVING fragment.
+    fn having_condition(&mut self, q: &Q, negated: bool) -> Result<()> {
+        let mark = self.w.mark();
+        self.w.push(
+            if self.having.sql.is_empty() && self.having.params.is_empty() {
+                " HAVING "
+            } else {
+                " AND "
+            },
+        );
+        if negated {
+            self.w.push("NOT (");
+        }
+        self.q(q, negated)?;
+        if negated {
+            self.w.push(")");
+        }
+        let f = self.w.take_since(mark);
+        self.having.sql.push_str(&f.sql);
+        self.having.params.extend(f.params);
+        Ok(())
+    }
+
     /// Writes a condition; returns the joins it needs a row in (its votes for INNER).
-    fn q(&mut self, q: &Q, negated: bool) -> Result<Vec<usize>> {
+    pub(super) fn q(&mut self, q: &Q, negated: bool) -> Result<Vec<usize>> {
         match q {
             Q::Lookup { path, value } => self.lookup(path, value, negated),
             Q::And(children) | Q::Or(children) => {
@@ -703,6 +859,14 @@ impl<'d> Compiler<'d> {
     }
 
     fn lookup(&mut self, path: &str, value: &Expr, negated: bool) -> Result<Vec<usize>> {
+        if let Some((index, rest)) = self.annotation_prefix(path) {
+            // A condition on an annotation uses its expression and needs no join of its
+            // own (Django returns no joins for a reference to an annotation).
+            let (lhs, typed) = self.annotation_operand(index, path)?;
+            let (lookup, kind, lhs) = self.annotation_lookup(path, rest, lhs, typed)?;
+            self.condition(path, lookup, kind, lhs, value)?;
+            return Ok(Vec::new());
+        }
         let r = match self.resolve(path, true, negated)? {
             PathEnd::Column(r) => r,
             PathEnd::Split { alias, model, rest } => {
@@ -712,15 +876,11 @@ impl<'d> Compiler<'d> {
         };
         let lookup = r.lookup.unwrap_or(Lookup::Exact);
         let kind = r.output_kind();
-        let lhs = self.lhs_sql(&r);
+        let lhs = Fragment {
+            sql: self.lhs_sql(&r),
+            params: Vec::new(),
+        };
         let is_null_value = matches!(value, Expr::Value(Value::Null));
-        if is_null_value && lookup != Lookup::Exact && lookup != Lookup::IExact {
-            return Err(Error::invalid(format!(
-                "Cannot use None as a query value for '{path}': only exact and iexact accept \
-                 NULL; use {}__isnull=True",
-                path.rsplit_once("__").map_or(path, |(p, _)| p)
-            )));
-        }
         let isnull_true = is_null_value
             || (lookup == Lookup::IsNull
                 && matches!(
@@ -738,7 +898,7 @@ impl<'d> Compiler<'d> {
             self.w.push("(");
         }
         self.expr_used.clear();
-        self.condition(path, lookup, kind, &lhs, value)?;
+        self.condition(path, lookup, kind, lhs, value)?;
         if guard_null && !self.w.params_only {
             self.w.push(" AND ");
             let col = qualified(self.w.dialect, self.joins.alias(r.alias), r.field.column);
@@ -793,18 +953,29 @@ impl<'d> Compiler<'d> {
         Ok(())
     }
 
-    /// Writes `lhs <lookup> rhs`.
+    /// Writes `lhs <lookup> rhs`. The left-hand side is a fragment: an annotation's
+    /// expression may bind parameters of its own, which must come before the value's.
     fn condition(
         &mut self,
         path: &str,
         lookup: Lookup,
         kind: FieldKind,
-        lhs: &str,
+        lhs: Fragment,
         value: &Expr,
     ) -> Result<()> {
+        if matches!(value, Expr::Value(Value::Null))
+            && lookup != Lookup::Exact
+            && lookup != Lookup::IExact
+        {
+            return Err(Error::invalid(format!(
+                "Cannot use None as a query value for '{path}': only exact and iexact accept \
+                 NULL; use {}__isnull=True",
+                path.rsplit_once("__").map_or(path, |(p, _)| p)
+            )));
+        }
         match (lookup, value) {
             (Lookup::Exact | Lookup::IExact, Expr::Value(Value::Null)) => {
-                self.w.push(lhs);
+                self.w.append(lhs);
                 self.w.push(" IS NULL");
             }
             (Lookup::IsNull, Expr::Value(v)) => {
@@ -818,7 +989,7 @@ impl<'d> Compiler<'d> {
                         )))
                     }
                 };
-                self.w.push(lhs);
+                self.w.append(lhs);
                 self.w
                     .push(if is_null { " IS NULL" } else { " IS NOT NULL" });
             }
@@ -836,7 +1007,7 @@ impl<'d> Compiler<'d> {
                     // Django raises EmptyResultSet: the condition matches nothing.
                     self.w.push("0 = 1");
                 } else {
-                    self.w.push(lhs);
+                    self.w.append(lhs);
                     self.w.push(" IN (");
                     for (i, item) in items.into_iter().enumerate() {
                         if i > 0 {
@@ -849,7 +1020,7 @@ impl<'d> Compiler<'d> {
                 }
             }
             (Lookup::Range, Expr::Value(Value::List(bounds))) if bounds.len() == 2 => {
-                self.w.push(lhs);
+                self.w.append(lhs);
                 self.w.push(" BETWEEN ");
                 let lo = prep(kind, bounds[0].clone())?;
                 self.w.param(lo);
@@ -873,50 +1044,67 @@ impl<'d> Compiler<'d> {
                     &Expr::Value(Value::Text(value_text(v))),
                     FieldKind::TextField,
                 )?;
-                self.template(lookup, lhs, &rhs);
+                self.template(lookup, lhs, rhs);
             }
             (l, Expr::Value(Value::Text(s))) if l.is_pattern() || l == Lookup::IExact => {
                 let pattern = self.w.dialect.pattern_value(l, s.as_str());
                 let rhs = self.rhs_sql(&Expr::Value(Value::Text(pattern)), FieldKind::TextField)?;
-                self.template(l, lhs, &rhs);
+                self.template(l, lhs, rhs);
             }
             (l, Expr::Value(v)) if l.is_pattern() || l == Lookup::IExact => {
                 // Non-text values in pattern lookups match their text form, as in Django.
                 let text = value_text(v);
                 let pattern = self.w.dialect.pattern_value(l, &text);
                 let rhs = self.rhs_sql(&Expr::Value(Value::Text(pattern)), FieldKind::TextField)?;
-                self.template(l, lhs, &rhs);
+                self.template(l, lhs, rhs);
             }
             (l, e) => {
                 let rhs = self.rhs_sql(e, kind)?;
-                self.template(l, lhs, &rhs);
+                self.template(l, lhs, rhs);
             }
         }
         Ok(())
     }
 
-    fn template(&mut self, lookup: Lookup, lhs: &str, rhs: &str) {
+    /// Writes the dialect's template of `lookup` with both operands, their parameters in
+    /// the order the operands appear.
+    fn template(&mut self, lookup: Lookup, lhs: Fragment, rhs: Fragment) {
+        let t = self.w.dialect.lookup_template(lookup);
+        let (first, second) = match (t.find("{lhs}"), t.find("{rhs}")) {
+            (Some(l), Some(r)) if r < l => (rhs.params, lhs.params),
+            _ => (lhs.params, rhs.params),
+        };
+        self.w.params.extend(first);
+        self.w.params.extend(second);
         if self.w.params_only {
             return;
         }
-        let t = self.w.dialect.lookup_template(lookup);
-        let sql = t.replace("{lhs}", lhs).replace("{rhs}", rhs);
-        self.w.push(&sql);
+        let sql = t.replace("{lhs}", &lhs.sql).replace("{rhs}", &rhs.sql);
+        self.w.sql.push_str(&sql);
     }
 
-    fn order_by(&mut self, query: &Query) -> Result<()> {
-        // An ordering binds no parameter (yet): a params-only walk has nothing to do here.
-        if self.w.params_only {
-            return Ok(());
+    /// The ORDER BY terms. `Meta.ordering` does not apply to a grouped query (Django
+    /// 3.1 on): it would change the groups.
+    fn order_by(&mut self, query: &Query) -> Result<Vec<OrderTerm>> {
+        let mut terms = Vec::new();
+        if self.w.params_only && query.annotations.is_empty() {
+            // Without annotations an ordering binds no parameter.
+            return Ok(terms);
         }
-        let ordering = query.effective_ordering();
-        if ordering.is_empty() {
-            return Ok(());
+        if query.order_by.is_none() && query.grouping != Grouping::None {
+            return Ok(terms);
         }
-        let mut terms: Vec<String> = Vec::new();
-        for o in &ordering {
+        for o in &query.effective_ordering() {
             match o {
-                OrderBy::Random => terms.push(self.w.dialect.random().to_owned()),
+                OrderBy::Random => terms.push(OrderTerm {
+                    sql: Fragment {
+                        sql: self.w.dialect.random().to_owned(),
+                        params: Vec::new(),
+                    },
+                    descending: false,
+                    random: true,
+                    groupable: false,
+                }),
                 OrderBy::Field { path, descending } => {
                     self.order_term(path, *descending, &mut terms, 0)
                         .map_err(|e| match e {
@@ -926,20 +1114,39 @@ impl<'d> Compiler<'d> {
                 }
             }
         }
-        self.w.push(" ORDER BY ");
-        self.w.push(&terms.join(", "));
-        Ok(())
+        Ok(terms)
     }
 
     /// One ordering term; a path ending on a relation orders by the related model's
-    /// `Meta.ordering` (its key when it has none), as Django does.
+    /// `Meta.ordering` (its key when it has none), as Django does. An annotation's name
+    /// orders by its alias when it is selected, else by its expression.
     fn order_term(
         &mut self,
         path: &str,
         descending: bool,
-        terms: &mut Vec<String>,
+        terms: &mut Vec<OrderTerm>,
         depth: usize,
     ) -> Result<()> {
+        if let Some(index) = self.annotation_index(path) {
+            let a = &self.annotations[index];
+            let aggregate = a.expr.contains_aggregate();
+            let sql = if a.selected {
+                let mut f = Fragment::default();
+                if !self.w.params_only {
+                    self.w.dialect.quote(&mut f.sql, &a.name);
+                }
+                f
+            } else {
+                self.annotation_operand(index, path)?.0
+            };
+            terms.push(OrderTerm {
+                sql,
+                descending,
+                random: false,
+                groupable: !aggregate && !a.selected,
+            });
+            return Ok(());
+        }
         let r = self.resolve_column(path)?;
         if let (Some(rel), true, true) = (r.field.relation, r.transforms.is_empty(), depth < 5) {
             let target = rel.target();
@@ -961,11 +1168,15 @@ impl<'d> Compiler<'d> {
                 return Ok(());
             }
         }
-        let lhs = self.lhs_sql(&r);
-        terms.push(format!(
-            "{lhs}{}",
-            if descending { " DESC" } else { " ASC" }
-        ));
+        terms.push(OrderTerm {
+            sql: Fragment {
+                sql: self.lhs_sql(&r),
+                params: Vec::new(),
+            },
+            descending,
+            random: false,
+            groupable: true,
+        });
         Ok(())
     }
 
@@ -985,11 +1196,31 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    fn select_list(&mut self, query: &Query) -> Result<Vec<OutColumn>> {
+    /// Writes the select list; returns the output columns and, for GROUP BY, what each
+    /// item is.
+    fn select_list(&mut self, query: &Query) -> Result<(Vec<OutColumn>, Vec<SelectItem>)> {
         let mut out = Vec::new();
-        // The select list binds no parameter (yet): a params-only walk skips it.
-        if self.w.params_only {
-            return Ok(out);
+        let mut items = Vec::new();
+        if let Some(aggregates) = self.aggregate_list {
+            for (name, e) in aggregates {
+                if !out.is_empty() {
+                    self.w.push(", ");
+                }
+                let typed = self.expr(e, None)?;
+                self.w.push(" AS ");
+                self.w.ident(name);
+                out.push(OutColumn {
+                    name: name.clone(),
+                    kind: typed.kind,
+                    decimal_places: typed.places,
+                });
+            }
+            return Ok((out, items));
+        }
+        // Without annotations the select list binds no parameter: a params-only walk
+        // skips it.
+        if self.w.params_only && query.annotations.is_empty() {
+            return Ok((out, items));
         }
         match &query.selection {
             Selection::Model => {
@@ -1004,6 +1235,15 @@ impl<'d> Compiler<'d> {
                     self.select_related(self.meta, 0, &tree, &mut plan, &mut out);
                     self.related = Some(plan);
                 }
+                // Every column so far is a plain column: grouped by position.
+                items.extend((0..out.len()).map(|_| SelectItem::Column(String::new())));
+                let start = out.len();
+                for (i, a) in query.annotations.iter().enumerate() {
+                    if a.selected {
+                        self.annotation_column(i, &mut out, &mut items)?;
+                    }
+                }
+                self.annotation_columns = start..out.len();
                 if let Some(path) = &query.group_key {
                     let r = self.resolve_column(path)?;
                     let lhs = self.lhs_sql(&r);
@@ -1014,6 +1254,7 @@ impl<'d> Compiler<'d> {
                         kind: r.output_kind(),
                         decimal_places: None,
                     });
+                    items.push(SelectItem::Column(lhs));
                 }
             }
             Selection::Values(paths) => {
@@ -1024,8 +1265,12 @@ impl<'d> Compiler<'d> {
                 } else {
                     paths
                 };
-                for (i, p) in paths.iter().enumerate() {
-                    if i > 0 {
+                for p in paths {
+                    if let Some(i) = self.annotation_index(p) {
+                        self.annotation_column(i, &mut out, &mut items)?;
+                        continue;
+                    }
+                    if !out.is_empty() {
                         self.w.push(", ");
                     }
                     let r = self.resolve_column(p)?;
@@ -1036,10 +1281,150 @@ impl<'d> Compiler<'d> {
                         kind: r.output_kind(),
                         decimal_places: r.field.decimal_places.filter(|_| r.transforms.is_empty()),
                     });
+                    items.push(SelectItem::Column(lhs));
+                }
+                for (i, a) in query.annotations.iter().enumerate() {
+                    if a.selected && !paths.contains(&a.name) {
+                        self.annotation_column(i, &mut out, &mut items)?;
+                    }
                 }
             }
         }
-        Ok(out)
+        Ok((out, items))
+    }
+
+    /// Writes annotation `index` as `expr AS "name"`.
+    fn annotation_column(
+        &mut self,
+        index: usize,
+        out: &mut Vec<OutColumn>,
+        items: &mut Vec<SelectItem>,
+    ) -> Result<()> {
+        if !out.is_empty() {
+            self.w.push(", ");
+        }
+        let a = &self.annotations[index];
+        let (fragment, typed) = self.annotation_operand(index, &a.name)?;
+        let item = if a.expr.contains_aggregate() {
+            SelectItem::Aggregate
+        } else if fragment_is_constant(&a.expr) {
+            SelectItem::Constant
+        } else {
+            SelectItem::Expression
+        };
+        self.w.append(fragment);
+        self.w.push(" AS ");
+        self.w.ident(&a.name);
+        out.push(OutColumn {
+            name: a.name.clone(),
+            kind: typed.kind,
+            decimal_places: typed.places,
+        });
+        items.push(item);
+        Ok(())
+    }
+
+    /// The GROUP BY of a grouped query: selected items by position (their parameters
+    /// are not bound twice), the grouping fields not selected, and the ordering's
+    /// columns, as Django's `get_group_by` collects them.
+    fn group_by(
+        &mut self,
+        query: &Query,
+        items: &[SelectItem],
+        order: &[OrderTerm],
+    ) -> Result<Fragment> {
+        let mark = self.w.mark();
+        let mut g = GroupTerms::default();
+        let position_of = |sql: &str| {
+            items
+                .iter()
+                .position(|i| matches!(i, SelectItem::Column(c) if c == sql && !c.is_empty()))
+        };
+        match (&query.grouping, &query.selection) {
+            (Grouping::None, _) => return Ok(self.w.take_since(mark)),
+            (Grouping::Model, Selection::Model) => {
+                for (i, item) in items.iter().enumerate() {
+                    if matches!(item, SelectItem::Column(_) | SelectItem::Expression) {
+                        g.position(&mut self.w, i);
+                    }
+                }
+            }
+            (Grouping::Model, Selection::Values(_)) | (Grouping::Values(_), _) => {
+                let paths: Vec<String> = match &query.grouping {
+                    Grouping::Values(p) if !p.is_empty() => p.clone(),
+                    _ => self.meta.fields.iter().map(|f| f.name.to_owned()).collect(),
+                };
+                for p in &paths {
+                    if let Some(i) = self.annotation_index(p) {
+                        let a = &self.annotations[i];
+                        if a.expr.contains_aggregate() || fragment_is_constant(&a.expr) {
+                            continue;
+                        }
+                        if a.selected {
+                            if let Some(pos) = self.selected_annotation_position(query, i, items) {
+                                g.position(&mut self.w, pos);
+                                continue;
+                            }
+                        }
+                        let (f, _) = self.annotation_operand(i, p)?;
+                        g.fragment(&mut self.w, f);
+                        continue;
+                    }
+                    let r = self.resolve_column(p)?;
+                    let sql = self.lhs_sql(&r);
+                    match position_of(&sql) {
+                        Some(i) => g.position(&mut self.w, i),
+                        None => g.column(&mut self.w, sql),
+                    }
+                }
+                for (i, item) in items.iter().enumerate() {
+                    if matches!(item, SelectItem::Expression) {
+                        g.position(&mut self.w, i);
+                    }
+                }
+            }
+        }
+        for t in order.iter().filter(|t| t.groupable) {
+            match position_of(&t.sql.sql) {
+                Some(i) => g.position(&mut self.w, i),
+                None if t.sql.params.is_empty() => g.column(&mut self.w, t.sql.sql.clone()),
+                None => g.fragment(&mut self.w, t.sql.clone()),
+            }
+        }
+        Ok(self.w.take_since(mark))
+    }
+
+    /// The position in the select list of selected annotation `index`.
+    fn selected_annotation_position(
+        &self,
+        query: &Query,
+        index: usize,
+        items: &[SelectItem],
+    ) -> Option<usize> {
+        let name = &self.annotations[index].name;
+        match &query.selection {
+            Selection::Values(paths) if !paths.is_empty() => {
+                let named = paths.iter().position(|p| p == name);
+                named.or_else(|| {
+                    let after = query
+                        .annotations
+                        .iter()
+                        .filter(|a| a.selected && !paths.contains(&a.name))
+                        .position(|a| &a.name == name)?;
+                    Some(paths.len() + after)
+                })
+            }
+            _ => {
+                let before = query.annotations[..index]
+                    .iter()
+                    .filter(|a| a.selected)
+                    .count();
+                let fields = items.len()
+                    - query.annotations.iter().filter(|a| a.selected).count()
+                    - usize::from(query.group_key.is_some());
+                Some(fields + before)
+            }
+        }
     }
 
     /// Joins and selects the related models of `tree`, depth first, recording the
@@ -1104,26 +1489,116 @@ impl<'d> Compiler<'d> {
     }
 
     /// Compiles the WHERE and ORDER BY first (they decide the joins and their types),
-    /// then writes `SELECT list FROM joins` in front of them.
+    /// then assembles `SELECT list FROM joins WHERE ... GROUP BY ... HAVING ... ORDER BY`
+    /// with each part's parameters in the order their placeholders appear.
     fn select(&mut self, query: &Query, head: &str, order: bool) -> Result<Vec<OutColumn>> {
-        let start = self.w.sql.len();
+        let base = self.w.mark();
         self.filters(&query.filters)?;
-        if order {
-            self.order_by(query)?;
-        }
-        let tail = self.w.sql.split_off(start);
-        self.w.push(head);
-        let columns = if head.ends_with(' ') {
-            self.select_list(query)?
+        let where_ = self.w.take_since(base);
+        let order_terms = if order {
+            self.order_by(query)?
         } else {
             Vec::new()
+        };
+        self.w.push(head);
+        let (columns, items) = if head.ends_with(' ') {
+            self.select_list(query)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let group_by = if head.ends_with(' ') {
+            self.group_by(query, &items, &order_terms)?
+        } else {
+            Fragment::default()
         };
         if !self.w.params_only {
             self.joins.write_from(&mut self.w.sql, self.w.dialect);
         }
-        self.w.push(&tail);
+        self.w.append(where_);
+        self.w.append(group_by);
+        let having = std::mem::take(&mut self.having);
+        self.w.append(having);
+        for (i, t) in order_terms.into_iter().enumerate() {
+            self.w.push(if i == 0 { " ORDER BY " } else { ", " });
+            let random = t.random;
+            self.w.append(t.sql);
+            if !random {
+                self.w.push(if t.descending { " DESC" } else { " ASC" });
+            }
+        }
         Ok(columns)
     }
+}
+
+/// One term of ORDER BY.
+struct OrderTerm {
+    sql: Fragment,
+    descending: bool,
+    random: bool,
+    /// A column or expression that must be in the GROUP BY of a grouped query.
+    groupable: bool,
+}
+
+/// The GROUP BY terms written so far (each once).
+#[derive(Default)]
+struct GroupTerms {
+    terms: Vec<String>,
+}
+
+impl GroupTerms {
+    fn sep(&self, w: &mut SqlWriter<'_>) {
+        w.push(if self.terms.is_empty() {
+            " GROUP BY "
+        } else {
+            ", "
+        });
+    }
+
+    /// The select-list item at `i`, by its 1-based position.
+    fn position(&mut self, w: &mut SqlWriter<'_>, i: usize) {
+        let t = (i + 1).to_string();
+        if !self.terms.contains(&t) {
+            self.sep(w);
+            w.push(&t);
+            self.terms.push(t);
+        }
+    }
+
+    /// A column that is not selected.
+    fn column(&mut self, w: &mut SqlWriter<'_>, sql: String) {
+        if w.params_only || !self.terms.contains(&sql) {
+            self.sep(w);
+            w.push(&sql);
+            self.terms.push(sql);
+        }
+    }
+
+    /// An expression that is not selected (its parameters bound again).
+    fn fragment(&mut self, w: &mut SqlWriter<'_>, f: Fragment) {
+        self.sep(w);
+        let key = f.sql.clone();
+        w.append(f);
+        self.terms.push(key);
+    }
+}
+
+/// What a select-list item is, for GROUP BY.
+enum SelectItem {
+    /// A column (its SQL, or empty where only the position matters).
+    Column(String),
+    /// An annotation computing from columns: grouped by.
+    Expression,
+    /// An annotation holding an aggregate: not grouped by.
+    Aggregate,
+    /// An annotation reading no column: not grouped by.
+    Constant,
+}
+
+/// True when an expression reads no column (Django's `Value` has no group-by columns).
+fn fragment_is_constant(e: &Expr) -> bool {
+    let mut any = false;
+    e.walk_fields(&mut |_| any = true);
+    !any
 }
 
 /// One step of a `select_related` path.
@@ -1309,7 +1784,26 @@ pub(crate) enum StatementKind {
 }
 
 fn select_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    let mut c = Compiler::new(query.model, w);
+    let (w, columns, related, annotations) = select_raw(query, w)?;
+    let mut compiled = w.finish(columns);
+    compiled.related = related;
+    compiled.annotations = annotations;
+    Ok(compiled)
+}
+
+/// A compiled SELECT whose placeholders are not numbered yet: the writer, the output
+/// columns, the `select_related` plan and the annotation columns.
+type RawSelect<'d> = (
+    SqlWriter<'d>,
+    Vec<OutColumn>,
+    Option<RelatedPlan>,
+    std::ops::Range<usize>,
+);
+
+/// Compiles the SELECT of `query` after whatever `w` holds, leaving placeholders
+/// unnumbered so that the statement can be embedded in another.
+fn select_raw<'d>(query: &Query, w: SqlWriter<'d>) -> Result<RawSelect<'d>> {
+    let mut c = Compiler::for_query(query, w);
     let dialect = c.w.dialect;
     let head = if query.distinct {
         "SELECT DISTINCT "
@@ -1321,9 +1815,87 @@ fn select_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
         dialect.limit_offset(&mut c.w.sql, query.limit, query.offset);
     }
     let related = c.related.take();
-    let mut compiled = c.w.finish(columns);
-    compiled.related = related;
-    Ok(compiled)
+    let annotations = c.annotation_columns.clone();
+    Ok((c.w, columns, related, annotations))
+}
+
+/// Compiles `aggregate()`: `SELECT agg AS name, ... FROM ... WHERE ...`, or, over a
+/// QuerySet whose rows are groups, slices or distinct rows, the aggregates of a
+/// subquery selecting those rows (the columns the aggregates read, by name).
+pub fn aggregate(
+    query: &Query,
+    aggregates: &[(String, Expr)],
+    dialect: &dyn Dialect,
+) -> Result<Compiled> {
+    let over_subquery = query.is_sliced()
+        || query.distinct
+        || query.grouping != Grouping::None
+        || query.has_aggregate_annotation();
+    if !over_subquery {
+        // `SELECT agg AS name, ... FROM ... WHERE ...`: the query's own joins, no
+        // grouping, no ordering.
+        let q = bare(query, None);
+        let mut c = Compiler::for_query(&q, SqlWriter::new(dialect));
+        c.aggregate_list = Some(aggregates);
+        let columns = c.select(&q, "SELECT ", false)?;
+        return Ok(c.w.finish(columns));
+    }
+    // What the aggregates read: annotations and field paths, selected by the subquery
+    // under their own names.
+    let mut needed: Vec<String> = Vec::new();
+    for (_, e) in aggregates {
+        let mut filtered = false;
+        if let Expr::Aggregate(a) = e {
+            filtered = a.filter.is_some();
+        }
+        if filtered {
+            return Err(Error::invalid(
+                "aggregate(): a filter on an aggregate over grouped, sliced or distinct rows \
+                 is not supported yet; filter the QuerySet instead",
+            ));
+        }
+        e.walk_fields(&mut |p| {
+            if !needed.iter().any(|n| n == p) {
+                needed.push(p.to_owned());
+            }
+        });
+    }
+    if needed.is_empty() {
+        needed = match &query.grouping {
+            Grouping::Values(paths) if !paths.is_empty() => paths.clone(),
+            _ => vec![query.model.pk_field().name.to_owned()],
+        };
+    }
+    let mut inner = bare(query, Some(Selection::Values(needed.clone())));
+    for a in &mut inner.annotations {
+        a.selected = needed.contains(&a.name);
+    }
+    let (inner_w, columns, _, _) = select_raw(&inner, SqlWriter::new(dialect))?;
+    let mut c = Compiler::new(query.model, SqlWriter::new(dialect));
+    c.outer_of = Some(columns);
+    c.w.push("SELECT ");
+    let mut out = Vec::with_capacity(aggregates.len());
+    for (i, (name, e)) in aggregates.iter().enumerate() {
+        if i > 0 {
+            c.w.push(", ");
+        }
+        let typed = c.expr(e, None)?;
+        c.w.push(" AS ");
+        c.w.ident(name);
+        out.push(OutColumn {
+            name: name.clone(),
+            kind: typed.kind,
+            decimal_places: typed.places,
+        });
+    }
+    c.w.push(" FROM (");
+    c.w.append(Fragment {
+        sql: inner_w.sql,
+        params: inner_w.params,
+    });
+    c.w.push(") ");
+    c.w.ident("subquery");
+    Ok(c.w.finish(out))
 }
 
 /// Compiles `SELECT COUNT(*)` of a query (over a subquery when sliced or distinct).
@@ -1344,6 +1916,16 @@ fn bare(query: &Query, selection: Option<Selection>) -> Query {
 }
 
 fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
+    if query.grouping != Grouping::None {
+        let sub = select_with(&bare(query, None), w)?;
+        return Ok(Compiled {
+            sql: format!("SELECT COUNT(*) FROM ({}) subquery", sub.sql),
+            params: sub.params,
+            columns: vec![],
+            related: None,
+            annotations: 0..0,
+        });
+    }
     if query.is_sliced() || query.distinct {
         let selection = (!query.distinct)
             .then(|| Selection::Values(vec![query.model.pk_field().name.to_owned()]));
@@ -1353,9 +1935,10 @@ fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             params: sub.params,
             columns: vec![],
             related: None,
+            annotations: 0..0,
         });
     }
-    let mut c = Compiler::new(query.model, w);
+    let mut c = Compiler::for_query(query, w);
     c.select(query, "SELECT COUNT(*)", false)?;
     Ok(c.w.finish(vec![]))
 }
@@ -1366,16 +1949,17 @@ pub fn exists(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
 }
 
 fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    if query.is_sliced() || query.distinct {
+    if query.is_sliced() || query.distinct || query.grouping != Grouping::None {
         let sub = select_with(&bare(query, None), w)?;
         return Ok(Compiled {
             sql: format!("SELECT 1 AS a FROM ({}) subquery LIMIT 1", sub.sql),
             params: sub.params,
             columns: vec![],
             related: None,
+            annotations: 0..0,
         });
     }
-    let mut c = Compiler::new(query.model, w);
+    let mut c = Compiler::for_query(query, w);
     c.select(query, "SELECT 1 AS a", false)?;
     c.w.push(" LIMIT 1");
     Ok(c.w.finish(vec![]))
@@ -1384,16 +1968,20 @@ fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
 /// Writes the WHERE of an UPDATE or DELETE: the filters on the table itself, or, when
 /// they reach other tables, `pk IN (SELECT pk ... joins ...)` through a derived table
 /// (MySQL refuses a subquery on the table being changed, but not a derived one).
-fn write_where_of_change(c: &mut Compiler<'_>, query: &Query) -> Result<()> {
-    let (sql_len, params_len) = (c.w.sql.len(), c.w.params.len());
+fn write_where_of_change(c: &mut Compiler<'_, '_>, query: &Query) -> Result<()> {
+    let mark = c.w.mark();
     c.filters(&query.filters)?;
-    if c.joins.is_single() {
+    if c.joins.is_single()
+        && query.grouping == Grouping::None
+        && c.having.params.is_empty()
+        && c.having.sql.is_empty()
+    {
         return Ok(());
     }
-    // The filters reach other tables: select the primary keys in a subquery instead,
-    // continuing the same writer so that placeholders keep their numbers.
-    c.w.sql.truncate(sql_len);
-    c.w.params.truncate(params_len);
+    // The filters reach other tables (or aggregates): select the primary keys in a
+    // subquery instead, continuing the same writer so that placeholders keep their order.
+    c.w.take_since(mark);
+    c.having = Fragment::default();
     let pk = query.model.pk_field();
     c.w.push(" WHERE ");
     c.w.ident(pk.column);
@@ -1403,8 +1991,11 @@ fn write_where_of_change(c: &mut Compiler<'_>, query: &Query) -> Result<()> {
     let dialect = c.w.dialect;
     let params_only = c.w.params_only;
     let w = std::mem::replace(&mut c.w, SqlWriter::params_only(dialect));
-    let inner = bare(query, Some(Selection::Values(vec![pk.name.to_owned()])));
-    let sub = select_with(&inner, w)?;
+    let mut inner = bare(query, Some(Selection::Values(vec![pk.name.to_owned()])));
+    for a in &mut inner.annotations {
+        a.selected = false;
+    }
+    let (sub, ..) = select_raw(&inner, w)?;
     c.w = SqlWriter {
         sql: sub.sql,
         params: sub.params,
@@ -1432,7 +2023,7 @@ pub fn update(
         return Err(Error::invalid("update() needs at least one field to set"));
     }
     let meta = query.model;
-    let mut c = Compiler::new(meta, SqlWriter::new(dialect));
+    let mut c = Compiler::for_query(query, SqlWriter::new(dialect));
     c.w.push("UPDATE ");
     c.w.ident(meta.db_table);
     c.w.push(" SET ");
@@ -1443,7 +2034,18 @@ pub fn update(
         }
         c.w.ident(field.column);
         c.w.push(" = ");
-        c.expr(e, field.kind)?;
+        let mut aggregate = e.contains_aggregate();
+        e.walk_fields(&mut |p| {
+            aggregate |= query
+                .annotation(p, None)
+                .is_some_and(|a| a.expr.contains_aggregate())
+        });
+        if aggregate {
+            return Err(Error::field(format!(
+                "Aggregate functions are not allowed in this query ({name}={e:?})."
+            )));
+        }
+        c.expr(e, Some(field.kind))?;
         if !c.joins.is_single() {
             return Err(Error::field(
                 "Joined field references are not permitted in this query",
@@ -1461,7 +2063,7 @@ pub fn delete(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
             "Cannot use 'limit' or 'offset' with delete().",
         ));
     }
-    let mut c = Compiler::new(query.model, SqlWriter::new(dialect));
+    let mut c = Compiler::for_query(query, SqlWriter::new(dialect));
     c.w.push("DELETE FROM ");
     c.w.ident(query.model.db_table);
     write_where_of_change(&mut c, query)?;

@@ -67,6 +67,19 @@ pub trait Dialect: Send + Sync + 'static {
         None
     }
 
+    /// The SQL type a parameter standing alone (a select-list value, a CASE branch) is
+    /// cast to, where the database would not know its type; `None` binds it bare.
+    fn value_cast(&self, kind: FieldKind) -> Option<&'static str> {
+        let _ = kind;
+        None
+    }
+
+    /// True when aggregates take `FILTER (WHERE ...)`; otherwise the filter becomes a
+    /// `CASE WHEN` inside the aggregate.
+    fn supports_aggregate_filter(&self) -> bool {
+        true
+    }
+
     /// The clause that makes a primary key auto-increment, written after the type.
     fn auto_increment_clause(&self) -> &'static str;
 

@@ -3,6 +3,7 @@
 pub(crate) mod cache;
 pub mod compiler;
 mod dialect;
+mod expressions;
 mod joins;
 mod mysql;
 mod postgres;

@@ -63,6 +63,10 @@ impl Dialect for MysqlDialect {
         }
     }
 
+    fn supports_aggregate_filter(&self) -> bool {
+        false
+    }
+
     fn auto_increment_clause(&self) -> &'static str {
         "AUTO_INCREMENT"
     }

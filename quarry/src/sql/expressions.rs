@@ -1,0 +1,494 @@
+//! Compiling expressions: `F()` paths and annotation names, arithmetic, aggregates,
+//! `Case`/`When` and functions, each with the output type Django would infer.
+
+use super::compiler::{prep, Compiler, Fragment, PathEnd};
+use crate::error::{Error, Result};
+use crate::model::FieldKind;
+use crate::query::lookup::{Lookup, Transform};
+use crate::query::{AggFunc, Aggregate, ArithOp, Case, Expr, Func, Function};
+use crate::value::Value;
+
+/// What an expression returns: its field kind and, for a decimal, the places it keeps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Typed {
+    pub(crate) kind: FieldKind,
+    pub(crate) places: Option<u32>,
+}
+
+impl Typed {
+    pub(crate) fn of(kind: FieldKind) -> Typed {
+        Typed { kind, places: None }
+    }
+}
+
+/// The kinds that mix without an explicit output type count as one family.
+fn family(kind: FieldKind) -> u8 {
+    use FieldKind::*;
+    match kind {
+        k if k.is_integer() => 0,
+        k if k.is_text() => 1,
+        FloatField => 2,
+        DecimalField => 3,
+        _ => 4 + kind as u8,
+    }
+}
+
+/// The kind a bound value has on its own (Django's `Value._resolve_output_field`).
+fn value_kind(v: &Value) -> Option<FieldKind> {
+    use FieldKind::*;
+    Some(match v {
+        Value::Null | Value::List(_) => return None,
+        Value::Bool(_) => BooleanField,
+        Value::I64(_) => IntegerField,
+        Value::F64(_) => FloatField,
+        Value::Text(_) => CharField,
+        Value::Bytes(_) => BinaryField,
+        Value::Decimal(_) => DecimalField,
+        Value::Date(_) => DateField,
+        Value::Time(_) => TimeField,
+        Value::DateTime(_) => DateTimeField,
+        Value::Duration(_) => DurationField,
+        Value::Uuid(_) => UUIDField,
+        Value::Json(_) => JSONField,
+    })
+}
+
+/// The type of `lhs op rhs`, Django's `_connector_combinations`: same kinds keep their
+/// kind, an integer with a decimal or a float gives that, temporal arithmetic gives what
+/// SQL gives; anything else needs `output_field`.
+fn combined(op: ArithOp, lhs: Option<Typed>, rhs: Option<Typed>) -> Result<Option<Typed>> {
+    use FieldKind::*;
+    let (l, r) = match (lhs, rhs) {
+        (None, t) | (t, None) => return Ok(t),
+        (Some(l), Some(r)) => (l, r),
+    };
+    let (lk, rk) = (l.kind, r.kind);
+    if family(lk) == family(rk) && !matches!(lk, DateField | DateTimeField | TimeField) {
+        return Ok(Some(l));
+    }
+    let out = match (lk, rk) {
+        (a, DecimalField) if a.is_integer() => Some(r),
+        (DecimalField, b) if b.is_integer() => Some(l),
+        (a, FloatField) if a.is_integer() => Some(r),
+        (FloatField, b) if b.is_integer() => Some(l),
+        (DateField | DateTimeField, DurationField) if matches!(op, ArithOp::Add | ArithOp::Sub) => {
+            Some(Typed::of(DateTimeField))
+        }
+        (DurationField, DateField | DateTimeField) if op == ArithOp::Add => {
+            Some(Typed::of(DateTimeField))
+        }
+        (DateField, DateField) | (DateTimeField, DateTimeField) | (TimeField, TimeField)
+            if op == ArithOp::Sub =>
+        {
+            Some(Typed::of(DurationField))
+        }
+        (DurationField, b) if b.is_integer() && matches!(op, ArithOp::Mul | ArithOp::Div) => {
+            Some(l)
+        }
+        (a, DurationField) if a.is_integer() && op == ArithOp::Mul => Some(r),
+        _ => None,
+    };
+    out.map(Some).ok_or_else(|| {
+        Error::field(format!(
+            "Cannot infer type of '{}' expression involving these types: {}, {}. You must set \
+             output_field.",
+            op.symbol(),
+            lk.name(),
+            rk.name()
+        ))
+    })
+}
+
+impl Compiler<'_, '_> {
+    /// The index of the annotation `name` visible here: declared before the annotation
+    /// being compiled and, inside a `filter()` call, by an `annotate()` before it.
+    pub(super) fn annotation_index(&self, name: &str) -> Option<usize> {
+        self.annotations[..self.annotation_limit]
+            .iter()
+            .position(|a| a.name == name && self.filter_call.is_none_or(|c| a.after_filters <= c))
+    }
+
+    /// The annotation a filter path starts with (the longest name that is the whole
+    /// path or followed by `__`), and the rest of the path.
+    pub(super) fn annotation_prefix<'p>(&self, path: &'p str) -> Option<(usize, &'p str)> {
+        let mut best: Option<(usize, &'p str)> = None;
+        for (i, a) in self.annotations[..self.annotation_limit].iter().enumerate() {
+            if self.filter_call.is_some_and(|c| a.after_filters > c) {
+                continue;
+            }
+            let rest = match path.strip_prefix(a.name.as_str()) {
+                Some("") => "",
+                Some(r) if r.starts_with("__") => &r[2..],
+                _ => continue,
+            };
+            if best.is_none_or(|(b, _)| self.annotations[b].name.len() < a.name.len()) {
+                best = Some((i, rest));
+            }
+        }
+        best
+    }
+
+    /// Compiles annotation `index` on its own (it sees the annotations before it), as a
+    /// fragment, with joins reused the way the annotation's own compile reuses them.
+    pub(super) fn annotation_operand(
+        &mut self,
+        index: usize,
+        path: &str,
+    ) -> Result<(Fragment, Typed)> {
+        if self.in_aggregate && self.annotations[index].expr.contains_aggregate() {
+            return Err(Error::field(format!(
+                "Cannot compute an aggregate over '{path}': '{}' is an aggregate",
+                self.annotations[index].name
+            )));
+        }
+        let saved = (self.annotation_limit, self.filter_call);
+        self.annotation_limit = index;
+        self.filter_call = None;
+        let mark = self.w.mark();
+        let typed = self.expr(&self.annotations[index].expr.clone(), None);
+        let fragment = self.w.take_since(mark);
+        (self.annotation_limit, self.filter_call) = saved;
+        Ok((fragment, typed?))
+    }
+
+    /// The transforms and lookup after an annotation's name in a filter path
+    /// (`num_books__gt`, `pubdate_max__year`).
+    pub(super) fn annotation_lookup(
+        &mut self,
+        path: &str,
+        rest: &str,
+        mut lhs: Fragment,
+        typed: Typed,
+    ) -> Result<(Lookup, FieldKind, Fragment)> {
+        let mut kind = typed.kind;
+        let mut lookup = None;
+        let parts: Vec<&str> = rest.split("__").filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            if let Some(t) = Transform::for_kind(part, kind) {
+                if !self.w.params_only {
+                    lhs.sql = self.transform_sql(t, &lhs.sql, kind);
+                }
+                kind = t.output();
+                continue;
+            }
+            match Lookup::from_name(part).filter(|l| l.applies_to(kind)) {
+                Some(l) if i + 1 == parts.len() => lookup = Some(l),
+                _ => {
+                    let mut choices = Transform::names_for(kind);
+                    choices.extend(Lookup::names_for(kind));
+                    choices.sort_unstable();
+                    return Err(Error::field(format!(
+                        "Unsupported lookup '{part}' for {} annotation '{}'. Choices are: {}",
+                        kind.name(),
+                        path.strip_suffix(rest)
+                            .unwrap_or(path)
+                            .trim_end_matches("__"),
+                        choices.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok((lookup.unwrap_or(Lookup::Exact), kind, lhs))
+    }
+
+    /// The SQL of one transform applied to `sql` (a value of `kind`).
+    pub(super) fn transform_sql(&self, t: Transform, sql: &str, kind: FieldKind) -> String {
+        match t {
+            Transform::Extract(p) => self.w.dialect.extract(p, sql, kind),
+            Transform::Date => self.w.dialect.cast_date(sql),
+            Transform::Time => self.w.dialect.cast_time(sql),
+        }
+    }
+
+    /// Writes a bound value. `target` is the kind of the field it is compared with or
+    /// stored in (the value is converted to it); without one the value stands alone and
+    /// is cast where the database could not tell its type (a PostgreSQL parameter in a
+    /// select list or a CASE branch).
+    fn value(&mut self, v: &Value, target: Option<FieldKind>, cast: bool) -> Result<Option<Typed>> {
+        let (v, kind) = match target {
+            Some(k) => (prep(k, v.clone())?, Some(k)),
+            None => (v.clone(), value_kind(v)),
+        };
+        let cast_to = if cast {
+            kind.and_then(|k| self.w.dialect.value_cast(k))
+        } else {
+            None
+        };
+        match cast_to {
+            Some(ty) => {
+                self.w.push("CAST(");
+                self.w.param(v);
+                self.w.push(" AS ");
+                self.w.push(ty);
+                self.w.push(")");
+            }
+            None => self.w.param(v),
+        }
+        Ok(kind.map(Typed::of))
+    }
+
+    /// Compiles `e`; `target` is the kind a bare value in it is converted to (the field
+    /// it is compared with or stored in), `None` where the expression stands alone.
+    /// Returns what the expression yields.
+    pub(super) fn expr(&mut self, e: &Expr, target: Option<FieldKind>) -> Result<Typed> {
+        let typed = self.expr_inner(e, target, target.is_none())?;
+        Ok(typed
+            .or(target.map(Typed::of))
+            .unwrap_or(Typed::of(FieldKind::IntegerField)))
+    }
+
+    /// `None` for a bare NULL, whose type the context decides.
+    fn expr_inner(
+        &mut self,
+        e: &Expr,
+        target: Option<FieldKind>,
+        cast: bool,
+    ) -> Result<Option<Typed>> {
+        match e {
+            Expr::Value(v) => self.value(v, target, cast),
+            Expr::Field(path) => self.field_ref(path).map(Some),
+            Expr::Arith { op, lhs, rhs } => {
+                // A value beside a field takes the field's kind when the query gives it
+                // none; two values stand alone.
+                let both_values =
+                    matches!(**lhs, Expr::Value(_)) && matches!(**rhs, Expr::Value(_));
+                let cast = cast && both_values;
+                let pow = *op == ArithOp::Pow;
+                self.w.push(if pow { "POWER(" } else { "(" });
+                let l = self.expr_inner(lhs, target, cast)?;
+                self.w.push(match op {
+                    ArithOp::Pow => ", ",
+                    ArithOp::Add => " + ",
+                    ArithOp::Sub => " - ",
+                    ArithOp::Mul => " * ",
+                    ArithOp::Div => " / ",
+                    ArithOp::Mod => " % ",
+                });
+                let r = self.expr_inner(rhs, target, cast)?;
+                self.w.push(")");
+                match combined(*op, l, r) {
+                    // Inside `output_field(...)` the wrapper gives the type.
+                    Err(_) if self.wrapped > 0 => Ok(l),
+                    result => result,
+                }
+            }
+            Expr::Aggregate(a) => self.aggregate(a).map(Some),
+            Expr::Case(c) => self.case(c, target),
+            Expr::Func(f) => self.func(f, target),
+            Expr::Wrapper { expr, output } => {
+                self.wrapped += 1;
+                let result = self.expr_inner(expr, target, cast);
+                self.wrapped -= 1;
+                result?;
+                Ok(Some(Typed::of(*output)))
+            }
+        }
+    }
+
+    /// `F("path")`: an annotation's expression when the name is one, else a column
+    /// through the joins its path needs (or a column of the subquery aggregated over).
+    fn field_ref(&mut self, path: &str) -> Result<Typed> {
+        if let Some(columns) = &self.outer_of {
+            let Some(c) = columns.iter().find(|c| c.name == path) else {
+                return Err(Error::field(format!(
+                    "Cannot resolve keyword '{path}' into field. Choices are: {}",
+                    columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            };
+            let typed = Typed {
+                kind: c.kind,
+                places: c.decimal_places,
+            };
+            self.w.ident("subquery");
+            self.w.push(".");
+            self.w.ident(path);
+            return Ok(typed);
+        }
+        if let Some(index) = self.annotation_index(path) {
+            let (fragment, typed) = self.annotation_operand(index, path)?;
+            self.w.append(fragment);
+            return Ok(typed);
+        }
+        let r = match self.resolve(path, false, false)? {
+            PathEnd::Column(r) => r,
+            PathEnd::Split { .. } => unreachable!("split only when asked"),
+        };
+        self.expr_used.extend_from_slice(&r.used);
+        let sql = self.lhs_sql(&r);
+        self.w.push(&sql);
+        Ok(Typed {
+            kind: r.output_kind(),
+            places: r.field.decimal_places.filter(|_| r.transforms.is_empty()),
+        })
+    }
+
+    /// `FUNC([DISTINCT] arg) [FILTER (WHERE cond)]`, wrapped in `COALESCE(.., default)`.
+    fn aggregate(&mut self, a: &Aggregate) -> Result<Typed> {
+        let name = a.func.name();
+        if self.in_aggregate {
+            return Err(Error::field(format!(
+                "Cannot compute {name}(): it is inside another aggregate"
+            )));
+        }
+        if a.distinct && !a.func.allows_distinct() {
+            return Err(Error::invalid(format!("{name} does not allow distinct.")));
+        }
+        if a.arg.is_none() && a.func != AggFunc::Count {
+            return Err(Error::invalid(format!(
+                "{name}('*') is not allowed: name a field."
+            )));
+        }
+        if a.arg.is_none() && a.filter.is_some() {
+            return Err(Error::invalid(
+                "Star cannot be used with filter. Please specify a field.",
+            ));
+        }
+        if a.default.is_some() && a.func == AggFunc::Count {
+            return Err(Error::invalid("Count does not allow default."));
+        }
+        if a.default.is_some() {
+            self.w.push("COALESCE(");
+        }
+        self.in_aggregate = true;
+        let result = self.aggregate_call(a);
+        self.in_aggregate = false;
+        let typed = result?;
+        if let Some(default) = &a.default {
+            self.w.push(", ");
+            self.expr_inner(default, Some(typed.kind), true)?;
+            self.w.push(")");
+        }
+        Ok(typed)
+    }
+
+    fn aggregate_call(&mut self, a: &Aggregate) -> Result<Typed> {
+        let filter_in_case = a.filter.is_some() && !self.w.dialect.supports_aggregate_filter();
+        self.w.push(a.func.sql());
+        self.w.push("(");
+        if a.distinct {
+            self.w.push("DISTINCT ");
+        }
+        let arg_typed = match &a.arg {
+            None => {
+                self.w.push("*");
+                None
+            }
+            Some(arg) if filter_in_case => {
+                // No FILTER clause (MySQL): `CASE WHEN cond THEN arg ELSE NULL END`.
+                self.w.push("CASE WHEN ");
+                self.condition_in_expr(a.filter.as_ref().expect("checked"))?;
+                self.w.push(" THEN ");
+                let t = self.expr_inner(arg, None, false)?;
+                self.w.push(" ELSE NULL END");
+                t
+            }
+            Some(arg) => self.expr_inner(arg, None, false)?,
+        };
+        self.w.push(")");
+        if let (Some(q), false) = (&a.filter, filter_in_case) {
+            self.w.push(" FILTER (WHERE ");
+            self.condition_in_expr(q)?;
+            self.w.push(")");
+        }
+        let arg = arg_typed.unwrap_or(Typed::of(FieldKind::IntegerField));
+        let out = match a.func {
+            AggFunc::Count => Typed::of(FieldKind::IntegerField),
+            AggFunc::Sum | AggFunc::Min | AggFunc::Max => arg,
+            AggFunc::Avg | AggFunc::StdDev { .. } | AggFunc::Variance { .. } => match arg.kind {
+                FieldKind::DecimalField => Typed::of(FieldKind::DecimalField),
+                FieldKind::DurationField if a.func == AggFunc::Avg => arg,
+                _ => Typed::of(FieldKind::FloatField),
+            },
+        };
+        Ok(a.output.map(Typed::of).unwrap_or(out))
+    }
+
+    /// A condition inside an expression (a `When`, an aggregate's filter): its joins are
+    /// left LEFT OUTER, since it decides a value and never drops a row.
+    fn condition_in_expr(&mut self, q: &crate::query::Q) -> Result<()> {
+        let saved_call = self.filter_call.take();
+        let votes = self.q(q, false);
+        self.filter_call = saved_call;
+        let votes = votes?;
+        self.joins.promote(&votes);
+        Ok(())
+    }
+
+    fn case(&mut self, c: &Case, target: Option<FieldKind>) -> Result<Option<Typed>> {
+        if c.whens.is_empty() {
+            // Django compiles a Case without branches to its default.
+            return match &c.default {
+                Some(d) => self.expr_inner(d, target.or(c.output), true),
+                None => self.value(&Value::Null, None, false),
+            };
+        }
+        let target = target.or(c.output);
+        let wrapped = self.wrapped;
+        let mut out: Option<Typed> = None;
+        let mut unify = |t: Option<Typed>| -> Result<()> {
+            match (out, t) {
+                (None, t) => out = t,
+                (Some(a), Some(b))
+                    if c.output.is_none() && wrapped == 0 && family(a.kind) != family(b.kind) =>
+                {
+                    return Err(Error::field(format!(
+                        "Expression contains mixed types: {}, {}. You must set output_field.",
+                        a.kind.name(),
+                        b.kind.name()
+                    )))
+                }
+                _ => {}
+            }
+            Ok(())
+        };
+        self.w.push("CASE");
+        for w in &c.whens {
+            self.w.push(" WHEN ");
+            self.condition_in_expr(&w.condition)?;
+            self.w.push(" THEN ");
+            let t = self.expr_inner(&w.then, target, true)?;
+            unify(t)?;
+        }
+        self.w.push(" ELSE ");
+        match &c.default {
+            Some(d) => {
+                let t = self.expr_inner(d, target, true)?;
+                unify(t)?;
+            }
+            None => self.w.push("NULL"),
+        }
+        self.w.push(" END");
+        Ok(c.output.map(Typed::of).or(out))
+    }
+
+    fn func(&mut self, f: &Func, target: Option<FieldKind>) -> Result<Option<Typed>> {
+        let name: &str = match &f.function {
+            Function::Coalesce => {
+                if f.args.len() < 2 {
+                    return Err(Error::invalid(
+                        "Coalesce must take at least two expressions",
+                    ));
+                }
+                "COALESCE"
+            }
+            Function::Named(n) => n,
+        };
+        self.w.push(name);
+        self.w.push("(");
+        let mut out = None;
+        let target = target.or(f.output);
+        for (i, arg) in f.args.iter().enumerate() {
+            if i > 0 {
+                self.w.push(", ");
+            }
+            let t = self.expr_inner(arg, target.or(out.map(|t: Typed| t.kind)), true)?;
+            out = out.or(t);
+        }
+        self.w.push(")");
+        Ok(f.output.map(Typed::of).or(out))
+    }
+}
