@@ -1084,3 +1084,167 @@ fn case_when_annotations() {
         assert_eq!(one::<i64>(&total, "t"), 447 + 946);
     });
 }
+
+#[test]
+fn order_by_expressions_and_nulls() {
+    run(&models(), |db| {
+        let f = fixture(db);
+        Author::objects()
+            .filter(q!(pk__in = vec![f.a[0].id, f.a[1].id]))
+            .update(db, [("rating", Expr::from(4.5))])
+            .unwrap();
+        Author::objects()
+            .filter(q!(pk = f.a[2].id))
+            .update(db, [("rating", Expr::from(3.0))])
+            .unwrap();
+        let names_of = |qs: QuerySet<Author>| names(&qs.all(db).unwrap(), |a| &a.name);
+        let by_rating = names_of(
+            Author::objects()
+                .filter(q!(age__gte = 34))
+                .order_by([F("rating").desc().nulls_last(), F("name").asc()]),
+        );
+        assert_eq!(
+            by_rating,
+            [
+                "Adrian Holovaty",
+                "Jacob Kaplan-Moss",
+                "Brad Dayley",
+                "Jeffrey Forcier",
+                "Peter Norvig",
+                "Stuart Russell"
+            ]
+        );
+        let nulls_first = names_of(
+            Author::objects()
+                .filter(q!(age__gte = 34))
+                .order_by([F("rating").asc().nulls_first(), F("name").desc()]),
+        );
+        assert_eq!(
+            nulls_first,
+            [
+                "Stuart Russell",
+                "Peter Norvig",
+                "Jeffrey Forcier",
+                "Brad Dayley",
+                "Jacob Kaplan-Moss",
+                "Adrian Holovaty"
+            ]
+        );
+        // reverse() flips the direction and where the NULLs go.
+        let reversed = names_of(
+            Author::objects()
+                .filter(q!(age__gte = 34))
+                .order_by([F("rating").asc().nulls_first(), F("name").desc()])
+                .reverse(),
+        );
+        let mut expected = nulls_first.clone();
+        expected.reverse();
+        assert_eq!(reversed, expected);
+        // An expression with a parameter, and an aggregate of a grouped query.
+        let oldest_first = names_of(
+            Author::objects()
+                .filter(q!(age__lt = 30))
+                .order_by([(F("age") * -1).asc(), F("name").asc()]),
+        );
+        assert_eq!(
+            oldest_first,
+            ["James Bennett", "Paul Bissex", "Wesley J. Chun"]
+        );
+        let pubs = Publisher::objects()
+            .annotate([("n", Count("book"))])
+            .order_by([Expr::from(Count("book")).desc(), F("name").asc()])
+            .all(db)
+            .unwrap();
+        assert_eq!(
+            names(&pubs, |p| &p.name),
+            [
+                "Apress",
+                "Prentice Hall",
+                "Morgan Kaufmann",
+                "Sams",
+                "Jonno's House of Books"
+            ]
+        );
+        assert_error_contains(
+            Author::objects()
+                .values(["age"])
+                .order_by([Expr::from(Avg("book__rating")).asc()])
+                .all(db),
+            "Using an aggregate in order_by() without also including it in annotate() is not \
+             allowed",
+        );
+    });
+}
+
+#[test]
+fn update_with_case_and_annotation_filters() {
+    run(&models(), |db| {
+        fixture(db);
+        // Case in update(): atomic in SQL, one statement.
+        let n = Book::objects()
+            .update(
+                db,
+                [(
+                    "pages",
+                    Case([When(q!(rating__gte = 4.5), F("pages") + 1)]).default(F("pages")),
+                )],
+            )
+            .unwrap();
+        assert_eq!(n, 6);
+        let pages: Vec<i64> = Book::objects()
+            .order_by(["pk"])
+            .values_list_flat("pages")
+            .all(db)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.get::<i64>().unwrap())
+            .collect();
+        assert_eq!(pages, [448, 528, 300, 350, 1132, 947]);
+        // A filter comparing with an annotation, and a values_list of annotations.
+        // Integers divide to integers on every backend (947 / 2 = 473).
+        let rows = Book::objects()
+            .annotate([("half", F("pages") / 2)])
+            .filter(q!(rating__gte = F("half") / 100))
+            .order_by(["pk"])
+            .values_list(["name", "half"])
+            .all(db)
+            .unwrap();
+        let got: Vec<(String, i64)> = rows
+            .into_iter()
+            .map(|r| (r[0].clone().get().unwrap(), r[1].clone().get().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (DJANGO_GUIDE.to_owned(), 224),
+                (SAMS.to_owned(), 264),
+                (PRACTICAL.to_owned(), 150),
+                (PYTHON_WEB.to_owned(), 175),
+                (PAIP.to_owned(), 473)
+            ]
+        );
+        // An annotation used in update() is refused when it aggregates.
+        assert_error_contains(
+            Book::objects()
+                .annotate([("n", Count("authors"))])
+                .update(db, [("pages", F("n"))]),
+            "Aggregate functions are not allowed in this query",
+        );
+        // count() and exists() of grouped rows, and select_related with annotate().
+        let grouped = Book::objects()
+            .values(["rating"])
+            .annotate([("n", Count("id"))]);
+        assert_eq!(grouped.count(db).unwrap(), 4);
+        assert!(grouped.exists(db).unwrap());
+        let books = Book::objects()
+            .select_related(["publisher"])
+            .annotate([("num_authors", Count("authors"))])
+            .filter(q!(num_authors__gte = 2))
+            .order_by(["pk"])
+            .all(db)
+            .unwrap();
+        assert_eq!(books.len(), 3);
+        assert_eq!(books[0].publisher.cached().unwrap().name, "Apress");
+        assert_eq!(books[2].annotation::<i64>("num_authors").unwrap(), 2);
+    });
+}

@@ -29,6 +29,85 @@ pub enum OrderBy {
     },
     /// `?`: random order.
     Random,
+    /// An expression: `F("x").desc()`, `Count("books").asc()`, with NULLs placed.
+    Expr {
+        /// What is ordered by.
+        expr: Expr,
+        /// Descending.
+        descending: bool,
+        /// Where NULLs go; `None` leaves it to the database.
+        nulls: Option<Nulls>,
+    },
+}
+
+/// Where `nulls_first()`/`nulls_last()` put NULLs in an ordering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nulls {
+    /// Before every value.
+    First,
+    /// After every value.
+    Last,
+}
+
+impl OrderBy {
+    /// Puts NULLs first (Django's `nulls_first=True`); only for an expression ordering.
+    ///
+    /// ```
+    /// use quarry::F;
+    /// use quarry::query::{Nulls, OrderBy};
+    /// let o = F("pubdate").desc().nulls_first();
+    /// assert!(matches!(o, OrderBy::Expr { nulls: Some(Nulls::First), descending: true, .. }));
+    /// ```
+    pub fn nulls_first(self) -> OrderBy {
+        self.with_nulls(Nulls::First)
+    }
+
+    /// Puts NULLs last (Django's `nulls_last=True`).
+    pub fn nulls_last(self) -> OrderBy {
+        self.with_nulls(Nulls::Last)
+    }
+
+    fn with_nulls(self, n: Nulls) -> OrderBy {
+        match self {
+            OrderBy::Field { path, descending } => OrderBy::Expr {
+                expr: Expr::Field(path),
+                descending,
+                nulls: Some(n),
+            },
+            OrderBy::Expr {
+                expr, descending, ..
+            } => OrderBy::Expr {
+                expr,
+                descending,
+                nulls: Some(n),
+            },
+            OrderBy::Random => OrderBy::Random,
+        }
+    }
+}
+
+impl From<&str> for OrderBy {
+    fn from(s: &str) -> OrderBy {
+        OrderBy::parse(s)
+    }
+}
+
+impl From<&&str> for OrderBy {
+    fn from(s: &&str) -> OrderBy {
+        OrderBy::parse(s)
+    }
+}
+
+impl From<String> for OrderBy {
+    fn from(s: String) -> OrderBy {
+        OrderBy::parse(&s)
+    }
+}
+
+impl From<&String> for OrderBy {
+    fn from(s: &String) -> OrderBy {
+        OrderBy::parse(s)
+    }
 }
 
 impl OrderBy {
@@ -62,6 +141,18 @@ impl OrderBy {
                 descending: !descending,
             },
             OrderBy::Random => OrderBy::Random,
+            OrderBy::Expr {
+                expr,
+                descending,
+                nulls,
+            } => OrderBy::Expr {
+                expr: expr.clone(),
+                descending: !descending,
+                nulls: nulls.map(|n| match n {
+                    Nulls::First => Nulls::Last,
+                    Nulls::Last => Nulls::First,
+                }),
+            },
         }
     }
 }
@@ -182,6 +273,17 @@ impl Query {
         self.annotations
             .iter()
             .find(|a| a.name == name && call.is_none_or(|c| a.after_filters <= c))
+    }
+
+    /// True when something besides the filters may bind parameters: an annotation or
+    /// an expression ordering.
+    pub(crate) fn binds_outside_filters(&self) -> bool {
+        !self.annotations.is_empty()
+            || self
+                .order_by
+                .iter()
+                .flatten()
+                .any(|o| matches!(o, OrderBy::Expr { .. }))
     }
 
     /// True when some annotation aggregates.

@@ -110,6 +110,31 @@ impl Expr {
         }
     }
 
+    /// Orders by this expression, ascending (Django's `F("x").asc()`).
+    ///
+    /// ```
+    /// use quarry::{F, Count};
+    /// use quarry::query::OrderBy;
+    /// assert!(matches!(F("name").asc(), OrderBy::Expr { descending: false, .. }));
+    /// let _by_count = quarry::Expr::from(Count("books")).desc().nulls_last();
+    /// ```
+    pub fn asc(self) -> super::OrderBy {
+        super::OrderBy::Expr {
+            expr: self,
+            descending: false,
+            nulls: None,
+        }
+    }
+
+    /// Orders by this expression, descending (Django's `F("x").desc()`).
+    pub fn desc(self) -> super::OrderBy {
+        super::OrderBy::Expr {
+            expr: self,
+            descending: true,
+            nulls: None,
+        }
+    }
+
     /// True when an aggregate appears anywhere in the expression (outside a subquery):
     /// filtering on it needs HAVING, and annotating it groups the rows.
     pub fn contains_aggregate(&self) -> bool {

@@ -15,7 +15,7 @@ pub use aggregates::{
     AggFunc, Aggregate, Avg, Count, Max, Min, StdDev, StdDevSample, Sum, Variance, VarianceSample,
 };
 pub use ast::{Annotation, Grouping};
-pub use ast::{OrderBy, Query, SelectRelated};
+pub use ast::{Nulls, OrderBy, Query, SelectRelated};
 pub use conditional::{Case, When};
 pub use expr::{ArithOp, Expr, ExprArg, F};
 pub use functions::{Coalesce, Func, Function};

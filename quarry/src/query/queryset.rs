@@ -234,13 +234,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             .with(|query| query.filters.push(Filter { q, negated: true }))
     }
 
-    /// Orders by fields: `"name"`, `"-pub_date"` (descending), `"?"` (random).
+    /// Orders by fields: `"name"`, `"-pub_date"` (descending), `"?"` (random), or by
+    /// expressions: `F("rating").desc().nulls_last()`, `Expr::from(Count("books")).asc()`.
     /// An empty list clears every ordering, `Meta.ordering` included.
-    pub fn order_by<S: AsRef<str>>(self, fields: impl IntoIterator<Item = S>) -> Self {
-        let order: Vec<OrderBy> = fields
-            .into_iter()
-            .map(|s| OrderBy::parse(s.as_ref()))
-            .collect();
+    pub fn order_by<O: Into<OrderBy>>(self, fields: impl IntoIterator<Item = O>) -> Self {
+        let order: Vec<OrderBy> = fields.into_iter().map(Into::into).collect();
         self.refuse_if_sliced("reorder").with(|query| {
             query.order_by = Some(order);
             query.reversed = false;

@@ -70,7 +70,7 @@ pub(crate) fn statement(
     let hit = STATEMENTS.with(|c| c.borrow().get(&key).cloned());
     if let Some(stmt) = hit {
         // Only conditions and annotations bind parameters.
-        let params = if query.filters.is_empty() && query.annotations.is_empty() {
+        let params = if query.filters.is_empty() && !query.binds_outside_filters() {
             Vec::new()
         } else {
             compiler::params_of(query, kind, dialect)?
@@ -173,6 +173,14 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
             OrderBy::Field { path, descending } => {
                 (1 + u8::from(*descending)).hash(&mut h);
                 path.hash(&mut h);
+            }
+            OrderBy::Expr {
+                expr,
+                descending,
+                nulls,
+            } => {
+                (3 + u8::from(*descending), nulls).hash(&mut h);
+                hash_expr(expr, false, &mut h);
             }
         }
     }

@@ -7,7 +7,9 @@ use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};
-use crate::query::ast::{Annotation, Filter, Grouping, OrderBy, Query, SelectRelated, Selection};
+use crate::query::ast::{
+    Annotation, Filter, Grouping, Nulls, OrderBy, Query, SelectRelated, Selection,
+};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
 use crate::query::Q;
@@ -1087,8 +1089,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
     /// 3.1 on): it would change the groups.
     fn order_by(&mut self, query: &Query) -> Result<Vec<OrderTerm>> {
         let mut terms = Vec::new();
-        if self.w.params_only && query.annotations.is_empty() {
-            // Without annotations an ordering binds no parameter.
+        if self.w.params_only && !query.binds_outside_filters() {
+            // Without annotations or expressions an ordering binds no parameter.
             return Ok(terms);
         }
         if query.order_by.is_none() && query.grouping != Grouping::None {
@@ -1104,7 +1106,35 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     descending: false,
                     random: true,
                     groupable: false,
+                    nulls: None,
                 }),
+                OrderBy::Expr {
+                    expr,
+                    descending,
+                    nulls,
+                } => {
+                    let mut aggregate = expr.contains_aggregate();
+                    expr.walk_fields(&mut |p| {
+                        aggregate |= self
+                            .annotation_index(p)
+                            .is_some_and(|i| self.annotations[i].expr.contains_aggregate())
+                    });
+                    if aggregate && query.grouping == Grouping::None {
+                        return Err(Error::field(format!(
+                            "Using an aggregate in order_by() without also including it in \
+                             annotate() is not allowed: {expr:?}"
+                        )));
+                    }
+                    let mark = self.w.mark();
+                    self.expr(expr, None)?;
+                    terms.push(OrderTerm {
+                        sql: self.w.take_since(mark),
+                        descending: *descending,
+                        random: false,
+                        groupable: !aggregate,
+                        nulls: *nulls,
+                    });
+                }
                 OrderBy::Field { path, descending } => {
                     self.order_term(path, *descending, &mut terms, 0)
                         .map_err(|e| match e {
@@ -1144,6 +1174,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 descending,
                 random: false,
                 groupable: !aggregate && !a.selected,
+                nulls: None,
             });
             return Ok(());
         }
@@ -1176,6 +1207,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             descending,
             random: false,
             groupable: true,
+            nulls: None,
         });
         Ok(())
     }
@@ -1518,12 +1550,27 @@ impl<'d, 'q> Compiler<'d, 'q> {
         self.w.append(group_by);
         let having = std::mem::take(&mut self.having);
         self.w.append(having);
+        let nulls_modifier = self.w.dialect.supports_nulls_modifier();
         for (i, t) in order_terms.into_iter().enumerate() {
             self.w.push(if i == 0 { " ORDER BY " } else { ", " });
+            if let (Some(n), false) = (t.nulls, nulls_modifier) {
+                // No NULLS FIRST/LAST (MySQL): order by NULL-ness first, as Django does.
+                self.w.append(t.sql.clone());
+                self.w.push(match n {
+                    Nulls::First => " IS NOT NULL, ",
+                    Nulls::Last => " IS NULL, ",
+                });
+            }
             let random = t.random;
             self.w.append(t.sql);
             if !random {
                 self.w.push(if t.descending { " DESC" } else { " ASC" });
+            }
+            if let (Some(n), true) = (t.nulls, nulls_modifier) {
+                self.w.push(match n {
+                    Nulls::First => " NULLS FIRST",
+                    Nulls::Last => " NULLS LAST",
+                });
             }
         }
         Ok(columns)
@@ -1537,6 +1584,8 @@ struct OrderTerm {
     random: bool,
     /// A column or expression that must be in the GROUP BY of a grouped query.
     groupable: bool,
+    /// Where NULLs go.
+    nulls: Option<Nulls>,
 }
 
 /// The GROUP BY terms written so far (each once).

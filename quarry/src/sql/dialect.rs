@@ -74,6 +74,17 @@ pub trait Dialect: Send + Sync + 'static {
         None
     }
 
+    /// The operator dividing two integers to an integer (truncated toward zero).
+    fn integer_division(&self) -> &'static str {
+        " / "
+    }
+
+    /// True when an ordering takes `NULLS FIRST`/`NULLS LAST`; otherwise an
+    /// `expr IS NULL` term placed before it orders the NULLs.
+    fn supports_nulls_modifier(&self) -> bool {
+        true
+    }
+
     /// True when aggregates take `FILTER (WHERE ...)`; otherwise the filter becomes a
     /// `CASE WHEN` inside the aggregate.
     fn supports_aggregate_filter(&self) -> bool {

@@ -256,15 +256,22 @@ impl Compiler<'_, '_> {
                 let pow = *op == ArithOp::Pow;
                 self.w.push(if pow { "POWER(" } else { "(" });
                 let l = self.expr_inner(lhs, target, cast)?;
+                let mark = self.w.mark();
+                let r = self.expr_inner(rhs, target, cast)?;
+                let rhs_sql = self.w.take_since(mark);
+                let integers = |t: Option<Typed>| t.is_some_and(|t| t.kind.is_integer());
                 self.w.push(match op {
                     ArithOp::Pow => ", ",
                     ArithOp::Add => " + ",
                     ArithOp::Sub => " - ",
                     ArithOp::Mul => " * ",
+                    // Integers divide to an integer everywhere (MySQL's `/` would give a
+                    // decimal).
+                    ArithOp::Div if integers(l) && integers(r) => self.w.dialect.integer_division(),
                     ArithOp::Div => " / ",
                     ArithOp::Mod => " % ",
                 });
-                let r = self.expr_inner(rhs, target, cast)?;
+                self.w.append(rhs_sql);
                 self.w.push(")");
                 match combined(*op, l, r) {
                     // Inside `output_field(...)` the wrapper gives the type.

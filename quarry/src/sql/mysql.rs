@@ -67,6 +67,14 @@ impl Dialect for MysqlDialect {
         false
     }
 
+    fn supports_nulls_modifier(&self) -> bool {
+        false
+    }
+
+    fn integer_division(&self) -> &'static str {
+        " DIV "
+    }
+
     fn auto_increment_clause(&self) -> &'static str {
         "AUTO_INCREMENT"
     }
