@@ -100,6 +100,8 @@ mod doc_pages {
     struct Lookups;
     #[doc = include_str!("../../docs/relations.md")]
     struct Relations;
+    #[doc = include_str!("../../docs/aggregation.md")]
+    struct Aggregation;
     #[doc = include_str!("../../docs/differences.md")]
     struct Differences;
     #[doc = include_str!("../../README.md")]
