@@ -1524,6 +1524,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
     /// then assembles `SELECT list FROM joins WHERE ... GROUP BY ... HAVING ... ORDER BY`
     /// with each part's parameters in the order their placeholders appear.
     fn select(&mut self, query: &Query, head: &str, order: bool) -> Result<Vec<OutColumn>> {
+        if self.w.params_only && !query.binds_outside_filters() {
+            // A statement-cache hit where only the filters bind parameters: collect
+            // theirs, with no fragment to move.
+            self.filters(&query.filters)?;
+            return Ok(Vec::new());
+        }
         let base = self.w.mark();
         self.filters(&query.filters)?;
         let where_ = self.w.take_since(base);
