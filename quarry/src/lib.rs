@@ -63,8 +63,9 @@ pub use model::{
 pub use quarry_macros::{Choices, Model};
 pub use query::prefetch::prefetch_related_objects;
 pub use query::{
-    Avg, BulkCreate, Case, Coalesce, Count, Expr, ExprArg, Func, Max, Min, Prefetch, QuerySet,
-    StdDev, StdDevSample, Sum, ValuesRow, Variance, VarianceSample, When, F, Q,
+    Avg, BulkCreate, Case, Coalesce, Count, Exists, Expr, ExprArg, Func, Max, Min, OuterRef,
+    Prefetch, QuerySet, StdDev, StdDevSample, Subquery, Sum, ValuesRow, Variance, VarianceSample,
+    When, F, Q,
 };
 pub use value::{FieldValue, Json, Value};
 

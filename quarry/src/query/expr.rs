@@ -9,7 +9,7 @@ use super::conditional::Case;
 use super::functions::Func;
 use crate::model::FieldKind;
 use crate::value::Value;
-use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
+use std::ops::{Add, Div, Mul, Neg, Not, Rem, Sub};
 
 /// An arithmetic operator between two expressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +69,10 @@ pub enum Expr {
     Case(Box<Case>),
     /// A database function (`Coalesce`, or any [`Func`]).
     Func(Box<Func>),
+    /// A subquery: its value, `EXISTS`, or the right side of `in`.
+    Subquery(Box<super::subquery::SubqueryExpr>),
+    /// A column of the enclosing query, inside a subquery (`OuterRef("pk")`).
+    OuterRef(String),
     /// An expression with its output type given, Django's `ExpressionWrapper`.
     Wrapper {
         /// The wrapped expression.
@@ -139,7 +143,7 @@ impl Expr {
     /// filtering on it needs HAVING, and annotating it groups the rows.
     pub fn contains_aggregate(&self) -> bool {
         match self {
-            Expr::Value(_) | Expr::Field(_) => false,
+            Expr::Value(_) | Expr::Field(_) | Expr::OuterRef(_) | Expr::Subquery(_) => false,
             Expr::Aggregate(_) => true,
             Expr::Arith { lhs, rhs, .. } => lhs.contains_aggregate() || rhs.contains_aggregate(),
             Expr::Case(c) => c.contains_aggregate(),
@@ -152,7 +156,7 @@ impl Expr {
     /// annotated query, which read those columns from a subquery).
     pub(crate) fn walk_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
         match self {
-            Expr::Value(_) => {}
+            Expr::Value(_) | Expr::OuterRef(_) | Expr::Subquery(_) => {}
             Expr::Field(p) => f(p),
             Expr::Arith { lhs, rhs, .. } => {
                 lhs.walk_fields(f);
@@ -181,6 +185,51 @@ impl Expr {
             Expr::Func(func) => func.args.iter().for_each(|a| a.walk_fields(f)),
             Expr::Wrapper { expr, .. } => expr.walk_fields(f),
         }
+    }
+}
+
+impl Expr {
+    /// Calls `f` on every expression node, depth first (not inside subqueries).
+    pub(crate) fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
+        f(self);
+        match self {
+            Expr::Value(_) | Expr::Field(_) | Expr::OuterRef(_) | Expr::Subquery(_) => {}
+            Expr::Arith { lhs, rhs, .. } => {
+                lhs.walk(f);
+                rhs.walk(f);
+            }
+            Expr::Aggregate(a) => {
+                if let Some(arg) = &a.arg {
+                    arg.walk(f);
+                }
+                if let Some(d) = &a.default {
+                    d.walk(f);
+                }
+                if let Some(q) = &a.filter {
+                    q.walk_exprs(f);
+                }
+            }
+            Expr::Case(c) => {
+                for w in &c.whens {
+                    w.condition.walk_exprs(f);
+                    w.then.walk(f);
+                }
+                if let Some(d) = &c.default {
+                    d.walk(f);
+                }
+            }
+            Expr::Func(func) => func.args.iter().for_each(|a| a.walk(f)),
+            Expr::Wrapper { expr, .. } => expr.walk(f),
+        }
+    }
+
+    /// Calls `f` on every `OuterRef` path in the expression (not inside subqueries).
+    pub(crate) fn walk_outer_refs<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+        self.walk(&mut |e| {
+            if let Expr::OuterRef(p) = e {
+                f(p)
+            }
+        });
     }
 }
 
@@ -295,3 +344,40 @@ macro_rules! arith {
     )*};
 }
 arith!(Expr, Aggregate, Case, Func);
+
+/// `2 * F("x")`: a number on the left of an expression.
+macro_rules! number_lhs {
+    ($($t:ty),*) => {$(
+        number_lhs!(@one $t, Add add Add, Sub sub Sub, Mul mul Mul, Div div Div, Rem rem Mod);
+    )*};
+    (@one $t:ty, $($tr:ident $m:ident $op:ident),*) => {$(
+        impl $tr<Expr> for $t {
+            type Output = Expr;
+            fn $m(self, rhs: Expr) -> Expr {
+                Expr::Arith {
+                    op: ArithOp::$op,
+                    lhs: Box::new(Expr::Value(self.into())),
+                    rhs: Box::new(rhs),
+                }
+            }
+        }
+    )*};
+}
+number_lhs!(i32, i64, f64, rust_decimal::Decimal);
+
+/// `!Exists(...)`: the negation of a boolean expression, Django's `~`.
+impl Not for Expr {
+    type Output = Expr;
+    fn not(self) -> Expr {
+        match self {
+            Expr::Func(f) if f.function == super::functions::Function::Not => {
+                f.args.into_iter().next().expect("NOT has one argument")
+            }
+            e => Expr::Func(Box::new(Func {
+                function: super::functions::Function::Not,
+                args: vec![e],
+                output: Some(FieldKind::BooleanField),
+            })),
+        }
+    }
+}

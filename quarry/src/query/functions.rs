@@ -13,6 +13,8 @@ pub enum Function {
     Coalesce,
     /// A function called by name with the arguments in order: `NAME(a, b, ...)`.
     Named(Cow<'static, str>),
+    /// `NOT (a)`: `!Exists(...)`, Django's `~Exists(...)`.
+    Not,
 }
 
 /// A database function call, Django's `Func`.

@@ -10,6 +10,7 @@ pub mod prefetch;
 mod q;
 mod queryset;
 mod rows;
+mod subquery;
 
 pub use aggregates::{
     AggFunc, Aggregate, Avg, Count, Max, Min, StdDev, StdDevSample, Sum, Variance, VarianceSample,
@@ -24,3 +25,4 @@ pub use q::Q;
 pub(crate) use queryset::{insert_batch, read_column, read_key};
 pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
 pub use rows::{FromQueryRow, RowShape, ValuesRow};
+pub use subquery::{Exists, OuterRef, Subquery, SubqueryExpr};

@@ -30,6 +30,8 @@ pub enum Q {
     Or(Vec<Q>),
     /// The child does not hold.
     Not(Box<Q>),
+    /// A boolean expression: `Exists(...)`, or a boolean `Case`.
+    Expr(Expr),
 }
 
 impl Q {
@@ -39,6 +41,11 @@ impl Q {
             path: path.into(),
             value: value.into(),
         }
+    }
+
+    /// A condition that is a boolean expression, Django's `filter(Exists(...))`.
+    pub fn expr(e: impl Into<Expr>) -> Q {
+        Q::Expr(e.into())
     }
 
     /// The empty condition, Django's `Q()`: matches every row.
@@ -76,6 +83,7 @@ impl Q {
             Q::Lookup { value, .. } => value.contains_aggregate(),
             Q::And(c) | Q::Or(c) => c.iter().any(Q::contains_aggregate),
             Q::Not(inner) => inner.contains_aggregate(),
+            Q::Expr(e) => e.contains_aggregate(),
         }
     }
 
@@ -88,6 +96,17 @@ impl Q {
             }
             Q::And(c) | Q::Or(c) => c.iter().for_each(|c| c.walk_paths(f)),
             Q::Not(inner) => inner.walk_paths(f),
+            Q::Expr(e) => e.walk_fields(f),
+        }
+    }
+
+    /// Calls `f` on every expression of the condition (values and boolean expressions).
+    pub(crate) fn walk_exprs<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
+        match self {
+            Q::Lookup { value, .. } => value.walk(f),
+            Q::And(c) | Q::Or(c) => c.iter().for_each(|c| c.walk_exprs(f)),
+            Q::Not(inner) => inner.walk_exprs(f),
+            Q::Expr(e) => e.walk(f),
         }
     }
 }

@@ -1140,6 +1140,11 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> Iterator for ChunkedIter<'
 }
 
 impl<M: Model, R> QuerySet<M, R> {
+    /// The query and a misuse found while chaining (for a subquery).
+    pub(crate) fn into_parts(self) -> (Query, Option<String>) {
+        (self.query, self.error)
+    }
+
     /// The filters of this QuerySet as one condition (excludes become `!`).
     fn as_condition(&self) -> Q {
         self.query.filters.iter().fold(Q::all(), |acc, f| {

@@ -138,6 +138,15 @@ fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
 /// The 64-bit key of a query's shape (foldhash, fixed seed).
 fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
     let mut h = foldhash::fast::FixedState::with_seed(0x7175_6172_7279).build_hasher();
+    let flags = (kind as u64)
+        | (dialect.vendor() as u64) << 4
+        | u64::from(dialect.supports_returning()) << 8;
+    hash_query(query, flags, &mut h);
+    h.finish()
+}
+
+/// Hashes the shape of `query`; `flags` holds the caller's bits (below bit 9).
+fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
     // The small parts packed in one word: one hash step instead of eight.
     let selection = match &query.selection {
         Selection::Model => 0,
@@ -147,9 +156,7 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
         None => 0,
         Some(terms) => 1 + terms.len() as u64,
     };
-    let flags = (kind as u64)
-        | (dialect.vendor() as u64) << 4
-        | u64::from(dialect.supports_returning()) << 8
+    let flags = flags
         | u64::from(query.reversed) << 9
         | u64::from(query.distinct) << 10
         | u64::from(query.empty) << 11
@@ -164,52 +171,51 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
         h.write_u64(query.limit.unwrap_or(0));
     }
     for f in &query.filters {
-        f.negated.hash(&mut h);
-        hash_q(&f.q, &mut h);
+        f.negated.hash(h);
+        hash_q(&f.q, h);
     }
     for t in query.order_by.iter().flatten() {
         match t {
-            OrderBy::Random => 0u8.hash(&mut h),
+            OrderBy::Random => 0u8.hash(h),
             OrderBy::Field { path, descending } => {
-                (1 + u8::from(*descending)).hash(&mut h);
-                path.hash(&mut h);
+                (1 + u8::from(*descending)).hash(h);
+                path.hash(h);
             }
             OrderBy::Expr {
                 expr,
                 descending,
                 nulls,
             } => {
-                (3 + u8::from(*descending), nulls).hash(&mut h);
-                hash_expr(expr, false, &mut h);
+                (3 + u8::from(*descending), nulls).hash(h);
+                hash_expr(expr, false, h);
             }
         }
     }
     if let Selection::Values(paths) = &query.selection {
-        paths.hash(&mut h);
+        paths.hash(h);
     }
-    query.group_key.hash(&mut h);
+    query.group_key.hash(h);
     for a in &query.annotations {
-        a.name.hash(&mut h);
-        (a.selected, a.after_filters).hash(&mut h);
-        hash_expr(&a.expr, false, &mut h);
+        a.name.hash(h);
+        (a.selected, a.after_filters).hash(h);
+        hash_expr(&a.expr, false, h);
     }
     match &query.grouping {
         Grouping::None => {}
-        Grouping::Model => 1u8.hash(&mut h),
+        Grouping::Model => 1u8.hash(h),
         Grouping::Values(paths) => {
-            2u8.hash(&mut h);
-            paths.hash(&mut h);
+            2u8.hash(h);
+            paths.hash(h);
         }
     }
     match &query.select_related {
         SelectRelated::None => {}
-        SelectRelated::All => 1u8.hash(&mut h),
+        SelectRelated::All => 1u8.hash(h),
         SelectRelated::Paths(paths) => {
-            2u8.hash(&mut h);
-            paths.hash(&mut h);
+            2u8.hash(h);
+            paths.hash(h);
         }
     }
-    h.finish()
 }
 
 fn hash_q(q: &Q, h: &mut impl Hasher) {
@@ -229,6 +235,10 @@ fn hash_q(q: &Q, h: &mut impl Hasher) {
         Q::Not(inner) => {
             3u8.hash(h);
             hash_q(inner, h);
+        }
+        Q::Expr(e) => {
+            4u8.hash(h);
+            hash_expr(e, false, h);
         }
     }
 }
@@ -274,6 +284,14 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
             for a in &f.args {
                 hash_expr(a, false, h);
             }
+        }
+        Expr::Subquery(sub) => {
+            7u8.hash(h);
+            hash_query(&sub.query, u64::from(sub.exists), h);
+        }
+        Expr::OuterRef(path) => {
+            8u8.hash(h);
+            path.hash(h);
         }
         Expr::Wrapper { expr, output } => {
             6u8.hash(h);

@@ -403,6 +403,16 @@ pub(super) struct Compiler<'d, 'q> {
     pub(super) annotation_columns: std::ops::Range<usize>,
     /// `aggregate()`: the select list is these named aggregates.
     pub(super) aggregate_list: Option<&'q [(String, Expr)]>,
+    /// How deep in subqueries this query is (0: the statement itself).
+    pub(super) depth: u8,
+    /// The `OuterRef` paths of a subquery, as the enclosing query resolved them.
+    pub(super) outer_refs: Vec<(String, String, super::expressions::Typed)>,
+}
+
+/// The alias letter of the tables of a subquery `depth` levels deep (`U0`, then `V0`...),
+/// so that nested subqueries never reuse an enclosing query's alias.
+pub(super) fn alias_prefix(depth: u8) -> char {
+    char::from(b'T' + depth.clamp(1, 6))
 }
 
 /// `"alias"."column"`.
@@ -431,11 +441,13 @@ impl<'d, 'q> Compiler<'d, 'q> {
             wrapped: 0,
             annotation_columns: 0..0,
             aggregate_list: None,
+            depth: 0,
+            outer_refs: Vec::new(),
         }
     }
 
     /// A compiler for `query`, seeing its annotations.
-    fn for_query(query: &'q Query, w: SqlWriter<'d>) -> Self {
+    pub(super) fn for_query(query: &'q Query, w: SqlWriter<'d>) -> Self {
         Compiler {
             annotations: &query.annotations,
             annotation_limit: query.annotations.len(),
@@ -444,9 +456,10 @@ impl<'d, 'q> Compiler<'d, 'q> {
     }
 
     /// A compiler for a subquery: its aliases are `U0`, `U1`, ...
-    fn subquery(meta: &'static ModelMeta, w: SqlWriter<'d>) -> Self {
+    fn subquery(meta: &'static ModelMeta, w: SqlWriter<'d>, depth: u8) -> Self {
         Compiler {
-            joins: Joins::new(meta.db_table, Some('U')),
+            joins: Joins::new(meta.db_table, Some(alias_prefix(depth))),
+            depth,
             ..Compiler::new(meta, w)
         }
     }
@@ -784,6 +797,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             }
             Q::And(c) | Q::Or(c) => c.iter().any(|c| self.needs_having(c)),
             Q::Not(inner) => self.needs_having(inner),
+            Q::Expr(e) => e.contains_aggregate(),
         }
     }
 
@@ -856,6 +870,20 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 let v = self.q(inner, !negated)?;
                 self.w.push(")");
                 Ok(v)
+            }
+            Q::Expr(e) => {
+                let typed = self.expr(e, None)?;
+                if typed.kind != FieldKind::BooleanField {
+                    return Err(Error::invalid(format!(
+                        "Cannot filter against a non-conditional expression ({} returns {}).",
+                        match e {
+                            Expr::Subquery(_) => "the subquery",
+                            _ => "the expression",
+                        },
+                        typed.kind.name()
+                    )));
+                }
+                Ok(Vec::new())
             }
         }
     }
@@ -930,7 +958,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
         let dialect = self.w.dialect;
         let outer_pk = qualified(dialect, self.joins.alias(alias), model.pk_field().column);
         let w = std::mem::replace(&mut self.w, SqlWriter::params_only(dialect));
-        let mut sub = Compiler::subquery(model, w);
+        let mut sub = Compiler::subquery(model, w, self.depth + 1);
         sub.filter_call = Some(0);
         let start = sub.w.sql.len();
         let votes = sub.lookup(rest, value, false)?;
@@ -1029,6 +1057,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 self.w.push(" AND ");
                 let hi = prep(kind, bounds[1].clone())?;
                 self.w.param(hi);
+            }
+            (Lookup::In, e @ Expr::Subquery(_)) => {
+                let rhs = self.rhs_sql(e, kind)?;
+                self.w.append(lhs);
+                self.w.push(" IN ");
+                self.w.append(rhs);
             }
             (Lookup::Range | Lookup::In | Lookup::IsNull, _) => {
                 return Err(Error::invalid(format!(
@@ -1523,7 +1557,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
     /// Compiles the WHERE and ORDER BY first (they decide the joins and their types),
     /// then assembles `SELECT list FROM joins WHERE ... GROUP BY ... HAVING ... ORDER BY`
     /// with each part's parameters in the order their placeholders appear.
-    fn select(&mut self, query: &Query, head: &str, order: bool) -> Result<Vec<OutColumn>> {
+    pub(super) fn select(
+        &mut self,
+        query: &Query,
+        head: &str,
+        order: bool,
+    ) -> Result<Vec<OutColumn>> {
         if self.w.params_only && !query.binds_outside_filters() {
             // A statement-cache hit where only the filters bind parameters: collect
             // theirs, with no fragment to move.

@@ -1,10 +1,13 @@
 //! Compiling expressions: `F()` paths and annotation names, arithmetic, aggregates,
 //! `Case`/`When` and functions, each with the output type Django would infer.
 
-use super::compiler::{prep, Compiler, Fragment, PathEnd};
+use super::compiler::{alias_prefix, prep, Compiler, Fragment, PathEnd, SqlWriter};
+use super::joins::Joins;
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
+use crate::query::ast::{SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
+use crate::query::SubqueryExpr;
 use crate::query::{AggFunc, Aggregate, ArithOp, Case, Expr, Func, Function};
 use crate::value::Value;
 
@@ -280,6 +283,18 @@ impl Compiler<'_, '_> {
                 }
             }
             Expr::Aggregate(a) => self.aggregate(a).map(Some),
+            Expr::Subquery(sub) => self.subquery_expr(sub).map(Some),
+            Expr::OuterRef(path) => match self.outer_refs.iter().find(|(p, ..)| p == path) {
+                Some((_, sql, typed)) => {
+                    let (sql, typed) = (sql.clone(), *typed);
+                    self.w.push(&sql);
+                    Ok(Some(typed))
+                }
+                None => Err(Error::invalid(format!(
+                    "This queryset contains a reference to an outer query (OuterRef(\"{path}\")) \
+                     and may only be used in a subquery."
+                ))),
+            },
             Expr::Case(c) => self.case(c, target),
             Expr::Func(f) => self.func(f, target),
             Expr::Wrapper { expr, output } => {
@@ -331,6 +346,92 @@ impl Compiler<'_, '_> {
             kind: r.output_kind(),
             places: r.field.decimal_places.filter(|_| r.transforms.is_empty()),
         })
+    }
+
+    /// `(SELECT ...)` or `EXISTS(SELECT 1 ... LIMIT 1)`: the inner query compiled with
+    /// its own aliases (`U0`...), its `OuterRef`s resolved against this query first.
+    fn subquery_expr(&mut self, sub: &SubqueryExpr) -> Result<Typed> {
+        if let Some(e) = &sub.error {
+            return Err(Error::invalid(e.clone()));
+        }
+        let mut paths: Vec<&str> = Vec::new();
+        sub.query.walk_outer_refs(&mut |p| {
+            if !paths.contains(&p) {
+                paths.push(p)
+            }
+        });
+        let mut refs = Vec::with_capacity(paths.len());
+        for p in paths {
+            let mark = self.w.mark();
+            let typed = self.expr(&Expr::Field(p.to_owned()), None)?;
+            let f = self.w.take_since(mark);
+            if !f.params.is_empty() {
+                return Err(Error::invalid(format!(
+                    "OuterRef(\"{p}\") names an annotation that binds parameters; that is \
+                     not supported yet"
+                )));
+            }
+            refs.push((p.to_owned(), f.sql, typed));
+        }
+        let mut inner = sub.query.clone();
+        if sub.exists {
+            inner.order_by = Some(Vec::new());
+            inner.select_related = SelectRelated::None;
+        } else if inner.selection == Selection::Model {
+            // A model QuerySet stands for its primary keys (`pk__in=qs`).
+            inner.selection = Selection::Values(vec![inner.model.pk_field().name.to_owned()]);
+            for a in &mut inner.annotations {
+                a.selected = false;
+            }
+        }
+        let w = SqlWriter {
+            sql: String::new(),
+            params: Vec::new(),
+            dialect: self.w.dialect,
+            params_only: self.w.params_only,
+        };
+        let mut c = Compiler::for_query(&inner, w);
+        c.depth = self.depth + 1;
+        c.joins = Joins::new(inner.model.db_table, Some(alias_prefix(c.depth)));
+        c.outer_refs = refs;
+        let typed = if sub.exists {
+            c.select(&inner, "SELECT 1 AS a", false)?;
+            c.w.push(" LIMIT 1");
+            Typed::of(FieldKind::BooleanField)
+        } else {
+            let head = if inner.distinct {
+                "SELECT DISTINCT "
+            } else {
+                "SELECT "
+            };
+            let columns = c.select(&inner, head, true)?;
+            if !c.w.params_only {
+                self.w
+                    .dialect
+                    .limit_offset(&mut c.w.sql, inner.limit, inner.offset);
+            }
+            match columns.as_slice() {
+                [one] => Typed {
+                    kind: one.kind,
+                    places: one.decimal_places,
+                },
+                [] if c.w.params_only => Typed::of(FieldKind::IntegerField),
+                more => {
+                    return Err(Error::invalid(format!(
+                        "A subquery must select one column; this one selects {}: use \
+                         values_list([\"field\"])",
+                        more.len()
+                    )))
+                }
+            }
+        };
+        self.w.push(if sub.exists { "EXISTS(" } else { "(" });
+        self.w.append(Fragment {
+            sql: c.w.sql,
+            params: c.w.params,
+        });
+        self.w.push(")");
+        Ok(typed)
     }
 
     /// `FUNC([DISTINCT] arg) [FILTER (WHERE cond)]`, wrapped in `COALESCE(.., default)`.
@@ -483,6 +584,14 @@ impl Compiler<'_, '_> {
                 "COALESCE"
             }
             Function::Named(n) => n,
+            Function::Not => {
+                self.w.push("NOT (");
+                for arg in &f.args {
+                    self.expr_inner(arg, None, false)?;
+                }
+                self.w.push(")");
+                return Ok(Some(Typed::of(FieldKind::BooleanField)));
+            }
         };
         self.w.push(name);
         self.w.push("(");
