@@ -61,6 +61,7 @@ pub use model::{
     NON_FIELD_ERRORS,
 };
 pub use quarry_macros::{Choices, Model};
+pub use query::functions;
 pub use query::prefetch::prefetch_related_objects;
 pub use query::{
     Avg, BulkCreate, Case, Coalesce, Count, Exists, Expr, ExprArg, Func, Max, Min, OuterRef,

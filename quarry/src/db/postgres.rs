@@ -340,6 +340,11 @@ impl Row for PgRow<'_> {
                     i64::try_from(d).unwrap_or(i64::MAX)
                 ))
             }
+            (FieldKind::FloatField, &Type::NUMERIC) => {
+                opt!(Decimal, |d: Decimal| Value::F64(
+                    rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(f64::NAN)
+                ))
+            }
             (_, &Type::NUMERIC) => opt!(Decimal, Value::Decimal),
             (_, &Type::DATE) => opt!(NaiveDate, Value::Date),
             (_, &Type::TIME) => opt!(NaiveTime, Value::Time),

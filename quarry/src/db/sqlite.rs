@@ -35,6 +35,7 @@ impl SqliteConn {
             .map_err(|e| map_error(e, None))?;
         register_regexp(&conn)?;
         register_spread(&conn)?;
+        register_math(&conn)?;
         Ok(SqliteConn { conn })
     }
 
@@ -187,6 +188,128 @@ fn register_spread(conn: &rusqlite::Connection) -> Result<()> {
         .map_err(|e| map_error(e, None))?;
     }
     Ok(())
+}
+
+/// A number argument of a registered function: `None` for NULL (or text that is no
+/// number).
+fn number(v: ValueRef<'_>) -> Option<SqlNumber> {
+    match v {
+        ValueRef::Integer(i) => Some(SqlNumber::Int(i)),
+        ValueRef::Real(f) => Some(SqlNumber::Real(f)),
+        ValueRef::Text(t) => std::str::from_utf8(t)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .map(SqlNumber::Real),
+        ValueRef::Null | ValueRef::Blob(_) => None,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum SqlNumber {
+    Int(i64),
+    Real(f64),
+}
+
+impl SqlNumber {
+    fn real(self) -> f64 {
+        match self {
+            SqlNumber::Int(i) => i as f64,
+            SqlNumber::Real(f) => f,
+        }
+    }
+}
+
+/// The math and padding functions SQLite is built without here (`CEIL`, `FLOOR`, `MOD`,
+/// `POWER`, `SQRT`, `LPAD`, `RPAD`, `REPEAT`), with the results Django's registered
+/// Python functions give: integers stay integers where the operation allows.
+fn register_math(conn: &rusqlite::Connection) -> Result<()> {
+    use rusqlite::functions::{Context, FunctionFlags};
+    use rusqlite::types::Value as SqlValue;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    type Math = fn(&Context<'_>) -> rusqlite::Result<SqlValue>;
+    let ceil: Math = |ctx| {
+        Ok(match number(ctx.get_raw(0)) {
+            None => SqlValue::Null,
+            Some(SqlNumber::Int(i)) => SqlValue::Integer(i),
+            Some(SqlNumber::Real(f)) => SqlValue::Real(f.ceil()),
+        })
+    };
+    let floor: Math = |ctx| {
+        Ok(match number(ctx.get_raw(0)) {
+            None => SqlValue::Null,
+            Some(SqlNumber::Int(i)) => SqlValue::Integer(i),
+            Some(SqlNumber::Real(f)) => SqlValue::Real(f.floor()),
+        })
+    };
+    let sqrt: Math = |ctx| {
+        Ok(match number(ctx.get_raw(0)) {
+            Some(n) if n.real() >= 0.0 => SqlValue::Real(n.real().sqrt()),
+            _ => SqlValue::Null,
+        })
+    };
+    let modulo: Math = |ctx| {
+        Ok(match (number(ctx.get_raw(0)), number(ctx.get_raw(1))) {
+            (Some(a), Some(b)) if b.real() != 0.0 => SqlValue::Real(a.real() % b.real()),
+            _ => SqlValue::Null,
+        })
+    };
+    let power: Math = |ctx| {
+        Ok(match (number(ctx.get_raw(0)), number(ctx.get_raw(1))) {
+            (Some(a), Some(b)) => SqlValue::Real(a.real().powf(b.real())),
+            _ => SqlValue::Null,
+        })
+    };
+    let repeat: Math = |ctx| {
+        let text: Option<String> = ctx.get(0)?;
+        let n: Option<i64> = ctx.get(1)?;
+        Ok(match (text, n) {
+            (Some(t), Some(n)) => SqlValue::Text(t.repeat(n.max(0) as usize)),
+            _ => SqlValue::Null,
+        })
+    };
+    let lpad: Math = |ctx| pad_text(ctx, true);
+    let rpad: Math = |ctx| pad_text(ctx, false);
+    for (name, args, f) in [
+        ("CEIL", 1, ceil),
+        ("CEILING", 1, ceil),
+        ("FLOOR", 1, floor),
+        ("SQRT", 1, sqrt),
+        ("MOD", 2, modulo),
+        ("POWER", 2, power),
+        ("REPEAT", 2, repeat),
+        ("LPAD", 3, lpad),
+        ("RPAD", 3, rpad),
+    ] {
+        conn.create_scalar_function(name, args, flags, f)
+            .map_err(|e| map_error(e, None))?;
+    }
+    Ok(())
+}
+
+/// `LPAD`/`RPAD` as PostgreSQL and MySQL pad: cut to `length`, or filled with `fill`
+/// repeated on one side.
+fn pad_text(
+    ctx: &rusqlite::functions::Context<'_>,
+    left: bool,
+) -> rusqlite::Result<rusqlite::types::Value> {
+    use rusqlite::types::Value as SqlValue;
+    let text: Option<String> = ctx.get(0)?;
+    let length: Option<i64> = ctx.get(1)?;
+    let fill: Option<String> = ctx.get(2)?;
+    let (Some(text), Some(length), Some(fill)) = (text, length, fill) else {
+        return Ok(SqlValue::Null);
+    };
+    let length = length.max(0) as usize;
+    let have = text.chars().count();
+    if have >= length || fill.is_empty() {
+        return Ok(SqlValue::Text(text.chars().take(length).collect()));
+    }
+    let padding: String = fill.chars().cycle().take(length - have).collect();
+    Ok(SqlValue::Text(if left {
+        padding + &text
+    } else {
+        text + &padding
+    }))
 }
 
 /// A bound parameter.

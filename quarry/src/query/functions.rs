@@ -1,5 +1,41 @@
-//! Database functions: `Coalesce` and the generic [`Func`] for a function quarry does not
-//! name.
+//! Database functions, Django's `django.db.models.functions`: text (`Lower`, `Concat`,
+//! `Substr`...), math (`Abs`, `Round`, `Power`...), comparison (`Coalesce`, `Greatest`,
+//! `NullIf`), `Cast`, `Now`, `Extract`, and the generic [`Func`] for any other function.
+//!
+//! As in Django, a string argument names a field; wrap text meant as a value in
+//! [`Value`](crate::Value).
+//!
+//! ```
+//! use quarry::prelude::*;
+//! use quarry::functions::{Concat, Length, Lower, Upper};
+//!
+//! #[derive(Model, Debug, Clone)]
+//! #[model(app_label = "docs")]
+//! struct Person {
+//!     #[field(primary_key)]
+//!     id: i64,
+//!     #[field(max_length = 30)]
+//!     first: String,
+//!     #[field(max_length = 30)]
+//!     last: String,
+//!     _state: ModelState,
+//! }
+//!
+//! let db = Database::connect("sqlite::memory:")?;
+//! quarry::schema::create_tables(&db, &[Person::meta()])?;
+//! Person::objects().create(&db, Person { id: 0, first: "Ada".into(), last: "Lovelace".into(), _state: ModelState::new() })?;
+//! let p = Person::objects()
+//!     .annotate([
+//!         ("full", Concat(["first".into_expr(), Value::from(" ").into_expr(), Upper("last").into()])),
+//!         ("short", Lower("first").into()),
+//!         ("len", Length("last").into()),
+//!     ])
+//!     .get(&db, q!())?;
+//! assert_eq!(p.annotation::<String>("full")?, "Ada LOVELACE");
+//! assert_eq!(p.annotation::<String>("short")?, "ada");
+//! assert_eq!(p.annotation::<i64>("len")?, 8);
+//! # Ok::<(), quarry::Error>(())
+//! ```
 
 use super::expr::{Expr, ExprArg};
 use crate::model::FieldKind;
@@ -15,6 +51,64 @@ pub enum Function {
     Named(Cow<'static, str>),
     /// `NOT (a)`: `!Exists(...)`, Django's `~Exists(...)`.
     Not,
+    /// Text in lower case.
+    Lower,
+    /// Text in upper case.
+    Upper,
+    /// The number of characters.
+    Length,
+    /// The arguments' text joined; NULL counts as empty text.
+    Concat,
+    /// Characters from a 1-based position, optionally only so many.
+    Substr,
+    /// Without leading and trailing spaces.
+    Trim,
+    /// Without leading spaces.
+    LTrim,
+    /// Without trailing spaces.
+    RTrim,
+    /// Every occurrence of a text replaced.
+    Replace,
+    /// The first n characters.
+    Left,
+    /// The last n characters.
+    Right,
+    /// The 1-based position of a text inside another (0 when absent).
+    StrIndex,
+    /// Padded on the left to a length.
+    LPad,
+    /// Padded on the right to a length.
+    RPad,
+    /// Repeated n times.
+    Repeat,
+    /// The absolute value.
+    Abs,
+    /// The smallest integer not below.
+    Ceil,
+    /// The largest integer not above.
+    Floor,
+    /// Rounded to a number of decimal places.
+    Round,
+    /// The remainder of a division.
+    Mod,
+    /// A power.
+    Power,
+    /// A square root.
+    Sqrt,
+    /// The largest argument.
+    Greatest,
+    /// The smallest argument.
+    Least,
+    /// NULL when both arguments are equal, else the first.
+    NullIf,
+    /// The argument converted to a field kind.
+    Cast(FieldKind),
+    /// The current date and time.
+    Now,
+    /// A part of a date or datetime (`year`, `month`, `week_day`, `quarter`...).
+    Extract(crate::query::lookup::DatePart),
+    /// A misuse found while building (an unknown date part), reported at compile time.
+    Invalid(String),
 }
 
 /// A database function call, Django's `Func`.
@@ -64,6 +158,175 @@ impl From<Func> for Expr {
 impl ExprArg for Func {
     fn into_expr(self) -> Expr {
         self.into()
+    }
+}
+
+fn call(function: Function, args: Vec<Expr>) -> Func {
+    Func {
+        function,
+        args,
+        output: None,
+    }
+}
+
+macro_rules! unary {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[allow(non_snake_case)]
+        pub fn $name(expr: impl ExprArg) -> Func {
+            call(Function::$name, vec![expr.into_expr()])
+        }
+    )*};
+}
+
+macro_rules! binary {
+    ($($(#[$doc:meta])* $name:ident($a:ident, $b:ident);)*) => {$(
+        $(#[$doc])*
+        #[allow(non_snake_case)]
+        pub fn $name($a: impl ExprArg, $b: impl ExprArg) -> Func {
+            call(Function::$name, vec![$a.into_expr(), $b.into_expr()])
+        }
+    )*};
+}
+
+unary! {
+    /// `LOWER(text)`.
+    Lower;
+    /// `UPPER(text)`.
+    Upper;
+    /// The number of characters of a text (`CHAR_LENGTH` on MySQL).
+    Length;
+    /// `TRIM(text)`.
+    Trim;
+    /// `LTRIM(text)`.
+    LTrim;
+    /// `RTRIM(text)`.
+    RTrim;
+    /// `ABS(n)`.
+    Abs;
+    /// `CEIL(n)`.
+    Ceil;
+    /// `FLOOR(n)`.
+    Floor;
+    /// `SQRT(n)`, a float (a decimal for a decimal).
+    Sqrt;
+}
+
+binary! {
+    /// The first `n` characters of `text`.
+    Left(text, n);
+    /// The last `n` characters of `text`.
+    Right(text, n);
+    /// The 1-based position of `needle` in `text`, 0 when it is absent.
+    StrIndex(text, needle);
+    /// `text` repeated `n` times.
+    Repeat(text, n);
+    /// The remainder of `a / b`, a float (a decimal for decimals), as Django's `Mod`.
+    Mod(a, b);
+    /// `base` to the power `exp`, a float (a decimal for decimals).
+    Power(base, exp);
+    /// NULL when `a` equals `b`, else `a`.
+    NullIf(a, b);
+}
+
+/// The text of the arguments joined; a NULL argument counts as empty text, as Django's
+/// `Concat` (each backend's own NULL rule is evened out).
+#[allow(non_snake_case)]
+pub fn Concat<A: ExprArg>(args: impl IntoIterator<Item = A>) -> Func {
+    call(
+        Function::Concat,
+        args.into_iter().map(ExprArg::into_expr).collect(),
+    )
+}
+
+/// `length` characters of `text` from 1-based `pos` (to the end when `None`).
+#[allow(non_snake_case)]
+pub fn Substr(text: impl ExprArg, pos: i64, length: Option<i64>) -> Func {
+    let mut args = vec![text.into_expr(), Expr::from(pos)];
+    args.extend(length.map(Expr::from));
+    call(Function::Substr, args)
+}
+
+/// Every `from` in `text` replaced by `to`.
+#[allow(non_snake_case)]
+pub fn Replace(text: impl ExprArg, from: impl ExprArg, to: impl ExprArg) -> Func {
+    call(
+        Function::Replace,
+        vec![text.into_expr(), from.into_expr(), to.into_expr()],
+    )
+}
+
+/// `text` padded on the left with `fill` to `length` characters (cut to it when longer).
+#[allow(non_snake_case)]
+pub fn LPad(text: impl ExprArg, length: impl ExprArg, fill: impl ExprArg) -> Func {
+    call(
+        Function::LPad,
+        vec![text.into_expr(), length.into_expr(), fill.into_expr()],
+    )
+}
+
+/// `text` padded on the right with `fill` to `length` characters (cut to it when longer).
+#[allow(non_snake_case)]
+pub fn RPad(text: impl ExprArg, length: impl ExprArg, fill: impl ExprArg) -> Func {
+    call(
+        Function::RPad,
+        vec![text.into_expr(), length.into_expr(), fill.into_expr()],
+    )
+}
+
+/// `n` rounded to `places` decimal places (0: to an integer value).
+#[allow(non_snake_case)]
+pub fn Round(n: impl ExprArg, places: i64) -> Func {
+    call(Function::Round, vec![n.into_expr(), Expr::from(places)])
+}
+
+/// The largest argument. A NULL argument makes the result NULL on SQLite and MySQL;
+/// PostgreSQL ignores NULLs (Django documents the same).
+#[allow(non_snake_case)]
+pub fn Greatest<A: ExprArg>(args: impl IntoIterator<Item = A>) -> Func {
+    call(
+        Function::Greatest,
+        args.into_iter().map(ExprArg::into_expr).collect(),
+    )
+}
+
+/// The smallest argument (NULLs as for [`Greatest`]).
+#[allow(non_snake_case)]
+pub fn Least<A: ExprArg>(args: impl IntoIterator<Item = A>) -> Func {
+    call(
+        Function::Least,
+        args.into_iter().map(ExprArg::into_expr).collect(),
+    )
+}
+
+/// `expr` converted to `kind`, Django's `Cast(expr, output_field=...)`.
+#[allow(non_snake_case)]
+pub fn Cast(expr: impl ExprArg, kind: FieldKind) -> Func {
+    call(Function::Cast(kind), vec![expr.into_expr()])
+}
+
+/// The current date and time (the statement's, on PostgreSQL).
+#[allow(non_snake_case)]
+pub fn Now() -> Func {
+    call(Function::Now, Vec::new())
+}
+
+/// A part of a date or datetime: `Extract("pubdate", "year")`; parts are Django's
+/// (`year`, `iso_year`, `quarter`, `month`, `week`, `day`, `week_day`, `iso_week_day`,
+/// `hour`, `minute`, `second`). An unknown part is reported when the query compiles.
+#[allow(non_snake_case)]
+pub fn Extract(expr: impl ExprArg, part: &str) -> Func {
+    match crate::query::lookup::Transform::for_kind(part, FieldKind::DateTimeField) {
+        Some(crate::query::lookup::Transform::Extract(p)) => {
+            call(Function::Extract(p), vec![expr.into_expr()])
+        }
+        _ => call(
+            Function::Invalid(format!(
+                "Extract: '{part}' is not a date part. Choices are: day, hour, iso_week_day, \
+                 iso_year, minute, month, quarter, second, week, week_day, year"
+            )),
+            vec![expr.into_expr()],
+        ),
     }
 }
 

@@ -96,7 +96,7 @@ impl Lookup {
 }
 
 /// A part of a date, time or datetime that a transform extracts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum DatePart {
     Year,

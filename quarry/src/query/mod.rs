@@ -4,7 +4,7 @@ mod aggregates;
 pub mod ast;
 mod conditional;
 mod expr;
-mod functions;
+pub mod functions;
 pub mod lookup;
 pub mod prefetch;
 mod q;

@@ -4,6 +4,8 @@
 
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup};
+use crate::query::Function;
+use std::borrow::Cow;
 
 /// The databases quarry speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,62 @@ pub(crate) fn like_pattern(lookup: Lookup, value: &str) -> String {
         EndsWith | IEndsWith => format!("%{v}"),
         IExact => v,
         _ => value.to_owned(),
+    }
+}
+
+/// The SQL of a function most databases share: `{0}`, `{1}`... stand for the arguments,
+/// `{*}` for all of them separated by commas. `None` for the functions a dialect must
+/// write itself (`Concat`, `Cast`, `Extract`).
+pub(crate) fn standard_function(f: &Function) -> Option<&'static str> {
+    use Function::*;
+    Some(match f {
+        Lower => "LOWER({0})",
+        Upper => "UPPER({0})",
+        Length => "LENGTH({0})",
+        Substr => "SUBSTRING({*})",
+        Trim => "TRIM({0})",
+        LTrim => "LTRIM({0})",
+        RTrim => "RTRIM({0})",
+        Replace => "REPLACE({0}, {1}, {2})",
+        Left => "LEFT({0}, {1})",
+        Right => "RIGHT({0}, {1})",
+        StrIndex => "INSTR({0}, {1})",
+        LPad => "LPAD({0}, {1}, {2})",
+        RPad => "RPAD({0}, {1}, {2})",
+        Repeat => "REPEAT({0}, {1})",
+        Abs => "ABS({0})",
+        Ceil => "CEILING({0})",
+        Floor => "FLOOR({0})",
+        Round => "ROUND({0}, {1})",
+        Mod => "MOD({0}, {1})",
+        Power => "POWER({0}, {1})",
+        Sqrt => "SQRT({0})",
+        Greatest => "GREATEST({*})",
+        Least => "LEAST({*})",
+        NullIf => "NULLIF({0}, {1})",
+        Coalesce => "COALESCE({*})",
+        Now => "CURRENT_TIMESTAMP",
+        Not => "NOT ({0})",
+        Concat | Cast(_) | Extract(_) | Named(_) | Invalid(_) => return None,
+    })
+}
+
+/// The template of `f` where a dialect does not write its own: the standard SQL, `CONCAT`
+/// of every argument, `CAST(x AS <the dialect's type>)`.
+pub(crate) fn default_function_template<D: Dialect + ?Sized>(
+    dialect: &D,
+    f: &Function,
+    args: usize,
+) -> Cow<'static, str> {
+    match f {
+        Function::Concat => Cow::Borrowed("CONCAT({*})"),
+        Function::Cast(kind) => {
+            Cow::Owned(format!("CAST({{0}} AS {})", dialect.cast_type_name(*kind)))
+        }
+        f => {
+            let _ = args;
+            Cow::Borrowed(standard_function(f).unwrap_or("{*}"))
+        }
     }
 }
 
@@ -72,6 +130,27 @@ pub trait Dialect: Send + Sync + 'static {
     fn value_cast(&self, kind: FieldKind) -> Option<&'static str> {
         let _ = kind;
         None
+    }
+
+    /// The SQL template of a database function (see [`standard_function`] for the
+    /// syntax); `args` is the number of arguments given.
+    fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
+        default_function_template(self, f, args)
+    }
+
+    /// The type `Cast` converts to.
+    fn cast_type_name(&self, kind: FieldKind) -> &'static str {
+        use FieldKind::*;
+        match kind {
+            k if k.is_integer() => "integer",
+            FloatField => "double precision",
+            DecimalField => "decimal",
+            BooleanField => "boolean",
+            DateField => "date",
+            DateTimeField => "timestamp",
+            TimeField => "time",
+            _ => "text",
+        }
     }
 
     /// The operator dividing two integers to an integer (truncated toward zero).

@@ -66,6 +66,14 @@ fn combined(op: ArithOp, lhs: Option<Typed>, rhs: Option<Typed>) -> Result<Optio
         (Some(l), Some(r)) => (l, r),
     };
     let (lk, rk) = (l.kind, r.kind);
+    if op == ArithOp::Pow {
+        // Every backend's POWER returns a float (a decimal for decimals).
+        return Ok(Some(if lk == DecimalField || rk == DecimalField {
+            Typed::of(DecimalField)
+        } else {
+            Typed::of(FloatField)
+        }));
+    }
     if family(lk) == family(rk) && !matches!(lk, DateField | DateTimeField | TimeField) {
         return Ok(Some(l));
     }
@@ -574,37 +582,155 @@ impl Compiler<'_, '_> {
     }
 
     fn func(&mut self, f: &Func, target: Option<FieldKind>) -> Result<Option<Typed>> {
-        let name: &str = match &f.function {
-            Function::Coalesce => {
-                if f.args.len() < 2 {
-                    return Err(Error::invalid(
-                        "Coalesce must take at least two expressions",
-                    ));
-                }
-                "COALESCE"
+        use Function as Fn;
+        let n = f.args.len();
+        let arity_error = |want: &str| {
+            Err(Error::invalid(format!(
+                "{:?} takes {want}, got {n}",
+                f.function
+            )))
+        };
+        match &f.function {
+            Fn::Invalid(message) => return Err(Error::invalid(message.clone())),
+            Fn::Coalesce if n < 2 => {
+                return Err(Error::invalid(
+                    "Coalesce must take at least two expressions",
+                ))
             }
-            Function::Named(n) => n,
-            Function::Not => {
-                self.w.push("NOT (");
-                for arg in &f.args {
-                    self.expr_inner(arg, None, false)?;
-                }
-                self.w.push(")");
-                return Ok(Some(Typed::of(FieldKind::BooleanField)));
+            Fn::Greatest | Fn::Least if n < 2 => {
+                return arity_error("at least two expressions");
+            }
+            Fn::Concat if n < 2 => {
+                return Err(Error::invalid("Concat must take at least two expressions"))
+            }
+            Fn::Now if n != 0 => return arity_error("no argument"),
+            Fn::Lower
+            | Fn::Upper
+            | Fn::Length
+            | Fn::Trim
+            | Fn::LTrim
+            | Fn::RTrim
+            | Fn::Abs
+            | Fn::Ceil
+            | Fn::Floor
+            | Fn::Sqrt
+            | Fn::Cast(_)
+            | Fn::Extract(_)
+            | Fn::Not
+                if n != 1 =>
+            {
+                return arity_error("one expression");
+            }
+            _ => {}
+        }
+        // The arguments, each compiled on its own: a template may reorder or repeat them.
+        // Values in a comparison-like function take the first argument's type.
+        let same_type = matches!(
+            f.function,
+            Fn::Coalesce | Fn::Greatest | Fn::Least | Fn::NullIf | Fn::Named(_)
+        );
+        let mut args: Vec<Fragment> = Vec::with_capacity(n);
+        let mut types: Vec<Option<Typed>> = Vec::with_capacity(n);
+        let mut first: Option<Typed> = None;
+        for arg in &f.args {
+            let arg_target = if same_type {
+                target.or(f.output).or(first.map(|t| t.kind))
+            } else {
+                None
+            };
+            let mark = self.w.mark();
+            let t = self.expr_inner(arg, arg_target, true)?;
+            args.push(self.w.take_since(mark));
+            types.push(t);
+            first = first.or(t);
+        }
+        let first_kind = types.first().copied().flatten();
+        let numeric = |types: &[Option<Typed>]| {
+            if types
+                .iter()
+                .flatten()
+                .any(|t| t.kind == FieldKind::DecimalField)
+            {
+                Typed::of(FieldKind::DecimalField)
+            } else {
+                Typed::of(FieldKind::FloatField)
             }
         };
-        self.w.push(name);
-        self.w.push("(");
-        let mut out = None;
-        let target = target.or(f.output);
-        for (i, arg) in f.args.iter().enumerate() {
-            if i > 0 {
-                self.w.push(", ");
+        let text = |t: Option<Typed>| match t {
+            Some(t) if t.kind.is_text() => t,
+            _ => Typed::of(FieldKind::CharField),
+        };
+        let out = match &f.function {
+            Fn::Lower
+            | Fn::Upper
+            | Fn::Trim
+            | Fn::LTrim
+            | Fn::RTrim
+            | Fn::Replace
+            | Fn::Left
+            | Fn::Right
+            | Fn::LPad
+            | Fn::RPad
+            | Fn::Repeat
+            | Fn::Substr
+            | Fn::Concat => Some(text(first_kind)),
+            Fn::Length | Fn::StrIndex | Fn::Extract(_) => Some(Typed::of(FieldKind::IntegerField)),
+            Fn::Abs | Fn::Ceil | Fn::Floor | Fn::Round => first_kind,
+            // The remainder of decimals keeps their places (SQLite computes it in
+            // floating point; the places round the noise away).
+            Fn::Mod => Some(Typed {
+                places: types.iter().flatten().filter_map(|t| t.places).max(),
+                ..numeric(&types)
+            }),
+            Fn::Power | Fn::Sqrt => Some(numeric(&types)),
+            Fn::Cast(k) => Some(Typed::of(*k)),
+            Fn::Now => Some(Typed::of(FieldKind::DateTimeField)),
+            Fn::Not => Some(Typed::of(FieldKind::BooleanField)),
+            Fn::Coalesce | Fn::Greatest | Fn::Least | Fn::NullIf | Fn::Named(_) => first,
+            Fn::Invalid(_) => None,
+        };
+        let template = match &f.function {
+            Fn::Named(name) => std::borrow::Cow::Owned(format!("{name}({{*}})")),
+            Fn::Extract(part) => {
+                // The dialect writes the extraction around the argument's SQL.
+                let kind = first_kind.map_or(FieldKind::DateTimeField, |t| t.kind);
+                std::borrow::Cow::Owned(self.w.dialect.extract(*part, "{0}", kind))
             }
-            let t = self.expr_inner(arg, target.or(out.map(|t: Typed| t.kind)), true)?;
-            out = out.or(t);
-        }
-        self.w.push(")");
+            function => self.w.dialect.function_template(function, n),
+        };
+        self.expand_template(&template, args);
         Ok(f.output.map(Typed::of).or(out))
+    }
+
+    /// Writes `template` with its `{i}` and `{*}` replaced by the arguments, binding
+    /// each occurrence's parameters where it appears.
+    fn expand_template(&mut self, template: &str, args: Vec<Fragment>) {
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+                break;
+            };
+            let key = &rest[open + 1..close];
+            let picked: Vec<usize> = match key {
+                "*" => (0..args.len()).collect(),
+                k => match k.parse::<usize>() {
+                    Ok(i) if i < args.len() => vec![i],
+                    _ => {
+                        self.w.push(&rest[..=close]);
+                        rest = &rest[close + 1..];
+                        continue;
+                    }
+                },
+            };
+            self.w.push(&rest[..open]);
+            for (j, i) in picked.into_iter().enumerate() {
+                if j > 0 {
+                    self.w.push(", ");
+                }
+                self.w.append(args[i].clone());
+            }
+            rest = &rest[close + 1..];
+        }
+        self.w.push(rest);
     }
 }

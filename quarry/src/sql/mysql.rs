@@ -4,6 +4,8 @@ use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup};
+use crate::query::Function;
+use std::borrow::Cow;
 
 /// MySQL's and MariaDB's SQL. `returning` is true on MariaDB (10.5+), which has
 /// `INSERT ... RETURNING`; MySQL reads `LAST_INSERT_ID()` instead.
@@ -14,6 +16,30 @@ pub struct MysqlDialect {
 }
 
 impl Dialect for MysqlDialect {
+    fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
+        use Function::*;
+        Cow::Borrowed(match f {
+            Length => "CHAR_LENGTH({0})",
+            Concat => "CONCAT_WS('', {*})",
+            Now => "CURRENT_TIMESTAMP(6)",
+            f => return super::dialect::default_function_template(self, f, args),
+        })
+    }
+
+    fn cast_type_name(&self, kind: FieldKind) -> &'static str {
+        use FieldKind::*;
+        match kind {
+            k if k.is_integer() => "signed",
+            BooleanField => "signed",
+            FloatField => "double",
+            DecimalField => "decimal(65, 30)",
+            DateField => "date",
+            DateTimeField => "datetime(6)",
+            TimeField => "time(6)",
+            _ => "char",
+        }
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::Mysql
     }

@@ -4,6 +4,8 @@ use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup};
+use crate::query::Function;
+use std::borrow::Cow;
 
 /// PostgreSQL's SQL.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,6 +43,30 @@ pub(crate) fn pg_type(field: &FieldMeta) -> String {
 }
 
 impl Dialect for PostgresDialect {
+    fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
+        use Function::*;
+        Cow::Borrowed(match f {
+            // PostgreSQL's functions take `integer` counts and `numeric` for ROUND and MOD
+            // with places or fractions.
+            Substr if args == 3 => "SUBSTRING({0}, ({1})::integer, ({2})::integer)",
+            Substr => "SUBSTRING({0}, ({1})::integer)",
+            Left => "LEFT({0}, ({1})::integer)",
+            Right => "RIGHT({0}, ({1})::integer)",
+            Repeat => "REPEAT({0}, ({1})::integer)",
+            LPad => "LPAD({0}, ({1})::integer, {2})",
+            RPad => "RPAD({0}, ({1})::integer, {2})",
+            Round => "ROUND(({0})::numeric, ({1})::integer)",
+            Mod => "MOD(({0})::numeric, ({1})::numeric)",
+            StrIndex => "STRPOS({0}, {1})",
+            Now => "STATEMENT_TIMESTAMP()",
+            f => return super::dialect::default_function_template(self, f, args),
+        })
+    }
+
+    fn cast_type_name(&self, kind: FieldKind) -> &'static str {
+        self.value_cast(kind).unwrap_or("text")
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::Postgres
     }

@@ -3,6 +3,8 @@
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup};
+use crate::query::Function;
+use std::borrow::Cow;
 
 /// SQLite's SQL.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,6 +37,41 @@ pub(crate) fn like_escape(s: &str) -> String {
 }
 
 impl Dialect for SqliteDialect {
+    fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
+        use Function::*;
+        Cow::Borrowed(match f {
+            Concat => {
+                return Cow::Owned(
+                    (0..args)
+                        .map(|i| format!("COALESCE({{{i}}}, '')"))
+                        .collect::<Vec<_>>()
+                        .join(" || "),
+                )
+            }
+            Substr => "SUBSTR({*})",
+            Left => "SUBSTR({0}, 1, {1})",
+            Right => "SUBSTR({0}, -({1}))",
+            Ceil => "CEIL({0})",
+            Greatest => "MAX({*})",
+            Least => "MIN({*})",
+            Now => "STRFTIME('%Y-%m-%d %H:%M:%f', 'NOW')",
+            Cast(FieldKind::DateField) => "date({0})",
+            Cast(FieldKind::TimeField) => "time({0})",
+            f => return super::dialect::default_function_template(self, f, args),
+        })
+    }
+
+    fn cast_type_name(&self, kind: FieldKind) -> &'static str {
+        use FieldKind::*;
+        match kind {
+            k if k.is_integer() => "integer",
+            BooleanField => "integer",
+            FloatField => "real",
+            DecimalField => "decimal",
+            _ => "text",
+        }
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::Sqlite
     }
