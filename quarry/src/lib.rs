@@ -63,6 +63,7 @@ pub use model::{
 pub use quarry_macros::{Choices, Model};
 pub use query::functions;
 pub use query::prefetch::prefetch_related_objects;
+pub use query::window;
 pub use query::{
     Avg, BulkCreate, Case, Coalesce, Count, Exists, Expr, ExprArg, Func, Max, Min, OuterRef,
     Prefetch, QuerySet, StdDev, StdDevSample, Subquery, Sum, ValuesRow, Variance, VarianceSample,

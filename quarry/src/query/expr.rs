@@ -69,6 +69,8 @@ pub enum Expr {
     Case(Box<Case>),
     /// A database function (`Coalesce`, or any [`Func`]).
     Func(Box<Func>),
+    /// A window function or an aggregate over a window (`... OVER (...)`).
+    Window(Box<super::window::Window>),
     /// A subquery: its value, `EXISTS`, or the right side of `in`.
     Subquery(Box<super::subquery::SubqueryExpr>),
     /// A column of the enclosing query, inside a subquery (`OuterRef("pk")`).
@@ -139,11 +141,22 @@ impl Expr {
         }
     }
 
+    /// True when a window function appears in the expression (not inside a subquery).
+    pub fn contains_window(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Window(_)));
+        found
+    }
+
     /// True when an aggregate appears anywhere in the expression (outside a subquery):
     /// filtering on it needs HAVING, and annotating it groups the rows.
     pub fn contains_aggregate(&self) -> bool {
         match self {
-            Expr::Value(_) | Expr::Field(_) | Expr::OuterRef(_) | Expr::Subquery(_) => false,
+            Expr::Value(_)
+            | Expr::Field(_)
+            | Expr::OuterRef(_)
+            | Expr::Subquery(_)
+            | Expr::Window(_) => false,
             Expr::Aggregate(_) => true,
             Expr::Arith { lhs, rhs, .. } => lhs.contains_aggregate() || rhs.contains_aggregate(),
             Expr::Case(c) => c.contains_aggregate(),
@@ -157,6 +170,17 @@ impl Expr {
     pub(crate) fn walk_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
         match self {
             Expr::Value(_) | Expr::OuterRef(_) | Expr::Subquery(_) => {}
+            Expr::Window(w) => {
+                w.expr.walk_fields(f);
+                w.partition_by.iter().for_each(|e| e.walk_fields(f));
+                for o in &w.order_by {
+                    match o {
+                        super::OrderBy::Field { path, .. } => f(path),
+                        super::OrderBy::Expr { expr, .. } => expr.walk_fields(f),
+                        super::OrderBy::Random => {}
+                    }
+                }
+            }
             Expr::Field(p) => f(p),
             Expr::Arith { lhs, rhs, .. } => {
                 lhs.walk_fields(f);
@@ -194,6 +218,15 @@ impl Expr {
         f(self);
         match self {
             Expr::Value(_) | Expr::Field(_) | Expr::OuterRef(_) | Expr::Subquery(_) => {}
+            Expr::Window(w) => {
+                w.expr.walk(f);
+                w.partition_by.iter().for_each(|e| e.walk(f));
+                for o in &w.order_by {
+                    if let super::OrderBy::Expr { expr, .. } = o {
+                        expr.walk(f);
+                    }
+                }
+            }
             Expr::Arith { lhs, rhs, .. } => {
                 lhs.walk(f);
                 rhs.walk(f);

@@ -107,8 +107,51 @@ pub enum Function {
     Now,
     /// A part of a date or datetime (`year`, `month`, `week_day`, `quarter`...).
     Extract(crate::query::lookup::DatePart),
+    /// `ROW_NUMBER()` (window).
+    RowNumber,
+    /// `RANK()` (window).
+    Rank,
+    /// `DENSE_RANK()` (window).
+    DenseRank,
+    /// `PERCENT_RANK()` (window).
+    PercentRank,
+    /// `CUME_DIST()` (window).
+    CumeDist,
+    /// `NTILE(n)` (window).
+    NTile,
+    /// `LAG(expr, offset[, default])` (window).
+    Lag,
+    /// `LEAD(expr, offset[, default])` (window).
+    Lead,
+    /// `FIRST_VALUE(expr)` (window).
+    FirstValue,
+    /// `LAST_VALUE(expr)` (window).
+    LastValue,
+    /// `NTH_VALUE(expr, n)` (window).
+    NthValue,
     /// A misuse found while building (an unknown date part), reported at compile time.
     Invalid(String),
+}
+
+impl Function {
+    /// True for the functions that only make sense inside a [`Window`](crate::window::Window).
+    pub fn is_window_function(&self) -> bool {
+        use Function::*;
+        matches!(
+            self,
+            RowNumber
+                | Rank
+                | DenseRank
+                | PercentRank
+                | CumeDist
+                | NTile
+                | Lag
+                | Lead
+                | FirstValue
+                | LastValue
+                | NthValue
+        )
+    }
 }
 
 /// A database function call, Django's `Func`.

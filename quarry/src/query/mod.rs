@@ -11,6 +11,7 @@ mod q;
 mod queryset;
 mod rows;
 mod subquery;
+pub mod window;
 
 pub use aggregates::{
     AggFunc, Aggregate, Avg, Count, Max, Min, StdDev, StdDevSample, Sum, Variance, VarianceSample,

@@ -175,21 +175,7 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         hash_q(&f.q, h);
     }
     for t in query.order_by.iter().flatten() {
-        match t {
-            OrderBy::Random => 0u8.hash(h),
-            OrderBy::Field { path, descending } => {
-                (1 + u8::from(*descending)).hash(h);
-                path.hash(h);
-            }
-            OrderBy::Expr {
-                expr,
-                descending,
-                nulls,
-            } => {
-                (3 + u8::from(*descending), nulls).hash(h);
-                hash_expr(expr, false, h);
-            }
-        }
+        hash_order(t, h);
     }
     if let Selection::Values(paths) = &query.selection {
         paths.hash(h);
@@ -214,6 +200,24 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         SelectRelated::Paths(paths) => {
             2u8.hash(h);
             paths.hash(h);
+        }
+    }
+}
+
+fn hash_order(t: &OrderBy, h: &mut impl Hasher) {
+    match t {
+        OrderBy::Random => 0u8.hash(h),
+        OrderBy::Field { path, descending } => {
+            (1 + u8::from(*descending)).hash(h);
+            path.hash(h);
+        }
+        OrderBy::Expr {
+            expr,
+            descending,
+            nulls,
+        } => {
+            (3 + u8::from(*descending), nulls).hash(h);
+            hash_expr(expr, false, h);
         }
     }
 }
@@ -292,6 +296,19 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
         Expr::OuterRef(path) => {
             8u8.hash(h);
             path.hash(h);
+        }
+        Expr::Window(w) => {
+            9u8.hash(h);
+            hash_expr(&w.expr, false, h);
+            w.partition_by.len().hash(h);
+            for p in &w.partition_by {
+                hash_expr(p, false, h);
+            }
+            w.order_by.len().hash(h);
+            for o in &w.order_by {
+                hash_order(o, h);
+            }
+            w.frame.hash(h);
         }
         Expr::Wrapper { expr, output } => {
             6u8.hash(h);

@@ -405,6 +405,8 @@ pub(super) struct Compiler<'d, 'q> {
     pub(super) aggregate_list: Option<&'q [(String, Expr)]>,
     /// How deep in subqueries this query is (0: the statement itself).
     pub(super) depth: u8,
+    /// Inside a window's function (window functions are allowed only there).
+    pub(super) in_window: bool,
     /// The `OuterRef` paths of a subquery, as the enclosing query resolved them.
     pub(super) outer_refs: Vec<(String, String, super::expressions::Typed)>,
 }
@@ -442,6 +444,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             annotation_columns: 0..0,
             aggregate_list: None,
             depth: 0,
+            in_window: false,
             outer_refs: Vec::new(),
         }
     }
@@ -890,6 +893,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
 
     fn lookup(&mut self, path: &str, value: &Expr, negated: bool) -> Result<Vec<usize>> {
         if let Some((index, rest)) = self.annotation_prefix(path) {
+            if self.annotations[index].expr.contains_window() {
+                return Err(Error::invalid(format!(
+                    "Filtering on the window annotation '{}' is not supported yet.",
+                    self.annotations[index].name
+                )));
+            }
             // A condition on an annotation uses its expression and needs no join of its
             // own (Django returns no joins for a reference to an annotation).
             let (lhs, typed) = self.annotation_operand(index, path)?;
@@ -1371,7 +1380,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
         }
         let a = &self.annotations[index];
         let (fragment, typed) = self.annotation_operand(index, &a.name)?;
-        let item = if a.expr.contains_aggregate() {
+        let item = if a.expr.contains_aggregate() || a.expr.contains_window() {
             SelectItem::Aggregate
         } else if fragment_is_constant(&a.expr) {
             SelectItem::Constant

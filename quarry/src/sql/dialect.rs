@@ -66,6 +66,17 @@ pub(crate) fn standard_function(f: &Function) -> Option<&'static str> {
         Coalesce => "COALESCE({*})",
         Now => "CURRENT_TIMESTAMP",
         Not => "NOT ({0})",
+        RowNumber => "ROW_NUMBER()",
+        Rank => "RANK()",
+        DenseRank => "DENSE_RANK()",
+        PercentRank => "PERCENT_RANK()",
+        CumeDist => "CUME_DIST()",
+        NTile => "NTILE({0})",
+        Lag => "LAG({*})",
+        Lead => "LEAD({*})",
+        FirstValue => "FIRST_VALUE({0})",
+        LastValue => "LAST_VALUE({0})",
+        NthValue => "NTH_VALUE({0}, {1})",
         Concat | Cast(_) | Extract(_) | Named(_) | Invalid(_) => return None,
     })
 }
@@ -156,6 +167,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// The operator dividing two integers to an integer (truncated toward zero).
     fn integer_division(&self) -> &'static str {
         " / "
+    }
+
+    /// True when `LAG`/`LEAD` take a default value (MariaDB's do not).
+    fn supports_default_in_lead_lag(&self) -> bool {
+        true
     }
 
     /// True when an ordering takes `NULLS FIRST`/`NULLS LAST`; otherwise an

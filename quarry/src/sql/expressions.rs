@@ -5,7 +5,7 @@ use super::compiler::{alias_prefix, prep, Compiler, Fragment, PathEnd, SqlWriter
 use super::joins::Joins;
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
-use crate::query::ast::{SelectRelated, Selection};
+use crate::query::ast::{Nulls, OrderBy, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::SubqueryExpr;
 use crate::query::{AggFunc, Aggregate, ArithOp, Case, Expr, Func, Function};
@@ -42,7 +42,7 @@ fn value_kind(v: &Value) -> Option<FieldKind> {
     Some(match v {
         Value::Null | Value::List(_) => return None,
         Value::Bool(_) => BooleanField,
-        Value::I64(_) => IntegerField,
+        Value::I64(_) => BigIntegerField,
         Value::F64(_) => FloatField,
         Value::Text(_) => CharField,
         Value::Bytes(_) => BinaryField,
@@ -292,6 +292,7 @@ impl Compiler<'_, '_> {
             }
             Expr::Aggregate(a) => self.aggregate(a).map(Some),
             Expr::Subquery(sub) => self.subquery_expr(sub).map(Some),
+            Expr::Window(w) => self.window(w),
             Expr::OuterRef(path) => match self.outer_refs.iter().find(|(p, ..)| p == path) {
                 Some((_, sql, typed)) => {
                     let (sql, typed) = (sql.clone(), *typed);
@@ -438,6 +439,87 @@ impl Compiler<'_, '_> {
             sql: c.w.sql,
             params: c.w.params,
         });
+        self.w.push(")");
+        Ok(typed)
+    }
+
+    /// `expr OVER ([PARTITION BY ...] [ORDER BY ...] [frame])`.
+    fn window(&mut self, w: &crate::query::window::Window) -> Result<Option<Typed>> {
+        if self.in_window {
+            return Err(Error::invalid("A window cannot hold another window."));
+        }
+        self.in_window = true;
+        let typed = self.expr_inner(&w.expr, None, true);
+        self.in_window = false;
+        let typed = typed?;
+        self.w.push(" OVER (");
+        let mut space = "";
+        if !w.partition_by.is_empty() {
+            self.w.push("PARTITION BY ");
+            for (i, p) in w.partition_by.iter().enumerate() {
+                if i > 0 {
+                    self.w.push(", ");
+                }
+                self.expr_inner(p, None, true)?;
+            }
+            space = " ";
+        }
+        if !w.order_by.is_empty() {
+            self.w.push(space);
+            self.w.push("ORDER BY ");
+            for (i, o) in w.order_by.iter().enumerate() {
+                if i > 0 {
+                    self.w.push(", ");
+                }
+                let (expr, descending, nulls) = match o {
+                    OrderBy::Random => {
+                        let random = self.w.dialect.random();
+                        self.w.push(random);
+                        continue;
+                    }
+                    OrderBy::Field { path, descending } => {
+                        (Expr::Field(path.clone()), *descending, None)
+                    }
+                    OrderBy::Expr {
+                        expr,
+                        descending,
+                        nulls,
+                    } => (expr.clone(), *descending, *nulls),
+                };
+                let modifier = self.w.dialect.supports_nulls_modifier();
+                if let (Some(n), false) = (nulls, modifier) {
+                    self.expr_inner(&expr, None, true)?;
+                    self.w.push(match n {
+                        Nulls::First => " IS NOT NULL, ",
+                        Nulls::Last => " IS NULL, ",
+                    });
+                }
+                self.expr_inner(&expr, None, true)?;
+                self.w.push(if descending { " DESC" } else { " ASC" });
+                if let (Some(n), true) = (nulls, modifier) {
+                    self.w.push(match n {
+                        Nulls::First => " NULLS FIRST",
+                        Nulls::Last => " NULLS LAST",
+                    });
+                }
+            }
+            space = " ";
+        }
+        if let Some(frame) = &w.frame {
+            let bound = |b: Option<i64>, start: bool| match b {
+                None if start => "UNBOUNDED PRECEDING".to_owned(),
+                None => "UNBOUNDED FOLLOWING".to_owned(),
+                Some(0) => "CURRENT ROW".to_owned(),
+                Some(n) if n < 0 => format!("{} PRECEDING", -n),
+                Some(n) => format!("{n} FOLLOWING"),
+            };
+            self.w.push(space);
+            self.w.push(if frame.by_value { "RANGE" } else { "ROWS" });
+            self.w.push(" BETWEEN ");
+            self.w.push(&bound(frame.start, true));
+            self.w.push(" AND ");
+            self.w.push(&bound(frame.end, false));
+        }
         self.w.push(")");
         Ok(typed)
     }
@@ -590,8 +672,19 @@ impl Compiler<'_, '_> {
                 f.function
             )))
         };
+        if f.function.is_window_function() && !self.in_window {
+            return Err(Error::invalid(format!(
+                "{:?}() is a window function: use it inside Window::new(...)",
+                f.function
+            )));
+        }
         match &f.function {
             Fn::Invalid(message) => return Err(Error::invalid(message.clone())),
+            Fn::Lag | Fn::Lead if n == 3 && !self.w.dialect.supports_default_in_lead_lag() => {
+                return Err(Error::invalid(
+                    "This backend does not support default values in Lead/Lag.",
+                ))
+            }
             Fn::Coalesce if n < 2 => {
                 return Err(Error::invalid(
                     "Coalesce must take at least two expressions",
@@ -629,11 +722,35 @@ impl Compiler<'_, '_> {
             f.function,
             Fn::Coalesce | Fn::Greatest | Fn::Least | Fn::NullIf | Fn::Named(_)
         );
+        // LAG/LEAD's default has the value's type; the offset stays an integer.
+        let default_like_first = matches!(f.function, Fn::Lag | Fn::Lead);
         let mut args: Vec<Fragment> = Vec::with_capacity(n);
         let mut types: Vec<Option<Typed>> = Vec::with_capacity(n);
         let mut first: Option<Typed> = None;
-        for arg in &f.args {
-            let arg_target = if same_type {
+        // The counts of the window functions are written as numbers, as frame bounds
+        // are: MariaDB takes no placeholder there.
+        let literal_count = match f.function {
+            Fn::Lag | Fn::Lead | Fn::NthValue => Some(1),
+            Fn::NTile => Some(0),
+            _ => None,
+        };
+        for (i, arg) in f.args.iter().enumerate() {
+            if let (Some(at), Expr::Value(Value::I64(count))) = (literal_count, arg) {
+                if at == i {
+                    let sql = if self.w.params_only {
+                        String::new()
+                    } else {
+                        count.to_string()
+                    };
+                    args.push(Fragment {
+                        sql,
+                        params: Vec::new(),
+                    });
+                    types.push(Some(Typed::of(FieldKind::IntegerField)));
+                    continue;
+                }
+            }
+            let arg_target = if same_type || (default_like_first && i == 2) {
                 target.or(f.output).or(first.map(|t| t.kind))
             } else {
                 None
@@ -687,6 +804,11 @@ impl Compiler<'_, '_> {
             Fn::Now => Some(Typed::of(FieldKind::DateTimeField)),
             Fn::Not => Some(Typed::of(FieldKind::BooleanField)),
             Fn::Coalesce | Fn::Greatest | Fn::Least | Fn::NullIf | Fn::Named(_) => first,
+            Fn::RowNumber | Fn::Rank | Fn::DenseRank | Fn::NTile => {
+                Some(Typed::of(FieldKind::IntegerField))
+            }
+            Fn::PercentRank | Fn::CumeDist => Some(Typed::of(FieldKind::FloatField)),
+            Fn::Lag | Fn::Lead | Fn::FirstValue | Fn::LastValue | Fn::NthValue => first_kind,
             Fn::Invalid(_) => None,
         };
         let template = match &f.function {

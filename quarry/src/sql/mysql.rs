@@ -97,6 +97,10 @@ impl Dialect for MysqlDialect {
         false
     }
 
+    fn supports_default_in_lead_lag(&self) -> bool {
+        false
+    }
+
     fn integer_division(&self) -> &'static str {
         " DIV "
     }

@@ -58,6 +58,12 @@ impl Dialect for PostgresDialect {
             Round => "ROUND(({0})::numeric, ({1})::integer)",
             Mod => "MOD(({0})::numeric, ({1})::numeric)",
             StrIndex => "STRPOS({0}, {1})",
+            NTile => "NTILE(({0})::integer)",
+            NthValue => "NTH_VALUE({0}, ({1})::integer)",
+            Lag if args == 3 => "LAG({0}, ({1})::integer, {2})",
+            Lag => "LAG({0}, ({1})::integer)",
+            Lead if args == 3 => "LEAD({0}, ({1})::integer, {2})",
+            Lead => "LEAD({0}, ({1})::integer)",
             Now => "STATEMENT_TIMESTAMP()",
             f => return super::dialect::default_function_template(self, f, args),
         })
@@ -103,6 +109,10 @@ impl Dialect for PostgresDialect {
     fn value_cast(&self, kind: FieldKind) -> Option<&'static str> {
         use FieldKind::*;
         Some(match kind {
+            // The column types of pg_type, so that a value beside a column has its type
+            // (`LAG(col, 1, default)` needs the same type twice).
+            AutoField | IntegerField | PositiveSmallIntegerField => "integer",
+            SmallAutoField | SmallIntegerField => "smallint",
             k if k.is_integer() => "bigint",
             k if k.is_text() => "text",
             BooleanField => "boolean",
