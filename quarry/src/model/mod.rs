@@ -286,6 +286,63 @@ pub fn __missing(model: &str, field: &str) -> crate::Error {
     ))
 }
 
+/// The placeholder a deferred field holds: NULL for a NULL-able field, else the zero of
+/// its kind (0, empty text, false, the epoch...). The state records the field as
+/// deferred, so the placeholder is never saved.
+fn unloaded_value(f: &FieldMeta) -> Value {
+    use FieldKind::*;
+    if f.null {
+        return Value::Null;
+    }
+    match f.kind {
+        k if k.is_integer() => Value::I64(0),
+        k if k.is_text() => Value::Text(String::new()),
+        BooleanField => Value::Bool(false),
+        FloatField => Value::F64(0.0),
+        DecimalField => Value::Decimal(rust_decimal::Decimal::ZERO),
+        DateField => Value::Date(chrono::NaiveDate::default()),
+        DateTimeField => Value::DateTime(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH),
+        TimeField => Value::Time(chrono::NaiveTime::MIN),
+        DurationField => Value::Duration(chrono::TimeDelta::zero()),
+        UUIDField => Value::Uuid(uuid::Uuid::nil()),
+        BinaryField => Value::Bytes(Vec::new()),
+        JSONField => Value::Json(serde_json::Value::Null),
+        _ => Value::Text(String::new()),
+    }
+}
+
+/// An instance from a row holding only the `loaded` fields (`defer()`/`only()`), in
+/// that order; the others hold placeholders and are recorded as deferred.
+pub(crate) fn from_row_deferred<M: Model>(row: &dyn Row, loaded: &[usize]) -> Result<M> {
+    let meta = M::meta();
+    let mut values: Vec<Option<Value>> = meta
+        .fields
+        .iter()
+        .map(|f| Some(unloaded_value(f)))
+        .collect();
+    for (column, &i) in loaded.iter().enumerate() {
+        let f = &meta.fields[i];
+        let mut v = row.value(column, f.kind)?;
+        if let (Value::Decimal(d), Some(dp)) = (&mut v, f.decimal_places) {
+            d.rescale(dp);
+        }
+        values[i] = Some(v);
+    }
+    let mut obj = M::from_field_values(values).map_err(|e| {
+        crate::Error::invalid(format!(
+            "{} cannot be loaded with deferred fields: {e} (a deferred field holds the zero \
+             value of its type, which this field's type refuses)",
+            meta.name
+        ))
+    })?;
+    *obj.state_mut() = ModelState::loaded();
+    let deferred: Vec<usize> = (0..meta.fields.len())
+        .filter(|i| !loaded.contains(i))
+        .collect();
+    obj.state_mut().set_deferred(deferred.into());
+    Ok(obj)
+}
+
 #[doc(hidden)]
 pub fn __auto_default<T: crate::FieldValue>() -> T {
     T::from_value(Value::I64(0)).expect("auto primary keys are integers")

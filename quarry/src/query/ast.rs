@@ -182,6 +182,18 @@ pub struct Annotation {
     pub after_filters: usize,
 }
 
+/// Which columns of the model a query loads: Django's `defer()` and `only()`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Loading {
+    /// Every field.
+    #[default]
+    All,
+    /// Every field but these.
+    Defer(Vec<String>),
+    /// Only these (and the primary key).
+    Only(Vec<String>),
+}
+
 /// How a query with aggregate annotations groups its rows (Django's `Query.group_by`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Grouping {
@@ -243,6 +255,8 @@ pub struct Query {
     pub annotations: Vec<Annotation>,
     /// The GROUP BY an aggregate annotation asked for.
     pub grouping: Grouping,
+    /// The fields a model query loads (`defer()`/`only()`).
+    pub loading: Loading,
 }
 
 impl Query {
@@ -264,7 +278,38 @@ impl Query {
             sticky: false,
             annotations: Vec::new(),
             grouping: Grouping::None,
+            loading: Loading::All,
         }
+    }
+
+    /// The indexes of the fields a model query loads, in declaration order; `None` when
+    /// it loads every field. The primary key is always loaded.
+    pub(crate) fn loaded_fields(&self) -> crate::Result<Option<Vec<usize>>> {
+        let (names, only) = match &self.loading {
+            Loading::All => return Ok(None),
+            Loading::Defer(names) => (names, false),
+            Loading::Only(names) => (names, true),
+        };
+        let meta = self.model;
+        let mut named = Vec::with_capacity(names.len());
+        for name in names {
+            if name.contains("__") {
+                return Err(crate::Error::field(format!(
+                    "{}() across a relation ('{name}') is not supported yet; defer or load \
+                     the related model's fields with its own QuerySet",
+                    if only { "only" } else { "defer" }
+                )));
+            }
+            match meta.field(name) {
+                Some((i, _)) => named.push(i),
+                None => return Err(crate::Error::field(meta.unknown_field_message(name))),
+            }
+        }
+        Ok(Some(
+            (0..meta.fields.len())
+                .filter(|i| *i == meta.pk || named.contains(i) == only)
+                .collect(),
+        ))
     }
 
     /// The annotation named `name`, visible to the `filter()` call numbered `call`

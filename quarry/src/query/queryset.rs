@@ -347,6 +347,80 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         self.map_rows(Selection::Values(vec![field.into()]))
     }
 
+    /// Leaves these fields out of the SELECT, Django's `defer()`: the instances hold a
+    /// placeholder there (zero, empty text, NULL for an `Option`) and their state lists
+    /// the field as deferred (`obj.state().deferred()`), so `save()` never writes it;
+    /// `refresh_from_db()` loads everything. Calls add up; after `only()` they remove
+    /// fields from its list.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Page {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     #[field(max_length = 50)]
+    ///     title: String,
+    ///     body: String,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Page::meta()])?;
+    /// Page::objects().create(&db, Page { id: 0, title: "Home".into(), body: "long text".into(), _state: ModelState::new() })?;
+    /// let mut page = Page::objects().defer(["body"]).get(&db, q!(pk = 1))?;
+    /// assert_eq!(page.body, ""); // not loaded
+    /// page.title = "Start".into();
+    /// page.save(&db)?; // writes the title only
+    /// let stored = Page::objects().get(&db, q!(pk = 1))?;
+    /// assert_eq!((stored.title.as_str(), stored.body.as_str()), ("Start", "long text"));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn defer<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> Self {
+        let names: Vec<String> = fields.into_iter().map(Into::into).collect();
+        self.with(|query| {
+            query.loading = match std::mem::take(&mut query.loading) {
+                super::ast::Loading::Only(mut only) => {
+                    only.retain(|f| !names.contains(f));
+                    super::ast::Loading::Only(only)
+                }
+                super::ast::Loading::Defer(mut deferred) => {
+                    for n in names {
+                        if !deferred.contains(&n) {
+                            deferred.push(n);
+                        }
+                    }
+                    super::ast::Loading::Defer(deferred)
+                }
+                super::ast::Loading::All => super::ast::Loading::Defer(names),
+            }
+        })
+    }
+
+    /// Loads only these fields (and the primary key), Django's `only()`; the others are
+    /// deferred as with [`defer`](Self::defer). A later `only()` replaces the list.
+    pub fn only<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> Self {
+        let names: Vec<String> = fields.into_iter().map(Into::into).collect();
+        self.with(|query| {
+            query.loading = match std::mem::take(&mut query.loading) {
+                super::ast::Loading::Defer(deferred) => super::ast::Loading::Only(
+                    names
+                        .into_iter()
+                        .filter(|n| !deferred.contains(n))
+                        .collect(),
+                ),
+                _ => super::ast::Loading::Only(names),
+            }
+        })
+    }
+
+    /// Loads every field again, Django's `defer(None)`.
+    pub fn clear_deferred(self) -> Self {
+        self.with(|query| query.loading = super::ast::Loading::All)
+    }
+
     /// Adds a computed value to each row, Django's `annotate()`: model rows carry it
     /// ([`Model::annotation`]), `values()` rows get it as a column. An aggregate
     /// (`Count`, `Sum`...) is computed per object, or per distinct `values()` row when
@@ -540,7 +614,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         } else {
             compiler::aggregate(&self.query, &aggregates, ex.dialect())?
         };
-        let shape = super::RowShape::new(&c.columns, None, 0..0);
+        let shape = super::RowShape::new(&c.columns, None, 0..0, None);
         let rows = fetch_all(ex, &c.sql, &c.params, |row| {
             super::ValuesRow::from_query_row(row, &shape)
         })?;

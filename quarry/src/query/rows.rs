@@ -19,6 +19,8 @@ pub struct RowShape {
     related: Option<Arc<RelatedPlan>>,
     /// The columns holding a model query's annotations.
     annotations: std::ops::Range<usize>,
+    /// The model fields the first columns hold, when `defer()`/`only()` left some out.
+    loaded: Option<Arc<[usize]>>,
 }
 
 impl RowShape {
@@ -27,6 +29,7 @@ impl RowShape {
         columns: &[OutColumn],
         related: Option<RelatedPlan>,
         annotations: std::ops::Range<usize>,
+        loaded: Option<Vec<usize>>,
     ) -> RowShape {
         RowShape {
             names: columns.iter().map(|c| Arc::from(c.name.as_str())).collect(),
@@ -34,6 +37,7 @@ impl RowShape {
             decimal_places: columns.iter().map(|c| c.decimal_places).collect(),
             related: related.map(Arc::new),
             annotations,
+            loaded: loaded.map(Arc::from),
         }
     }
 
@@ -65,9 +69,15 @@ impl<M: Model> FromQueryRow for M {
     #[inline]
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
         // `from_row` marks the instance loaded.
-        let mut obj = M::from_row(row, 0)?;
+        let (mut obj, width) = match &shape.loaded {
+            None => (M::from_row(row, 0)?, M::meta().fields.len()),
+            Some(loaded) => (
+                crate::model::from_row_deferred::<M>(row, loaded)?,
+                loaded.len(),
+            ),
+        };
         if let Some(plan) = &shape.related {
-            hydrate_related(&mut obj, row, M::meta().fields.len(), plan)?;
+            hydrate_related(&mut obj, row, width, plan)?;
         }
         for i in shape.annotations.clone() {
             let value = read_value(row, shape, i)?;

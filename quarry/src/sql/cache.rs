@@ -13,7 +13,7 @@
 use super::compiler::{self, StatementKind};
 use super::dialect::Dialect;
 use crate::error::Result;
-use crate::query::ast::{Grouping, OrderBy, Query, SelectRelated, Selection};
+use crate::query::ast::{Grouping, Loading, OrderBy, Query, SelectRelated, Selection};
 use crate::query::RowShape;
 use crate::query::{Expr, Q};
 use crate::value::Value;
@@ -123,7 +123,12 @@ pub(crate) fn insert_statement(
 fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
     let stmt = Rc::new(CachedStatement {
         sql: compiled.sql,
-        shape: RowShape::new(&compiled.columns, compiled.related, compiled.annotations),
+        shape: RowShape::new(
+            &compiled.columns,
+            compiled.related,
+            compiled.annotations,
+            compiled.loaded,
+        ),
     });
     STATEMENTS.with(|c| {
         let mut c = c.borrow_mut();
@@ -185,6 +190,11 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         a.name.hash(h);
         (a.selected, a.after_filters).hash(h);
         hash_expr(&a.expr, false, h);
+    }
+    match &query.loading {
+        Loading::All => {}
+        Loading::Defer(names) => (1u8, names).hash(h),
+        Loading::Only(names) => (2u8, names).hash(h),
     }
     match &query.grouping {
         Grouping::None => {}

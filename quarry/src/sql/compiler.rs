@@ -28,6 +28,8 @@ pub struct Compiled {
     pub related: Option<RelatedPlan>,
     /// The output columns holding a model query's annotations.
     pub annotations: std::ops::Range<usize>,
+    /// The model fields the first columns hold, when `defer()`/`only()` left some out.
+    pub loaded: Option<Vec<usize>>,
 }
 
 /// One output column of a compiled SELECT.
@@ -166,6 +168,7 @@ impl<'d> SqlWriter<'d> {
             columns,
             related: None,
             annotations: 0..0,
+            loaded: None,
         }
     }
 }
@@ -401,6 +404,8 @@ pub(super) struct Compiler<'d, 'q> {
     pub(super) wrapped: u32,
     /// The output columns holding a model query's annotations.
     pub(super) annotation_columns: std::ops::Range<usize>,
+    /// The model fields a `defer()`/`only()` query loads, when not all.
+    pub(super) loaded: Option<Vec<usize>>,
     /// `aggregate()`: the select list is these named aggregates.
     pub(super) aggregate_list: Option<&'q [(String, Expr)]>,
     /// How deep in subqueries this query is (0: the statement itself).
@@ -442,6 +447,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             outer_of: None,
             wrapped: 0,
             annotation_columns: 0..0,
+            loaded: None,
             aggregate_list: None,
             depth: 0,
             in_window: false,
@@ -1299,7 +1305,25 @@ impl<'d, 'q> Compiler<'d, 'q> {
         }
         match &query.selection {
             Selection::Model => {
-                self.model_columns(self.meta, 0, &mut out);
+                match query.loaded_fields()? {
+                    None => self.model_columns(self.meta, 0, &mut out),
+                    Some(loaded) => {
+                        for &i in &loaded {
+                            let f = &self.meta.fields[i];
+                            if !out.is_empty() {
+                                self.w.push(", ");
+                            }
+                            let col = qualified(self.w.dialect, self.joins.alias(0), f.column);
+                            self.w.push(&col);
+                            out.push(OutColumn {
+                                name: f.name.to_owned(),
+                                kind: f.kind,
+                                decimal_places: f.decimal_places,
+                            });
+                        }
+                        self.loaded = Some(loaded);
+                    }
+                }
                 let tree = match &query.select_related {
                     SelectRelated::None => None,
                     SelectRelated::All => Some(RelatedTree::all(self.meta, 5)),
@@ -1887,10 +1911,11 @@ pub(crate) enum StatementKind {
 }
 
 fn select_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    let (w, columns, related, annotations) = select_raw(query, w)?;
+    let (w, columns, related, annotations, loaded) = select_raw(query, w)?;
     let mut compiled = w.finish(columns);
     compiled.related = related;
     compiled.annotations = annotations;
+    compiled.loaded = loaded;
     Ok(compiled)
 }
 
@@ -1901,6 +1926,7 @@ type RawSelect<'d> = (
     Vec<OutColumn>,
     Option<RelatedPlan>,
     std::ops::Range<usize>,
+    Option<Vec<usize>>,
 );
 
 /// Compiles the SELECT of `query` after whatever `w` holds, leaving placeholders
@@ -1919,7 +1945,8 @@ fn select_raw<'d>(query: &Query, w: SqlWriter<'d>) -> Result<RawSelect<'d>> {
     }
     let related = c.related.take();
     let annotations = c.annotation_columns.clone();
-    Ok((c.w, columns, related, annotations))
+    let loaded = c.loaded.take();
+    Ok((c.w, columns, related, annotations, loaded))
 }
 
 /// Compiles `aggregate()`: `SELECT agg AS name, ... FROM ... WHERE ...`, or, over a
@@ -1973,7 +2000,7 @@ pub fn aggregate(
     for a in &mut inner.annotations {
         a.selected = needed.contains(&a.name);
     }
-    let (inner_w, columns, _, _) = select_raw(&inner, SqlWriter::new(dialect))?;
+    let (inner_w, columns, ..) = select_raw(&inner, SqlWriter::new(dialect))?;
     let mut c = Compiler::new(query.model, SqlWriter::new(dialect));
     c.outer_of = Some(columns);
     c.w.push("SELECT ");
@@ -2027,6 +2054,7 @@ fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             columns: vec![],
             related: None,
             annotations: 0..0,
+            loaded: None,
         });
     }
     if query.is_sliced() || query.distinct {
@@ -2039,6 +2067,7 @@ fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             columns: vec![],
             related: None,
             annotations: 0..0,
+            loaded: None,
         });
     }
     let mut c = Compiler::for_query(query, w);
@@ -2060,6 +2089,7 @@ fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             columns: vec![],
             related: None,
             annotations: 0..0,
+            loaded: None,
         });
     }
     let mut c = Compiler::for_query(query, w);

@@ -1,0 +1,205 @@
+//! Ported from Django's `tests/defer`: `defer()`, `only()`, their chaining, saving an
+//! instance with deferred fields (never overwriting what was not loaded), and deferral
+//! beside `select_related`, annotations and `values()`.
+
+mod common;
+
+use common::{assert_error_contains, run};
+use quarry::prelude::*;
+use quarry::ModelMeta;
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "defer")]
+pub struct Secondary {
+    pub id: i64,
+    #[field(max_length = 50)]
+    pub first: String,
+    #[field(max_length = 50)]
+    pub second: String,
+    pub _state: ModelState,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "defer")]
+pub struct Primary {
+    pub id: i64,
+    #[field(max_length = 50)]
+    pub name: String,
+    #[field(max_length = 50)]
+    pub value: String,
+    pub rank: Option<i32>,
+    #[field(on_delete = Cascade)]
+    pub related: ForeignKey<Secondary>,
+    pub _state: ModelState,
+}
+
+fn models() -> Vec<&'static ModelMeta> {
+    vec![Secondary::meta(), Primary::meta()]
+}
+
+fn fixture(db: &Database) -> Primary {
+    let s1 = Secondary::objects()
+        .create(
+            db,
+            Secondary {
+                id: 0,
+                first: "x1".into(),
+                second: "y1".into(),
+                _state: ModelState::new(),
+            },
+        )
+        .unwrap();
+    Primary::objects()
+        .create(
+            db,
+            Primary {
+                id: 0,
+                name: "p1".into(),
+                value: "xx".into(),
+                rank: Some(3),
+                related: ForeignKey::to(&s1).unwrap(),
+                _state: ModelState::new(),
+            },
+        )
+        .unwrap()
+}
+
+/// The names of the deferred fields (Django's `get_deferred_fields()`).
+fn deferred<M: Model>(obj: &M) -> Vec<&'static str> {
+    obj.state()
+        .deferred()
+        .iter()
+        .map(|&i| M::meta().fields[i].name)
+        .collect()
+}
+
+#[test]
+fn defer_and_only() {
+    run(&models(), |db| {
+        let p1 = fixture(db);
+        let qs = Primary::objects();
+        let p = qs.clone().defer(["name"]).get(db, q!()).unwrap();
+        assert_eq!(deferred(&p), ["name"]);
+        assert_eq!((p.id, p.value.as_str(), p.rank), (p1.id, "xx", Some(3)));
+        assert_eq!(p.name, ""); // the placeholder
+        let p = qs.clone().defer(["related"]).get(db, q!()).unwrap();
+        assert_eq!(deferred(&p), ["related"]);
+        let p = qs
+            .clone()
+            .defer(["name"])
+            .defer(["value"])
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(deferred(&p), ["name", "value"]);
+        let p = qs.clone().only(["name"]).get(db, q!()).unwrap();
+        assert_eq!(deferred(&p), ["value", "rank", "related"]);
+        assert_eq!(p.name, "p1");
+        // A NULL-able deferred field holds None.
+        assert_eq!(p.rank, None);
+        let p = qs.clone().only(["pk"]).get(db, q!()).unwrap();
+        assert_eq!(deferred(&p), ["name", "value", "rank", "related"]);
+        // Chaining: defer() after only() removes from its list; only() after defer()
+        // loads what was not deferred; a later only() replaces the list.
+        let p = qs
+            .clone()
+            .only(["name", "value"])
+            .defer(["name"])
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(deferred(&p), ["name", "rank", "related"]);
+        let p = qs
+            .clone()
+            .defer(["name"])
+            .only(["value", "name"])
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(deferred(&p), ["name", "rank", "related"]);
+        let p = qs
+            .clone()
+            .only(["name"])
+            .only(["value"])
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(deferred(&p), ["name", "rank", "related"]);
+        let p = qs
+            .clone()
+            .defer(["name"])
+            .clear_deferred()
+            .get(db, q!())
+            .unwrap();
+        assert!(deferred(&p).is_empty());
+        // values() ignores deferral, as in Django.
+        let row = qs
+            .clone()
+            .defer(["name"])
+            .values(["name"])
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(row.get_as::<String>("name").unwrap(), "p1");
+        // Bad names name the model and the choices.
+        assert_error_contains(
+            qs.clone().defer(["nope"]).all(db),
+            "Cannot resolve keyword 'nope' into field",
+        );
+        assert_error_contains(
+            qs.clone().only(["related__first"]).all(db),
+            "only() across a relation ('related__first') is not supported yet",
+        );
+    });
+}
+
+#[test]
+fn saving_never_writes_deferred_fields() {
+    run(&models(), |db| {
+        fixture(db);
+        let mut p = Primary::objects()
+            .defer(["value", "rank"])
+            .get(db, q!())
+            .unwrap();
+        p.name = "renamed".into();
+        p.save(db).unwrap();
+        let stored = Primary::objects().get(db, q!()).unwrap();
+        assert_eq!(
+            (stored.name.as_str(), stored.value.as_str(), stored.rank),
+            ("renamed", "xx", Some(3))
+        );
+        // Assigning to a deferred field does not save it either: the field stays
+        // deferred until the instance is refreshed (Django saves a deferred field
+        // only once it was loaded or named in update_fields).
+        let mut p = Primary::objects().only(["name"]).get(db, q!()).unwrap();
+        p.value = "changed".into();
+        p.save_with(db, &SaveOptions::new().update_fields(["value"]))
+            .unwrap();
+        assert_eq!(Primary::objects().get(db, q!()).unwrap().value, "changed");
+        // refresh_from_db() loads every field.
+        let mut p = Primary::objects().only(["name"]).get(db, q!()).unwrap();
+        p.refresh_from_db(db).unwrap();
+        assert!(deferred(&p).is_empty());
+        assert_eq!(p.value, "changed");
+    });
+}
+
+#[test]
+fn defer_with_select_related_and_annotations() {
+    run(&models(), |db| {
+        fixture(db);
+        let p = Primary::objects()
+            .defer(["value"])
+            .select_related(["related"])
+            .annotate([("twice", F("rank") * 2)])
+            .get(db, q!())
+            .unwrap();
+        assert_eq!(deferred(&p), ["value"]);
+        assert_eq!(p.related.cached().unwrap().first, "x1");
+        assert_eq!(p.annotation::<i64>("twice").unwrap(), 6);
+        // Deferred rows stream too.
+        let names: Vec<String> = Primary::objects()
+            .only(["name"])
+            .iterator(db, 10)
+            .map(|p| p.unwrap().name)
+            .collect();
+        assert_eq!(names, ["p1"]);
+        // A count or an existence check does not care.
+        assert_eq!(Primary::objects().defer(["name"]).count(db).unwrap(), 1);
+    });
+}
