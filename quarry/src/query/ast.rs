@@ -194,6 +194,28 @@ pub enum Loading {
     Only(Vec<String>),
 }
 
+/// A set operation between SELECTs: `union()`, `intersection()`, `difference()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SetOp {
+    /// `UNION` (`UNION ALL` with duplicates kept).
+    Union,
+    /// `INTERSECT`.
+    Intersection,
+    /// `EXCEPT`.
+    Difference,
+}
+
+/// The queries combined with this one by a set operation.
+#[derive(Debug, Clone)]
+pub struct Combined {
+    /// Which operation.
+    pub op: SetOp,
+    /// Keep duplicates (`UNION ALL`).
+    pub all: bool,
+    /// The other queries, in order.
+    pub others: Vec<Query>,
+}
+
 /// How a query with aggregate annotations groups its rows (Django's `Query.group_by`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Grouping {
@@ -257,6 +279,8 @@ pub struct Query {
     pub grouping: Grouping,
     /// The fields a model query loads (`defer()`/`only()`).
     pub loading: Loading,
+    /// `union()`/`intersection()`/`difference()`: this query's rows combined with others'.
+    pub combined: Option<Box<Combined>>,
 }
 
 impl Query {
@@ -279,6 +303,7 @@ impl Query {
             annotations: Vec::new(),
             grouping: Grouping::None,
             loading: Loading::All,
+            combined: None,
         }
     }
 

@@ -16,7 +16,7 @@ pub mod window;
 pub use aggregates::{
     AggFunc, Aggregate, Avg, Count, Max, Min, StdDev, StdDevSample, Sum, Variance, VarianceSample,
 };
-pub use ast::{Annotation, Grouping, Loading};
+pub use ast::{Annotation, Combined, Grouping, Loading, SetOp};
 pub use ast::{Nulls, OrderBy, Query, SelectRelated};
 pub use conditional::{Case, When};
 pub use expr::{ArithOp, Expr, ExprArg, F};

@@ -180,6 +180,116 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         self
     }
 
+    /// Django allows only slicing, ordering, counting and `values()` after a set
+    /// operation.
+    fn refuse_if_combined(mut self, what: &str) -> Self {
+        if let (Some(c), None) = (&self.query.combined, &self.error) {
+            let op = match c.op {
+                super::ast::SetOp::Union => "union",
+                super::ast::SetOp::Intersection => "intersection",
+                super::ast::SetOp::Difference => "difference",
+            };
+            self.error = Some(format!(
+                "Calling QuerySet.{what}() after {op}() is not supported."
+            ));
+        }
+        self
+    }
+
+    fn set_operation(
+        mut self,
+        op: super::ast::SetOp,
+        all: bool,
+        others: impl IntoIterator<Item = QuerySet<M, R>>,
+    ) -> Self {
+        let mut queries = Vec::new();
+        for other in others {
+            if self.error.is_none() {
+                self.error = other.error;
+            }
+            queries.push(other.query);
+        }
+        if let Some(existing) = self.query.combined.take() {
+            // `a.union(b).union(c)`: one flat combination when the operation is the same.
+            if existing.op == op && existing.all == all {
+                queries.splice(0..0, existing.others);
+            } else {
+                self.error.get_or_insert_with(|| {
+                    "Combining different set operations in one QuerySet is not supported yet."
+                        .to_owned()
+                });
+            }
+        }
+        if self.query.empty {
+            // `none().union(qs)` has qs's rows: this part selects none.
+            self.query.empty = false;
+            self.query.filters.push(Filter {
+                q: Q::lookup("pk__in", Value::List(Vec::new())),
+                negated: false,
+            });
+        }
+        // The combined rows keep no ordering of their own (Django clears it).
+        self.query.order_by = Some(Vec::new());
+        self.query.reversed = false;
+        self.query.combined = Some(Box::new(super::ast::Combined {
+            op,
+            all,
+            others: queries,
+        }));
+        self.with(|_| {})
+    }
+
+    /// The rows of this QuerySet and of `others`, without duplicates: Django's
+    /// `union()`. Each QuerySet selects the same columns; after it only ordering by
+    /// selected fields, slicing, `count()`, `exists()` and reading are allowed, as in
+    /// Django.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Num {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     n: i32,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Num::meta()])?;
+    /// for n in 0..10 {
+    ///     Num::objects().create(&db, Num { id: 0, n, _state: ModelState::new() })?;
+    /// }
+    /// let low = Num::objects().filter(q!(n__lte = 1));
+    /// let high = Num::objects().filter(q!(n__gte = 8));
+    /// let both: Vec<i32> = low.union([high]).order_by(["-n"]).all(&db)?.iter().map(|x| x.n).collect();
+    /// assert_eq!(both, [9, 8, 1, 0]);
+    /// let evens = Num::objects().filter(q!(n__in = vec![0, 2, 4]));
+    /// let small = Num::objects().filter(q!(n__lt = 3));
+    /// assert_eq!(evens.clone().intersection([small.clone()]).count(&db)?, 2);
+    /// assert_eq!(evens.difference([small]).count(&db)?, 1);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn union(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+        self.set_operation(super::ast::SetOp::Union, false, others)
+    }
+
+    /// `union()` keeping duplicates (Django's `union(..., all=True)`).
+    pub fn union_all(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+        self.set_operation(super::ast::SetOp::Union, true, others)
+    }
+
+    /// The rows in this QuerySet and in every one of `others` (`INTERSECT`).
+    pub fn intersection(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+        self.set_operation(super::ast::SetOp::Intersection, false, others)
+    }
+
+    /// The rows in this QuerySet and in none of `others` (`EXCEPT`).
+    pub fn difference(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+        self.set_operation(super::ast::SetOp::Difference, false, others)
+    }
+
     fn check(&self) -> Result<()> {
         match &self.error {
             Some(m) => Err(Error::invalid(m.clone())),
@@ -217,20 +327,23 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Rows matching `q` (ANDed with earlier filters).
     pub fn filter(self, q: Q) -> Self {
-        self.refuse_if_sliced("filter").with(|query| {
-            if query.sticky {
-                if let Some(last) = query.filters.last_mut().filter(|f| !f.negated) {
-                    last.q = std::mem::take(&mut last.q) & q;
-                    return;
+        self.refuse_if_sliced("filter")
+            .refuse_if_combined("filter")
+            .with(|query| {
+                if query.sticky {
+                    if let Some(last) = query.filters.last_mut().filter(|f| !f.negated) {
+                        last.q = std::mem::take(&mut last.q) & q;
+                        return;
+                    }
                 }
-            }
-            query.filters.push(Filter { q, negated: false })
-        })
+                query.filters.push(Filter { q, negated: false })
+            })
     }
 
     /// Rows not matching `q`.
     pub fn exclude(self, q: Q) -> Self {
         self.refuse_if_sliced("filter")
+            .refuse_if_combined("exclude")
             .with(|query| query.filters.push(Filter { q, negated: true }))
     }
 
@@ -303,7 +416,8 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// `SELECT DISTINCT`.
     pub fn distinct(self) -> Self {
-        self.with(|query| query.distinct = true)
+        self.refuse_if_combined("distinct")
+            .with(|query| query.distinct = true)
     }
 
     /// A QuerySet that matches nothing and runs no query.
@@ -474,7 +588,8 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         self,
         annotations: impl IntoIterator<Item = (S, E)>,
     ) -> Self {
-        self.add_annotations(annotations, true)
+        self.refuse_if_combined("annotate")
+            .add_annotations(annotations, true)
     }
 
     /// Names an expression for filters and orderings without selecting it, Django's
@@ -916,7 +1031,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         ex: &(impl Executor + ?Sized),
         assignments: impl IntoIterator<Item = (S, V)>,
     ) -> Result<u64> {
-        self.check()?;
+        self.clone().refuse_if_combined("update").check()?;
         if self.query.empty {
             return Ok(0);
         }
@@ -930,7 +1045,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Deletes every matching row; returns the counts per model.
     pub fn delete(&self, ex: &(impl Executor + ?Sized)) -> Result<Deleted> {
-        self.check()?;
+        self.clone().refuse_if_combined("delete").check()?;
         if self.query.distinct {
             return Err(Error::invalid("Cannot call delete() after .distinct()."));
         }

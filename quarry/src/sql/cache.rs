@@ -70,7 +70,10 @@ pub(crate) fn statement(
     let hit = STATEMENTS.with(|c| c.borrow().get(&key).cloned());
     if let Some(stmt) = hit {
         // Only conditions and annotations bind parameters.
-        let params = if query.filters.is_empty() && !query.binds_outside_filters() {
+        let params = if query.filters.is_empty()
+            && !query.binds_outside_filters()
+            && query.combined.is_none()
+        {
             Vec::new()
         } else {
             compiler::params_of(query, kind, dialect)?
@@ -190,6 +193,12 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         a.name.hash(h);
         (a.selected, a.after_filters).hash(h);
         hash_expr(&a.expr, false, h);
+    }
+    if let Some(c) = &query.combined {
+        (c.op, c.all, c.others.len()).hash(h);
+        for other in &c.others {
+            hash_query(other, 0, h);
+        }
     }
     match &query.loading {
         Loading::All => {}

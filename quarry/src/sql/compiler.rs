@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};
 use crate::query::ast::{
-    Annotation, Filter, Grouping, Nulls, OrderBy, Query, SelectRelated, Selection,
+    Annotation, Combined, Filter, Grouping, Nulls, OrderBy, Query, SelectRelated, Selection, SetOp,
 };
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
@@ -1932,6 +1932,9 @@ type RawSelect<'d> = (
 /// Compiles the SELECT of `query` after whatever `w` holds, leaving placeholders
 /// unnumbered so that the statement can be embedded in another.
 fn select_raw<'d>(query: &Query, w: SqlWriter<'d>) -> Result<RawSelect<'d>> {
+    if let Some(combined) = &query.combined {
+        return combined_raw(query, combined, w);
+    }
     let mut c = Compiler::for_query(query, w);
     let dialect = c.w.dialect;
     let head = if query.distinct {
@@ -1947,6 +1950,95 @@ fn select_raw<'d>(query: &Query, w: SqlWriter<'d>) -> Result<RawSelect<'d>> {
     let annotations = c.annotation_columns.clone();
     let loaded = c.loaded.take();
     Ok((c.w, columns, related, annotations, loaded))
+}
+
+/// `SELECT ... UNION [ALL] SELECT ...` (or INTERSECT, EXCEPT), then the combined rows'
+/// ORDER BY (by the position of a selected column, as Django orders them) and slice.
+fn combined_raw<'d>(query: &Query, combined: &Combined, w: SqlWriter<'d>) -> Result<RawSelect<'d>> {
+    let part = |q: &Query| {
+        let mut q = q.clone();
+        q.combined = None;
+        q.order_by = Some(Vec::new());
+        q.reversed = false;
+        q.offset = 0;
+        q.limit = None;
+        if q.empty {
+            // `none()` in a combination selects no row.
+            q.empty = false;
+            q.filters.push(Filter {
+                q: Q::lookup("pk__in", Value::List(Vec::new())),
+                negated: false,
+            });
+        }
+        q
+    };
+    for other in &combined.others {
+        if other.is_sliced() || other.order_by.as_ref().is_some_and(|o| !o.is_empty()) {
+            return Err(Error::invalid(
+                "ORDER BY not allowed in subqueries of compound statements: order and slice \
+                 the combined QuerySet instead.",
+            ));
+        }
+    }
+    let (mut w, columns, related, annotations, loaded) = select_raw(&part(query), w)?;
+    let keyword = match (combined.op, combined.all) {
+        (SetOp::Union, false) => " UNION ",
+        (SetOp::Union, true) => " UNION ALL ",
+        (SetOp::Intersection, _) => " INTERSECT ",
+        (SetOp::Difference, _) => " EXCEPT ",
+    };
+    for other in &combined.others {
+        w.push(keyword);
+        let (next, other_columns, ..) = select_raw(&part(other), w)?;
+        if other_columns.len() != columns.len() && !next.params_only {
+            return Err(Error::invalid(format!(
+                "The QuerySets combined by a set operation must select the same number of \
+                 columns ({} and {}).",
+                columns.len(),
+                other_columns.len()
+            )));
+        }
+        w = next;
+    }
+    let pk = query.model.pk_field().name;
+    let mut terms = Vec::new();
+    for o in query.effective_ordering() {
+        let (path, descending) = match &o {
+            OrderBy::Field { path, descending } => (path.as_str(), *descending),
+            _ => {
+                return Err(Error::invalid(
+                    "After union(), intersection() or difference(), order_by() takes the \
+                     names of selected fields only.",
+                ))
+            }
+        };
+        let name = if path == "pk" { pk } else { path };
+        let Some(i) = columns.iter().position(|c| c.name == name) else {
+            return Err(Error::field(format!(
+                "ORDER BY term does not match any column in the result set: '{path}'. \
+                 Choices are: {}",
+                columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        terms.push(format!(
+            "{}{}",
+            i + 1,
+            if descending { " DESC" } else { " ASC" }
+        ));
+    }
+    if !terms.is_empty() {
+        w.push(" ORDER BY ");
+        w.push(&terms.join(", "));
+    }
+    if !w.params_only {
+        let dialect = w.dialect;
+        dialect.limit_offset(&mut w.sql, query.limit, query.offset);
+    }
+    Ok((w, columns, related, annotations, loaded))
 }
 
 /// Compiles `aggregate()`: `SELECT agg AS name, ... FROM ... WHERE ...`, or, over a
@@ -2046,7 +2138,7 @@ fn bare(query: &Query, selection: Option<Selection>) -> Query {
 }
 
 fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    if query.grouping != Grouping::None {
+    if query.grouping != Grouping::None || query.combined.is_some() {
         let sub = select_with(&bare(query, None), w)?;
         return Ok(Compiled {
             sql: format!("SELECT COUNT(*) FROM ({}) subquery", sub.sql),
@@ -2081,7 +2173,11 @@ pub fn exists(query: &Query, dialect: &dyn Dialect) -> Result<Compiled> {
 }
 
 fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    if query.is_sliced() || query.distinct || query.grouping != Grouping::None {
+    if query.is_sliced()
+        || query.distinct
+        || query.grouping != Grouping::None
+        || query.combined.is_some()
+    {
         let sub = select_with(&bare(query, None), w)?;
         return Ok(Compiled {
             sql: format!("SELECT 1 AS a FROM ({}) subquery LIMIT 1", sub.sql),
