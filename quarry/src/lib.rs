@@ -66,8 +66,8 @@ pub use query::prefetch::prefetch_related_objects;
 pub use query::window;
 pub use query::{
     Avg, BulkCreate, Case, Coalesce, Count, Exists, Expr, ExprArg, Func, Max, Min, OuterRef,
-    Prefetch, QuerySet, StdDev, StdDevSample, Subquery, Sum, ValuesRow, Variance, VarianceSample,
-    When, F, Q,
+    Prefetch, QuerySet, RawSQL, StdDev, StdDevSample, Subquery, Sum, ValuesRow, Variance,
+    VarianceSample, When, F, Q,
 };
 pub use value::{FieldValue, Json, Value};
 

@@ -535,3 +535,60 @@ fn nested_subqueries_and_aggregates_over_them() {
         );
     });
 }
+
+#[test]
+fn raw_sql_in_annotate_filter_and_order_by() {
+    use quarry::model::FieldKind;
+    use quarry::RawSQL;
+    run(&models(), |db| {
+        let f = fixture(db);
+        // test_annotate_values_filter / test_annotate_values_count
+        let companies = Company::objects()
+            .annotate([("foo", RawSQL("%s", ["value"], FieldKind::CharField))])
+            .filter(q!(foo = "value"))
+            .order_by(["name"])
+            .all(db)
+            .unwrap();
+        assert_eq!(
+            companies.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [f.example_inc.id, f.foobar_ltd.id, f.gmbh.id]
+        );
+        let n = Company::objects()
+            .annotate([("foo", RawSQL("%s", ["value"], FieldKind::CharField))])
+            .count(db)
+            .unwrap();
+        assert_eq!(n, 3);
+        // test_filtering_on_rawsql_that_is_boolean
+        let n = Company::objects()
+            .filter(Q::expr(RawSQL(
+                "num_employees > %s",
+                [3],
+                FieldKind::BooleanField,
+            )))
+            .count(db)
+            .unwrap();
+        assert_eq!(n, 2);
+        // Ordering by raw SQL, with a literal percent sign.
+        let names: Vec<String> = Company::objects()
+            .order_by([
+                RawSQL("num_chairs %% %s", [3], FieldKind::IntegerField).asc(),
+                F("name").asc(),
+            ])
+            .all(db)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(names, ["Foobar Ltd.", "Test GmbH", "Example Inc."]);
+        assert_error_contains(
+            Company::objects()
+                .filter(Q::expr(RawSQL(
+                    "num_employees > %s",
+                    Vec::<i64>::new(),
+                    FieldKind::BooleanField,
+                )))
+                .all(db),
+            "RawSQL has more %s placeholders than parameters",
+        );
+    });
+}

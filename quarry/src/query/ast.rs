@@ -281,6 +281,8 @@ pub struct Query {
     pub loading: Loading,
     /// `union()`/`intersection()`/`difference()`: this query's rows combined with others'.
     pub combined: Option<Box<Combined>>,
+    /// `distinct_on()` (Django's `distinct(*fields)`, PostgreSQL only).
+    pub distinct_fields: Vec<String>,
 }
 
 impl Query {
@@ -304,6 +306,7 @@ impl Query {
             grouping: Grouping::None,
             loading: Loading::All,
             combined: None,
+            distinct_fields: Vec::new(),
         }
     }
 

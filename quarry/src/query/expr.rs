@@ -69,6 +69,15 @@ pub enum Expr {
     Case(Box<Case>),
     /// A database function (`Coalesce`, or any [`Func`]).
     Func(Box<Func>),
+    /// Raw SQL with `%s` placeholders and their values, Django's `RawSQL`.
+    Raw {
+        /// The SQL, `%s` for each parameter (`%%` for a percent sign).
+        sql: String,
+        /// The values, bound in order.
+        params: Vec<Value>,
+        /// What it returns.
+        output: FieldKind,
+    },
     /// A window function or an aggregate over a window (`... OVER (...)`).
     Window(Box<super::window::Window>),
     /// A subquery: its value, `EXISTS`, or the right side of `in`.
@@ -156,6 +165,7 @@ impl Expr {
             | Expr::Field(_)
             | Expr::OuterRef(_)
             | Expr::Subquery(_)
+            | Expr::Raw { .. }
             | Expr::Window(_) => false,
             Expr::Aggregate(_) => true,
             Expr::Arith { lhs, rhs, .. } => lhs.contains_aggregate() || rhs.contains_aggregate(),
@@ -169,7 +179,7 @@ impl Expr {
     /// annotated query, which read those columns from a subquery).
     pub(crate) fn walk_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
         match self {
-            Expr::Value(_) | Expr::OuterRef(_) | Expr::Subquery(_) => {}
+            Expr::Value(_) | Expr::OuterRef(_) | Expr::Subquery(_) | Expr::Raw { .. } => {}
             Expr::Window(w) => {
                 w.expr.walk_fields(f);
                 w.partition_by.iter().for_each(|e| e.walk_fields(f));
@@ -217,7 +227,11 @@ impl Expr {
     pub(crate) fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);
         match self {
-            Expr::Value(_) | Expr::Field(_) | Expr::OuterRef(_) | Expr::Subquery(_) => {}
+            Expr::Value(_)
+            | Expr::Field(_)
+            | Expr::OuterRef(_)
+            | Expr::Subquery(_)
+            | Expr::Raw { .. } => {}
             Expr::Window(w) => {
                 w.expr.walk(f);
                 w.partition_by.iter().for_each(|e| e.walk(f));
@@ -263,6 +277,52 @@ impl Expr {
                 f(p)
             }
         });
+    }
+}
+
+/// Raw SQL in an expression, Django's `RawSQL(sql, params, output_field)`: `%s` marks
+/// each parameter (bound, never inlined), `%%` a percent sign. The SQL is written as
+/// given, so it is yours to keep portable and safe; prefer the expression API.
+///
+/// ```
+/// use quarry::prelude::*;
+/// use quarry::RawSQL;
+/// use quarry::model::FieldKind;
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "docs")]
+/// struct Shop {
+///     #[field(primary_key)]
+///     id: i64,
+///     staff: i32,
+///     _state: ModelState,
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[Shop::meta()])?;
+/// for staff in [2, 40] {
+///     Shop::objects().create(&db, Shop { id: 0, staff, _state: ModelState::new() })?;
+/// }
+/// let big = Shop::objects().filter(Q::expr(RawSQL("staff > %s", [10], FieldKind::BooleanField)));
+/// assert_eq!(big.count(&db)?, 1);
+/// let shop = Shop::objects()
+///     .annotate([("double", RawSQL("staff * %s", [2], FieldKind::IntegerField))])
+///     .order_by(["id"])
+///     .first(&db)?
+///     .unwrap();
+/// assert_eq!(shop.annotation::<i64>("double")?, 4);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[allow(non_snake_case)]
+pub fn RawSQL<V: Into<Value>>(
+    sql: impl Into<String>,
+    params: impl IntoIterator<Item = V>,
+    output: FieldKind,
+) -> Expr {
+    Expr::Raw {
+        sql: sql.into(),
+        params: params.into_iter().map(Into::into).collect(),
+        output,
     }
 }
 

@@ -19,7 +19,7 @@ pub use aggregates::{
 pub use ast::{Annotation, Combined, Grouping, Loading, SetOp};
 pub use ast::{Nulls, OrderBy, Query, SelectRelated};
 pub use conditional::{Case, When};
-pub use expr::{ArithOp, Expr, ExprArg, F};
+pub use expr::{ArithOp, Expr, ExprArg, RawSQL, F};
 pub use functions::{Coalesce, Func, Function};
 pub use prefetch::Prefetch;
 pub use q::Q;

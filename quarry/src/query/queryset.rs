@@ -420,6 +420,18 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             .with(|query| query.distinct = true)
     }
 
+    /// One row per distinct value of these fields, Django's `distinct(*fields)`:
+    /// PostgreSQL's `DISTINCT ON`. The ordering should start with the same fields (the
+    /// database picks the first row of each group in that order). Other databases
+    /// refuse it, as Django does.
+    pub fn distinct_on<S: Into<String>>(self, fields: impl IntoIterator<Item = S>) -> Self {
+        let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
+        self.refuse_if_combined("distinct").with(|query| {
+            query.distinct = true;
+            query.distinct_fields = fields;
+        })
+    }
+
     /// A QuerySet that matches nothing and runs no query.
     pub fn none(self) -> Self {
         self.with(|query| query.empty = true)

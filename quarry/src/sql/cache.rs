@@ -194,6 +194,7 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         (a.selected, a.after_filters).hash(h);
         hash_expr(&a.expr, false, h);
     }
+    query.distinct_fields.hash(h);
     if let Some(c) = &query.combined {
         (c.op, c.all, c.others.len()).hash(h);
         for other in &c.others {
@@ -315,6 +316,17 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
         Expr::OuterRef(path) => {
             8u8.hash(h);
             path.hash(h);
+        }
+        Expr::Raw {
+            sql,
+            params,
+            output,
+        } => {
+            10u8.hash(h);
+            (sql, *output as u8).hash(h);
+            for p in params {
+                hash_value_shape(p, false, h);
+            }
         }
         Expr::Window(w) => {
             9u8.hash(h);

@@ -1610,7 +1610,23 @@ impl<'d, 'q> Compiler<'d, 'q> {
         } else {
             Vec::new()
         };
-        self.w.push(head);
+        if !query.distinct_fields.is_empty() && head.starts_with("SELECT DISTINCT") {
+            if !self.w.dialect.supports_distinct_on() {
+                return Err(Error::invalid(
+                    "DISTINCT ON fields is not supported by this database backend",
+                ));
+            }
+            let mut columns = Vec::with_capacity(query.distinct_fields.len());
+            for path in &query.distinct_fields {
+                let r = self.resolve_column(path)?;
+                columns.push(self.lhs_sql(&r));
+            }
+            self.w.push("SELECT DISTINCT ON (");
+            self.w.push(&columns.join(", "));
+            self.w.push(") ");
+        } else {
+            self.w.push(head);
+        }
         let (columns, items) = if head.ends_with(' ') {
             self.select_list(query)?
         } else {

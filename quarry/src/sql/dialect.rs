@@ -169,6 +169,11 @@ pub trait Dialect: Send + Sync + 'static {
         " / "
     }
 
+    /// True for `SELECT DISTINCT ON (...)` (PostgreSQL).
+    fn supports_distinct_on(&self) -> bool {
+        false
+    }
+
     /// True when `LAG`/`LEAD` take a default value (MariaDB's do not).
     fn supports_default_in_lead_lag(&self) -> bool {
         true

@@ -293,6 +293,14 @@ impl Compiler<'_, '_> {
             Expr::Aggregate(a) => self.aggregate(a).map(Some),
             Expr::Subquery(sub) => self.subquery_expr(sub).map(Some),
             Expr::Window(w) => self.window(w),
+            Expr::Raw {
+                sql,
+                params,
+                output,
+            } => {
+                self.raw_sql(sql, params)?;
+                Ok(Some(Typed::of(*output)))
+            }
             Expr::OuterRef(path) => match self.outer_refs.iter().find(|(p, ..)| p == path) {
                 Some((_, sql, typed)) => {
                     let (sql, typed) = (sql.clone(), *typed);
@@ -441,6 +449,41 @@ impl Compiler<'_, '_> {
         });
         self.w.push(")");
         Ok(typed)
+    }
+
+    /// Writes raw SQL, binding a parameter at each `%s` (`%%` is a percent sign).
+    fn raw_sql(&mut self, sql: &str, params: &[Value]) -> Result<()> {
+        let mut params = params.iter();
+        let mut rest = sql;
+        self.w.push("(");
+        while let Some(at) = rest.find('%') {
+            self.w.push(&rest[..at]);
+            match rest.as_bytes().get(at + 1) {
+                Some(b's') => match params.next() {
+                    Some(v) => self.w.param(v.clone()),
+                    None => {
+                        return Err(Error::invalid(format!(
+                            "RawSQL has more %s placeholders than parameters: {sql}"
+                        )))
+                    }
+                },
+                Some(b'%') => self.w.push("%"),
+                _ => {
+                    self.w.push("%");
+                    rest = &rest[at + 1..];
+                    continue;
+                }
+            }
+            rest = &rest[at + 2..];
+        }
+        self.w.push(rest);
+        self.w.push(")");
+        if params.next().is_some() {
+            return Err(Error::invalid(format!(
+                "RawSQL has more parameters than %s placeholders: {sql}"
+            )));
+        }
+        Ok(())
     }
 
     /// `expr OVER ([PARTITION BY ...] [ORDER BY ...] [frame])`.

@@ -73,6 +73,10 @@ impl Dialect for PostgresDialect {
         self.value_cast(kind).unwrap_or("text")
     }
 
+    fn supports_distinct_on(&self) -> bool {
+        true
+    }
+
     fn vendor(&self) -> Vendor {
         Vendor::Postgres
     }
