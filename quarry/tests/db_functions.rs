@@ -7,7 +7,7 @@ use common::{assert_error_contains, run};
 use quarry::functions::{
     Abs, Cast, Ceil, Concat, Extract, Floor, Greatest, LPad, LTrim, Least, Left, Length, Lower,
     Mod, Now, NullIf, Power, RPad, RTrim, Repeat, Replace, Right, Round, Sqrt, StrIndex, Substr,
-    Trim, Upper,
+    Trim, Trunc, Upper,
 };
 use quarry::model::FieldKind;
 use quarry::prelude::*;
@@ -361,6 +361,69 @@ fn datetime_functions() {
                 .annotate([("x", Extract("written", "fortnight"))])
                 .all(db),
             "Extract: 'fortnight' is not a date part",
+        );
+        // Trunc: a date stays a date, a datetime a datetime.
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let dt = |y, m, day, h, mi, sec| d(y, m, day).and_hms_opt(h, mi, sec).unwrap().and_utc();
+        let a = Article::objects()
+            .annotate([
+                ("y", Trunc("published", "year")),
+                ("q", Trunc("published", "quarter")),
+                ("m", Trunc("published", "month")),
+                ("w", Trunc("published", "week")),
+                ("wy", Trunc("written", "year")),
+                ("wq", Trunc("written", "quarter")),
+                ("ww", Trunc("written", "week")),
+                ("wd", Trunc("written", "day")),
+                ("wh", Trunc("written", "hour")),
+                ("wmin", Trunc("written", "minute")),
+                (
+                    "wday",
+                    Trunc("written", "month").output_field(FieldKind::DateField),
+                ),
+            ])
+            .get(db, q!())
+            .unwrap();
+        let date_of = |n: &str| a.annotation::<NaiveDate>(n).unwrap();
+        let time_of = |n: &str| a.annotation::<DateTime<Utc>>(n).unwrap();
+        // 2024-02-29 is a Thursday: its ISO week starts on Monday the 26th.
+        assert_eq!(
+            [date_of("y"), date_of("q"), date_of("m"), date_of("w")],
+            [d(2024, 1, 1), d(2024, 1, 1), d(2024, 2, 1), d(2024, 2, 26)]
+        );
+        assert_eq!(
+            [
+                time_of("wy"),
+                time_of("wq"),
+                time_of("ww"),
+                time_of("wd"),
+                time_of("wh"),
+                time_of("wmin")
+            ],
+            [
+                dt(2024, 1, 1, 0, 0, 0),
+                dt(2024, 10, 1, 0, 0, 0),
+                dt(2024, 11, 18, 0, 0, 0),
+                dt(2024, 11, 23, 0, 0, 0),
+                dt(2024, 11, 23, 14, 0, 0),
+                dt(2024, 11, 23, 14, 30, 0)
+            ]
+        );
+        assert_eq!(date_of("wday"), d(2024, 11, 1));
+        // Grouping by a truncated date.
+        let per_month = Article::objects()
+            .annotate([("month", Trunc("written", "month"))])
+            .values(["month"])
+            .annotate([("n", Count("id"))])
+            .all(db)
+            .unwrap();
+        assert_eq!(per_month.len(), 1);
+        assert_eq!(per_month[0].get_as::<i64>("n").unwrap(), 1);
+        assert_error_contains(
+            Article::objects()
+                .annotate([("x", Trunc("published", "hour"))])
+                .all(db),
+            "Cannot truncate DateField to Hour",
         );
     });
 }

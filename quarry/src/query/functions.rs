@@ -107,6 +107,8 @@ pub enum Function {
     Now,
     /// A part of a date or datetime (`year`, `month`, `week_day`, `quarter`...).
     Extract(crate::query::lookup::DatePart),
+    /// A date or datetime cut to a precision (`Trunc("pubdate", "month")`).
+    Trunc(crate::query::lookup::TruncKind),
     /// `ROW_NUMBER()` (window).
     RowNumber,
     /// `RANK()` (window).
@@ -367,6 +369,37 @@ pub fn Extract(expr: impl ExprArg, part: &str) -> Func {
             Function::Invalid(format!(
                 "Extract: '{part}' is not a date part. Choices are: day, hour, iso_week_day, \
                  iso_year, minute, month, quarter, second, week, week_day, year"
+            )),
+            vec![expr.into_expr()],
+        ),
+    }
+}
+
+/// A date or datetime cut to `kind` (`year`, `quarter`, `month`, `week`, `day`, `hour`,
+/// `minute`, `second`), Django's `Trunc`: a date stays a date, a datetime a datetime (in
+/// UTC); `.output_field(FieldKind::DateField)` turns a truncated datetime into a date.
+///
+/// ```
+/// use quarry::prelude::*;
+/// use quarry::functions::Trunc;
+/// # #[derive(Model, Debug, Clone)]
+/// # #[model(app_label = "docs")]
+/// # struct Sale { #[field(primary_key)] id: i64, day: NaiveDate, _state: ModelState }
+/// # let db = Database::connect("sqlite::memory:")?;
+/// # quarry::schema::create_tables(&db, &[Sale::meta()])?;
+/// Sale::objects().create(&db, Sale { id: 0, day: NaiveDate::from_ymd_opt(2024, 5, 17).unwrap(), _state: ModelState::new() })?;
+/// let s = Sale::objects().annotate([("month", Trunc("day", "month"))]).get(&db, q!())?;
+/// assert_eq!(s.annotation::<NaiveDate>("month")?, NaiveDate::from_ymd_opt(2024, 5, 1).unwrap());
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[allow(non_snake_case)]
+pub fn Trunc(expr: impl ExprArg, kind: &str) -> Func {
+    match crate::query::lookup::TruncKind::from_name(kind) {
+        Some(k) => call(Function::Trunc(k), vec![expr.into_expr()]),
+        None => call(
+            Function::Invalid(format!(
+                "Trunc: '{kind}' is not a precision. Choices are: year, quarter, month, week, \
+                 day, hour, minute, second"
             )),
             vec![expr.into_expr()],
         ),

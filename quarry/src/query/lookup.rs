@@ -112,6 +112,47 @@ pub enum DatePart {
     Second,
 }
 
+/// The precision `Trunc` cuts a date or datetime to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum TruncKind {
+    Year,
+    Quarter,
+    Month,
+    /// To the Monday of the ISO week.
+    Week,
+    Day,
+    Hour,
+    Minute,
+    Second,
+}
+
+impl TruncKind {
+    /// The kind named as Django names it (`"year"`, `"quarter"`...).
+    pub fn from_name(name: &str) -> Option<TruncKind> {
+        use TruncKind::*;
+        Some(match name {
+            "year" => Year,
+            "quarter" => Quarter,
+            "month" => Month,
+            "week" => Week,
+            "day" => Day,
+            "hour" => Hour,
+            "minute" => Minute,
+            "second" => Second,
+            _ => return None,
+        })
+    }
+
+    /// True for the kinds below a day, which a date cannot be cut to.
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            TruncKind::Hour | TruncKind::Minute | TruncKind::Second
+        )
+    }
+}
+
 /// A transform in a `__` path: `pub_date__year`, `created__date`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transform {

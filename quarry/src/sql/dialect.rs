@@ -3,7 +3,7 @@
 //! everything above this layer is database-neutral.
 
 use crate::model::{FieldKind, FieldMeta};
-use crate::query::lookup::{DatePart, Lookup};
+use crate::query::lookup::{DatePart, Lookup, TruncKind};
 use crate::query::Function;
 use std::borrow::Cow;
 
@@ -77,7 +77,7 @@ pub(crate) fn standard_function(f: &Function) -> Option<&'static str> {
         FirstValue => "FIRST_VALUE({0})",
         LastValue => "LAST_VALUE({0})",
         NthValue => "NTH_VALUE({0}, {1})",
-        Concat | Cast(_) | Extract(_) | Named(_) | Invalid(_) => return None,
+        Concat | Cast(_) | Extract(_) | Trunc(_) | Named(_) | Invalid(_) => return None,
     })
 }
 
@@ -203,6 +203,10 @@ pub trait Dialect: Send + Sync + 'static {
 
     /// SQL that extracts `part` from `lhs` (a field of `kind`) as an integer.
     fn extract(&self, part: DatePart, lhs: &str, kind: FieldKind) -> String;
+
+    /// SQL that cuts `lhs` (a field of `kind`, a date or a datetime) to `to`; a date
+    /// stays a date, a datetime a datetime in UTC.
+    fn trunc(&self, to: TruncKind, lhs: &str, kind: FieldKind) -> String;
 
     /// SQL that takes the date of a datetime.
     fn cast_date(&self, lhs: &str) -> String;

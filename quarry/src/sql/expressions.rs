@@ -835,6 +835,7 @@ impl Compiler<'_, '_> {
             | Fn::Substr
             | Fn::Concat => Some(text(first_kind)),
             Fn::Length | Fn::StrIndex | Fn::Extract(_) => Some(Typed::of(FieldKind::IntegerField)),
+            Fn::Trunc(_) => first_kind.map(|t| Typed::of(t.kind)),
             Fn::Abs | Fn::Ceil | Fn::Floor | Fn::Round => first_kind,
             // The remainder of decimals keeps their places (SQLite computes it in
             // floating point; the places round the noise away).
@@ -856,6 +857,28 @@ impl Compiler<'_, '_> {
         };
         let template = match &f.function {
             Fn::Named(name) => std::borrow::Cow::Owned(format!("{name}({{*}})")),
+            Fn::Trunc(to) => {
+                let kind = first_kind.map_or(FieldKind::DateTimeField, |t| t.kind);
+                if !matches!(kind, FieldKind::DateField | FieldKind::DateTimeField) {
+                    return Err(Error::invalid(format!(
+                        "Trunc only works on a date or a datetime, not a {}.",
+                        kind.name()
+                    )));
+                }
+                if kind == FieldKind::DateField && to.is_time() {
+                    return Err(Error::invalid(format!(
+                        "Cannot truncate DateField to {to:?}: it has no time."
+                    )));
+                }
+                let truncated = self.w.dialect.trunc(*to, "{0}", kind);
+                // A datetime cut to a date-level precision, read as a date.
+                std::borrow::Cow::Owned(match f.output {
+                    Some(FieldKind::DateField) if kind == FieldKind::DateTimeField => {
+                        self.w.dialect.cast_date(&truncated)
+                    }
+                    _ => truncated,
+                })
+            }
             Fn::Extract(part) => {
                 // The dialect writes the extraction around the argument's SQL.
                 let kind = first_kind.map_or(FieldKind::DateTimeField, |t| t.kind);

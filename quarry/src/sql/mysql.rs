@@ -3,7 +3,7 @@
 use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
-use crate::query::lookup::{DatePart, Lookup};
+use crate::query::lookup::{DatePart, Lookup, TruncKind};
 use crate::query::Function;
 use std::borrow::Cow;
 
@@ -143,6 +143,32 @@ impl Dialect for MysqlDialect {
             DatePart::Hour => format!("EXTRACT(HOUR FROM {lhs})"),
             DatePart::Minute => format!("EXTRACT(MINUTE FROM {lhs})"),
             DatePart::Second => format!("EXTRACT(SECOND FROM {lhs})"),
+        }
+    }
+
+    fn trunc(&self, to: TruncKind, lhs: &str, kind: FieldKind) -> String {
+        let datetime = match to {
+            TruncKind::Year => format!("CAST(DATE_FORMAT({lhs}, '%Y-01-01 00:00:00') AS DATETIME)"),
+            TruncKind::Quarter => format!(
+                "CAST(CONCAT(YEAR({lhs}), '-', LPAD(QUARTER({lhs}) * 3 - 2, 2, '0'), '-01 00:00:00') AS DATETIME)"
+            ),
+            TruncKind::Month => format!("CAST(DATE_FORMAT({lhs}, '%Y-%m-01 00:00:00') AS DATETIME)"),
+            TruncKind::Week => {
+                format!("CAST(DATE_SUB(DATE({lhs}), INTERVAL WEEKDAY({lhs}) DAY) AS DATETIME)")
+            }
+            TruncKind::Day => format!("CAST(DATE({lhs}) AS DATETIME)"),
+            TruncKind::Hour => format!("CAST(DATE_FORMAT({lhs}, '%Y-%m-%d %H:00:00') AS DATETIME)"),
+            TruncKind::Minute => {
+                format!("CAST(DATE_FORMAT({lhs}, '%Y-%m-%d %H:%i:00') AS DATETIME)")
+            }
+            TruncKind::Second => {
+                format!("CAST(DATE_FORMAT({lhs}, '%Y-%m-%d %H:%i:%s') AS DATETIME)")
+            }
+        };
+        if kind == FieldKind::DateField {
+            format!("DATE({datetime})")
+        } else {
+            datetime
         }
     }
 

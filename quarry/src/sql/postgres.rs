@@ -3,7 +3,7 @@
 use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
-use crate::query::lookup::{DatePart, Lookup};
+use crate::query::lookup::{DatePart, Lookup, TruncKind};
 use crate::query::Function;
 use std::borrow::Cow;
 
@@ -176,6 +176,15 @@ impl Dialect for PostgresDialect {
             DatePart::Hour => f("HOUR"),
             DatePart::Minute => f("MINUTE"),
             DatePart::Second => format!("CAST(FLOOR(EXTRACT(SECOND FROM {lhs})) AS integer)"),
+        }
+    }
+
+    fn trunc(&self, to: TruncKind, lhs: &str, kind: FieldKind) -> String {
+        let unit = format!("{to:?}").to_lowercase();
+        if kind == FieldKind::DateField {
+            format!("DATE_TRUNC('{unit}', {lhs})::date")
+        } else {
+            format!("(DATE_TRUNC('{unit}', ({lhs}) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')")
         }
     }
 

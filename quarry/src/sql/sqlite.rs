@@ -2,7 +2,7 @@
 
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
-use crate::query::lookup::{DatePart, Lookup};
+use crate::query::lookup::{DatePart, Lookup, TruncKind};
 use crate::query::Function;
 use std::borrow::Cow;
 
@@ -166,6 +166,33 @@ impl Dialect for SqliteDialect {
             DatePart::Hour => f("%H"),
             DatePart::Minute => f("%M"),
             DatePart::Second => f("%S"),
+        }
+    }
+
+    fn trunc(&self, to: TruncKind, lhs: &str, kind: FieldKind) -> String {
+        let day = match to {
+            TruncKind::Year => Some(format!("strftime('%Y-01-01', {lhs})")),
+            TruncKind::Quarter => Some(format!(
+                "(strftime('%Y-', {lhs}) || printf('%02d', ((CAST(strftime('%m', {lhs}) AS INTEGER) - 1) / 3) * 3 + 1) || '-01')"
+            )),
+            TruncKind::Month => Some(format!("strftime('%Y-%m-01', {lhs})")),
+            TruncKind::Week => Some(format!(
+                "date({lhs}, '-' || ((CAST(strftime('%w', {lhs}) AS INTEGER) + 6) % 7) || ' days')"
+            )),
+            TruncKind::Day => Some(format!("date({lhs})")),
+            _ => None,
+        };
+        match (day, kind) {
+            (Some(d), FieldKind::DateField) => d,
+            (Some(d), _) => format!("({d} || ' 00:00:00')"),
+            (None, _) => {
+                let fmt = match to {
+                    TruncKind::Hour => "%Y-%m-%d %H:00:00",
+                    TruncKind::Minute => "%Y-%m-%d %H:%M:00",
+                    _ => "%Y-%m-%d %H:%M:%S",
+                };
+                format!("strftime('{fmt}', {lhs})")
+            }
         }
     }
 
