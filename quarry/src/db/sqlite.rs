@@ -227,20 +227,16 @@ fn register_math(conn: &rusqlite::Connection) -> Result<()> {
     use rusqlite::types::Value as SqlValue;
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     type Math = fn(&Context<'_>) -> rusqlite::Result<SqlValue>;
-    let ceil: Math = |ctx| {
+    // An integer stays itself; a real rounds up or down.
+    fn rounded(ctx: &Context<'_>, up: bool) -> rusqlite::Result<SqlValue> {
         Ok(match number(ctx.get_raw(0)) {
             None => SqlValue::Null,
             Some(SqlNumber::Int(i)) => SqlValue::Integer(i),
-            Some(SqlNumber::Real(f)) => SqlValue::Real(f.ceil()),
+            Some(SqlNumber::Real(f)) => SqlValue::Real(if up { f.ceil() } else { f.floor() }),
         })
-    };
-    let floor: Math = |ctx| {
-        Ok(match number(ctx.get_raw(0)) {
-            None => SqlValue::Null,
-            Some(SqlNumber::Int(i)) => SqlValue::Integer(i),
-            Some(SqlNumber::Real(f)) => SqlValue::Real(f.floor()),
-        })
-    };
+    }
+    let ceil: Math = |ctx| rounded(ctx, true);
+    let floor: Math = |ctx| rounded(ctx, false);
     let sqrt: Math = |ctx| {
         Ok(match number(ctx.get_raw(0)) {
             Some(n) if n.real() >= 0.0 => SqlValue::Real(n.real().sqrt()),

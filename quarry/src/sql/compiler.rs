@@ -161,6 +161,27 @@ impl<'d> SqlWriter<'d> {
         self.params.extend(f.params);
     }
 
+    /// Writes one ordering term: `sql ASC|DESC [NULLS FIRST|LAST]`, or, where the
+    /// database has no NULLS modifier (MySQL), `sql IS NULL, sql ASC` as Django does.
+    pub(crate) fn ordered(&mut self, sql: Fragment, descending: bool, nulls: Option<Nulls>) {
+        let modifier = self.dialect.supports_nulls_modifier();
+        if let (Some(n), false) = (nulls, modifier) {
+            self.append(sql.clone());
+            self.push(match n {
+                Nulls::First => " IS NOT NULL, ",
+                Nulls::Last => " IS NULL, ",
+            });
+        }
+        self.append(sql);
+        self.push(if descending { " DESC" } else { " ASC" });
+        if let (Some(n), true) = (nulls, modifier) {
+            self.push(match n {
+                Nulls::First => " NULLS FIRST",
+                Nulls::Last => " NULLS LAST",
+            });
+        }
+    }
+
     pub(crate) fn finish(self, columns: Vec<OutColumn>) -> Compiled {
         Compiled {
             sql: number_placeholders(self.sql, self.dialect),
@@ -1644,27 +1665,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
         self.w.append(group_by);
         let having = std::mem::take(&mut self.having);
         self.w.append(having);
-        let nulls_modifier = self.w.dialect.supports_nulls_modifier();
         for (i, t) in order_terms.into_iter().enumerate() {
             self.w.push(if i == 0 { " ORDER BY " } else { ", " });
-            if let (Some(n), false) = (t.nulls, nulls_modifier) {
-                // No NULLS FIRST/LAST (MySQL): order by NULL-ness first, as Django does.
-                self.w.append(t.sql.clone());
-                self.w.push(match n {
-                    Nulls::First => " IS NOT NULL, ",
-                    Nulls::Last => " IS NULL, ",
-                });
-            }
-            let random = t.random;
-            self.w.append(t.sql);
-            if !random {
-                self.w.push(if t.descending { " DESC" } else { " ASC" });
-            }
-            if let (Some(n), true) = (t.nulls, nulls_modifier) {
-                self.w.push(match n {
-                    Nulls::First => " NULLS FIRST",
-                    Nulls::Last => " NULLS LAST",
-                });
+            if t.random {
+                self.w.append(t.sql);
+            } else {
+                self.w.ordered(t.sql, t.descending, t.nulls);
             }
         }
         Ok(columns)

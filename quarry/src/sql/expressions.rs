@@ -5,7 +5,7 @@ use super::compiler::{alias_prefix, prep, Compiler, Fragment, PathEnd, SqlWriter
 use super::joins::Joins;
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
-use crate::query::ast::{Nulls, OrderBy, SelectRelated, Selection};
+use crate::query::ast::{OrderBy, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::SubqueryExpr;
 use crate::query::{AggFunc, Aggregate, ArithOp, Case, Expr, Func, Function};
@@ -529,22 +529,10 @@ impl Compiler<'_, '_> {
                         nulls,
                     } => (expr.clone(), *descending, *nulls),
                 };
-                let modifier = self.w.dialect.supports_nulls_modifier();
-                if let (Some(n), false) = (nulls, modifier) {
-                    self.expr_inner(&expr, None, true)?;
-                    self.w.push(match n {
-                        Nulls::First => " IS NOT NULL, ",
-                        Nulls::Last => " IS NULL, ",
-                    });
-                }
+                let mark = self.w.mark();
                 self.expr_inner(&expr, None, true)?;
-                self.w.push(if descending { " DESC" } else { " ASC" });
-                if let (Some(n), true) = (nulls, modifier) {
-                    self.w.push(match n {
-                        Nulls::First => " NULLS FIRST",
-                        Nulls::Last => " NULLS LAST",
-                    });
-                }
+                let sql = self.w.take_since(mark);
+                self.w.ordered(sql, descending, nulls);
             }
             space = " ";
         }
