@@ -139,7 +139,7 @@ fn defer_and_only() {
         // Bad names name the model and the choices.
         assert_error_contains(
             qs.clone().defer(["nope"]).all(db),
-            "Cannot resolve keyword 'nope' into field",
+            "Primary has no field named 'nope'",
         );
         assert_error_contains(
             qs.clone().only(["related__first"]).all(db),

@@ -263,6 +263,39 @@ fn register_math(conn: &rusqlite::Connection) -> Result<()> {
             _ => SqlValue::Null,
         })
     };
+    // Date and time arithmetic on the text forms (durations are microseconds).
+    let dt_add: Math = |ctx| {
+        let (dt, micros): (Option<String>, Option<i64>) = (ctx.get(0)?, ctx.get(1)?);
+        Ok(match (dt.as_deref().and_then(parse_datetime), micros) {
+            (Some(dt), Some(m)) => SqlValue::Text(format_datetime(
+                &(dt + chrono::TimeDelta::microseconds(m)),
+            )),
+            _ => SqlValue::Null,
+        })
+    };
+    let dt_diff: Math = |ctx| {
+        let (a, b): (Option<String>, Option<String>) = (ctx.get(0)?, ctx.get(1)?);
+        let a = a.as_deref().and_then(parse_datetime);
+        let b = b.as_deref().and_then(parse_datetime);
+        Ok(match (a, b) {
+            (Some(a), Some(b)) => (a - b)
+                .num_microseconds()
+                .map_or(SqlValue::Null, SqlValue::Integer),
+            _ => SqlValue::Null,
+        })
+    };
+    let time_diff: Math = |ctx| {
+        let (a, b): (Option<String>, Option<String>) = (ctx.get(0)?, ctx.get(1)?);
+        let parse = |t: Option<String>| {
+            t.and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M:%S%.f").ok())
+        };
+        Ok(match (parse(a), parse(b)) {
+            (Some(a), Some(b)) => (a - b)
+                .num_microseconds()
+                .map_or(SqlValue::Null, SqlValue::Integer),
+            _ => SqlValue::Null,
+        })
+    };
     let lpad: Math = |ctx| pad_text(ctx, true);
     let rpad: Math = |ctx| pad_text(ctx, false);
     for (name, args, f) in [
@@ -275,6 +308,9 @@ fn register_math(conn: &rusqlite::Connection) -> Result<()> {
         ("REPEAT", 2, repeat),
         ("LPAD", 3, lpad),
         ("RPAD", 3, rpad),
+        ("QUARRY_DT_ADD", 2, dt_add),
+        ("QUARRY_DT_DIFF", 2, dt_diff),
+        ("QUARRY_TIME_DIFF", 2, time_diff),
     ] {
         conn.create_scalar_function(name, args, flags, f)
             .map_err(|e| map_error(e, None))?;
@@ -460,7 +496,11 @@ impl Row for SqliteRow<'_, '_> {
             FloatField => Value::F64(self.get_f64(idx)?),
             DecimalField => Value::Decimal(match raw {
                 ValueRef::Integer(i) => rust_decimal::Decimal::from(i),
-                ValueRef::Real(f) => f.to_string().parse().map_err(|_| bad("decimal"))?,
+                // 15 significant digits, as Django's SQLite converter reads a float
+                // computed for a decimal (`29.69 * 3` is 89.07, not 89.07000000000001).
+                ValueRef::Real(f) => rust_decimal::Decimal::from_scientific(&format!("{f:.14e}"))
+                    .map_err(|_| bad("decimal"))?
+                    .normalize(),
                 ValueRef::Text(_) => text(idx, raw, "a decimal")?
                     .parse()
                     .map_err(|_| bad("decimal"))?,

@@ -177,9 +177,39 @@ pub struct Annotation {
     /// Selected (`annotate()`); `alias()` and annotations left out by a later
     /// `values()` are not.
     pub selected: bool,
+    /// Made by `alias()`: never selected, so `values()` and `aggregate()` refuse to
+    /// read it, as Django does.
+    pub alias: bool,
     /// How many `filter()` calls came before it: a multi-valued join of an earlier filter
     /// is reused (the filter narrows what is aggregated), a later filter joins anew.
     pub after_filters: usize,
+}
+
+/// True when `expr` aggregates, itself or through the annotations it names
+/// (`F("n_books")` of a `Count` annotation), as Django's resolved `Ref` does.
+pub(crate) fn expr_aggregates(annotations: &[Annotation], expr: &Expr) -> bool {
+    if expr.contains_aggregate() {
+        return true;
+    }
+    let mut found = false;
+    expr.walk_fields(&mut |p| {
+        if found {
+            return;
+        }
+        let named = annotations.iter().rposition(|a| {
+            p.strip_prefix(a.name.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("__"))
+        });
+        if let Some(j) = named {
+            found = expr_aggregates(&annotations[..j], &annotations[j].expr);
+        }
+    });
+    found
+}
+
+/// True when annotation `i` aggregates (see [`expr_aggregates`]).
+pub(crate) fn annotation_aggregates(annotations: &[Annotation], i: usize) -> bool {
+    expr_aggregates(&annotations[..i], &annotations[i].expr)
 }
 
 /// Which columns of the model a query loads: Django's `defer()` and `only()`.
@@ -330,7 +360,16 @@ impl Query {
             }
             match meta.field(name) {
                 Some((i, _)) => named.push(i),
-                None => return Err(crate::Error::field(meta.unknown_field_message(name))),
+                None => {
+                    // Django's FieldDoesNotExist message, with the choices added.
+                    let mut choices: Vec<&str> = meta.fields.iter().map(|f| f.name).collect();
+                    choices.sort_unstable();
+                    return Err(crate::Error::field(format!(
+                        "{} has no field named '{name}'. Choices are: {}",
+                        meta.name,
+                        choices.join(", ")
+                    )));
+                }
             }
         }
         Ok(Some(
@@ -340,12 +379,16 @@ impl Query {
         ))
     }
 
-    /// The annotation named `name`, visible to the `filter()` call numbered `call`
-    /// (`None`: everything after the last filter, as the select list and ordering see).
-    pub(crate) fn annotation(&self, name: &str, call: Option<usize>) -> Option<&Annotation> {
-        self.annotations
-            .iter()
-            .find(|a| a.name == name && call.is_none_or(|c| a.after_filters <= c))
+    /// Turns `none()` into a condition no row meets, for where the query still has to
+    /// be written (a subquery, a part of a union, an aggregate): `0 = 1` in WHERE.
+    pub(crate) fn write_empty_as_filter(&mut self) {
+        if self.empty {
+            self.empty = false;
+            self.filters.push(Filter {
+                q: Q::lookup("pk__in", crate::Value::List(Vec::new())),
+                negated: false,
+            });
+        }
     }
 
     /// True when something besides the filters may bind parameters: an annotation or
@@ -361,7 +404,7 @@ impl Query {
 
     /// True when some annotation aggregates.
     pub fn has_aggregate_annotation(&self) -> bool {
-        self.annotations.iter().any(|a| a.expr.contains_aggregate())
+        (0..self.annotations.len()).any(|i| annotation_aggregates(&self.annotations, i))
     }
 
     /// True once a slice was taken.

@@ -84,6 +84,9 @@ pub enum Expr {
     Subquery(Box<super::subquery::SubqueryExpr>),
     /// A column of the enclosing query, inside a subquery (`OuterRef("pk")`).
     OuterRef(String),
+    /// A condition used as a boolean value, Django's `ExpressionWrapper(Q(...),
+    /// output_field=BooleanField())`: `Expr::from(q!(age__lt = 40))`.
+    Condition(Box<super::Q>),
     /// An expression with its output type given, Django's `ExpressionWrapper`.
     Wrapper {
         /// The wrapped expression.
@@ -170,6 +173,7 @@ impl Expr {
             Expr::Aggregate(_) => true,
             Expr::Arith { lhs, rhs, .. } => lhs.contains_aggregate() || rhs.contains_aggregate(),
             Expr::Case(c) => c.contains_aggregate(),
+            Expr::Condition(q) => q.contains_aggregate(),
             Expr::Func(f) => f.args.iter().any(Expr::contains_aggregate),
             Expr::Wrapper { expr, .. } => expr.contains_aggregate(),
         }
@@ -216,6 +220,7 @@ impl Expr {
                     d.walk_fields(f);
                 }
             }
+            Expr::Condition(q) => q.walk_paths(f),
             Expr::Func(func) => func.args.iter().for_each(|a| a.walk_fields(f)),
             Expr::Wrapper { expr, .. } => expr.walk_fields(f),
         }
@@ -223,6 +228,40 @@ impl Expr {
 }
 
 impl Expr {
+    /// Calls `f` on every field path read outside aggregates, windows and subqueries
+    /// (the paths of conditions too): what an aggregating expression must be grouped
+    /// by, as Django's `get_group_by_cols` collects it.
+    pub(crate) fn walk_group_paths<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
+        self.walk_unaggregated(&mut |e| match e {
+            Expr::Field(p) => f(p),
+            Expr::Condition(q) => q.walk_lookup_paths(f),
+            Expr::Case(c) => c.whens.iter().for_each(|w| w.condition.walk_lookup_paths(f)),
+            _ => {}
+        });
+    }
+
+    /// Like [`walk`](Self::walk), but not into aggregates and windows.
+    fn walk_unaggregated<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match self {
+            Expr::Arith { lhs, rhs, .. } => {
+                lhs.walk_unaggregated(f);
+                rhs.walk_unaggregated(f);
+            }
+            Expr::Case(c) => {
+                for w in &c.whens {
+                    w.then.walk_unaggregated(f);
+                }
+                if let Some(d) = &c.default {
+                    d.walk_unaggregated(f);
+                }
+            }
+            Expr::Func(func) => func.args.iter().for_each(|a| a.walk_unaggregated(f)),
+            Expr::Wrapper { expr, .. } => expr.walk_unaggregated(f),
+            _ => {}
+        }
+    }
+
     /// Calls `f` on every expression node, depth first (not inside subqueries).
     pub(crate) fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);
@@ -265,9 +304,59 @@ impl Expr {
                     d.walk(f);
                 }
             }
+            Expr::Condition(q) => q.walk_exprs(f),
             Expr::Func(func) => func.args.iter().for_each(|a| a.walk(f)),
             Expr::Wrapper { expr, .. } => expr.walk(f),
         }
+    }
+
+    /// Calls `f` on every expression node, children first, with leave to change it (not
+    /// inside subqueries).
+    pub(crate) fn walk_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        match self {
+            Expr::Value(_)
+            | Expr::Field(_)
+            | Expr::OuterRef(_)
+            | Expr::Subquery(_)
+            | Expr::Raw { .. } => {}
+            Expr::Window(w) => {
+                w.expr.walk_mut(f);
+                w.partition_by.iter_mut().for_each(|e| e.walk_mut(f));
+                for o in &mut w.order_by {
+                    if let super::OrderBy::Expr { expr, .. } = o {
+                        expr.walk_mut(f);
+                    }
+                }
+            }
+            Expr::Arith { lhs, rhs, .. } => {
+                lhs.walk_mut(f);
+                rhs.walk_mut(f);
+            }
+            Expr::Aggregate(a) => {
+                if let Some(arg) = &mut a.arg {
+                    arg.walk_mut(f);
+                }
+                if let Some(d) = &mut a.default {
+                    d.walk_mut(f);
+                }
+                if let Some(q) = &mut a.filter {
+                    q.walk_exprs_mut(f);
+                }
+            }
+            Expr::Case(c) => {
+                for w in &mut c.whens {
+                    w.condition.walk_exprs_mut(f);
+                    w.then.walk_mut(f);
+                }
+                if let Some(d) = &mut c.default {
+                    d.walk_mut(f);
+                }
+            }
+            Expr::Condition(q) => q.walk_exprs_mut(f),
+            Expr::Func(func) => func.args.iter_mut().for_each(|a| a.walk_mut(f)),
+            Expr::Wrapper { expr, .. } => expr.walk_mut(f),
+        }
+        f(self);
     }
 
     /// Calls `f` on every `OuterRef` path in the expression (not inside subqueries).
@@ -340,6 +429,25 @@ pub fn F(path: impl Into<String>) -> Expr {
 impl<T: Into<Value>> From<T> for Expr {
     fn from(v: T) -> Expr {
         Expr::Value(v.into())
+    }
+}
+
+/// A condition as a boolean value, Django's `ExpressionWrapper(Q(...),
+/// output_field=BooleanField())`: true where the row matches.
+///
+/// ```
+/// use quarry::{q, Expr};
+/// assert!(matches!(Expr::from(q!(age__lt = 40)), Expr::Condition(_)));
+/// ```
+impl From<super::Q> for Expr {
+    fn from(q: super::Q) -> Expr {
+        Expr::Condition(Box::new(q))
+    }
+}
+
+impl ExprArg for super::Q {
+    fn into_expr(self) -> Expr {
+        Expr::from(self)
     }
 }
 

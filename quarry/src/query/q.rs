@@ -100,6 +100,30 @@ impl Q {
         }
     }
 
+    /// Calls `f` on the lookup paths of the condition and on the paths its values read
+    /// outside aggregates (see `Expr::walk_group_paths`).
+    pub(crate) fn walk_lookup_paths<'a>(&'a self, f: &mut dyn FnMut(&'a str)) {
+        match self {
+            Q::Lookup { path, value } => {
+                f(path);
+                value.walk_group_paths(f);
+            }
+            Q::And(c) | Q::Or(c) => c.iter().for_each(|c| c.walk_lookup_paths(f)),
+            Q::Not(inner) => inner.walk_lookup_paths(f),
+            Q::Expr(e) => e.walk_group_paths(f),
+        }
+    }
+
+    /// Calls `f` on every expression of the condition, with leave to change it.
+    pub(crate) fn walk_exprs_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        match self {
+            Q::Lookup { value, .. } => value.walk_mut(f),
+            Q::And(c) | Q::Or(c) => c.iter_mut().for_each(|c| c.walk_exprs_mut(f)),
+            Q::Not(inner) => inner.walk_exprs_mut(f),
+            Q::Expr(e) => e.walk_mut(f),
+        }
+    }
+
     /// Calls `f` on every expression of the condition (values and boolean expressions).
     pub(crate) fn walk_exprs<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         match self {

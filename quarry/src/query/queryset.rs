@@ -140,6 +140,23 @@ impl BulkCreate {
     }
 }
 
+/// Django's check on annotation names: no whitespace, quotes, brackets, semicolons or
+/// comment markers (they are quoted anyway; the rule keeps names portable).
+fn check_alias(name: &str) -> std::result::Result<(), String> {
+    let forbidden = name
+        .chars()
+        .any(|c| c.is_whitespace() || "'`\"[];".contains(c))
+        || name.contains("--")
+        || name.contains("/*")
+        || name.contains("*/");
+    if forbidden {
+        return Err("Column aliases cannot contain whitespace characters, quotation marks, \
+                    semicolons, or SQL comments."
+            .to_owned());
+    }
+    Ok(())
+}
+
 fn bound_start(b: Bound<&i64>) -> Option<i64> {
     match b {
         Bound::Included(v) => Some(*v),
@@ -299,6 +316,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     fn map_rows<R2>(self, selection: Selection) -> QuerySet<M, R2> {
         let mut query = self.query;
+        let mut error = self.error;
         if let Selection::Values(paths) = &selection {
             // Naming fields leaves out the annotations not named, as Django's values().
             if !paths.is_empty() {
@@ -306,11 +324,19 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
                     a.selected = paths.contains(&a.name);
                 }
             }
+            if let Some(a) = query.annotations.iter().find(|a| a.alias && a.selected) {
+                error.get_or_insert_with(|| {
+                    format!(
+                        "Cannot select the '{}' alias. Use annotate() to promote it.",
+                        a.name
+                    )
+                });
+            }
         }
         query.selection = selection;
         QuerySet {
             query,
-            error: self.error,
+            error,
             _rows: PhantomData,
         }
     }
@@ -466,6 +492,65 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     ) -> QuerySet<M, Vec<Value>> {
         let fields = fields.into_iter().map(Into::into).collect();
         self.map_rows(Selection::Values(fields))
+    }
+
+    /// Rows as name → value maps of these fields and these expressions, Django's
+    /// `values(*fields, **expressions)`: the expressions are annotated under their
+    /// names, then selected after the fields.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    /// use quarry::functions::Lower;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Tag {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     #[field(max_length = 20)]
+    ///     name: String,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Tag::meta()])?;
+    /// Tag::objects().create(&db, Tag { id: 0, name: "Rust".into(), _state: ModelState::new() })?;
+    /// let rows = Tag::objects().values_with(["id"], [("lower", Lower("name"))]).all(&db)?;
+    /// assert_eq!(rows[0].get_as::<String>("lower")?, "rust");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn values_with<S: Into<String>, N: Into<String>, E: Into<Expr>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+        expressions: impl IntoIterator<Item = (N, E)>,
+    ) -> QuerySet<M, super::ValuesRow> {
+        let (qs, paths) = self.with_expressions(fields, expressions);
+        qs.map_rows(Selection::Values(paths))
+    }
+
+    /// Rows as lists of these fields' and expressions' values, Django's
+    /// `values_list(*fields, **expressions)`; see [`values_with`](Self::values_with).
+    pub fn values_list_with<S: Into<String>, N: Into<String>, E: Into<Expr>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+        expressions: impl IntoIterator<Item = (N, E)>,
+    ) -> QuerySet<M, Vec<Value>> {
+        let (qs, paths) = self.with_expressions(fields, expressions);
+        qs.map_rows(Selection::Values(paths))
+    }
+
+    fn with_expressions<S: Into<String>, N: Into<String>, E: Into<Expr>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+        expressions: impl IntoIterator<Item = (N, E)>,
+    ) -> (Self, Vec<String>) {
+        let mut paths: Vec<String> = fields.into_iter().map(Into::into).collect();
+        let expressions: Vec<(String, Expr)> = expressions
+            .into_iter()
+            .map(|(n, e)| (n.into(), e.into()))
+            .collect();
+        paths.extend(expressions.iter().map(|(n, _)| n.clone()));
+        (self.annotate(expressions), paths)
     }
 
     /// One field's values, Django's `values_list(field, flat=True)`.
@@ -639,22 +724,36 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             if name.is_empty() && self.error.is_none() {
                 self.error = Some("Complex aggregates require an alias.".to_owned());
             }
+            if self.error.is_none() {
+                self.error = check_alias(&name).err();
+            }
             if meta.field(&name).is_some() && self.error.is_none() {
                 self.error = Some(format!(
                     "The annotation '{name}' conflicts with a field on the model."
                 ));
             }
-            aggregate |= expr.contains_aggregate();
+            aggregate |= super::ast::expr_aggregates(&self.query.annotations, &expr);
             let after_filters = self.query.filters.len();
             let annotation = super::ast::Annotation {
                 name,
                 expr,
                 selected,
+                alias: !selected,
                 after_filters,
             };
             let annotations = &mut self.query.annotations;
             match annotations.iter_mut().find(|a| a.name == annotation.name) {
-                Some(existing) => *existing = annotation,
+                Some(existing) => {
+                    // `annotate(x=1).alias(x=F("x"))`: the new expression's `F("x")` is
+                    // the expression it replaces, as Django resolves it on the spot.
+                    let mut annotation = annotation;
+                    annotation.expr.walk_mut(&mut |e| {
+                        if matches!(e, Expr::Field(p) if *p == existing.name) {
+                            *e = existing.expr.clone();
+                        }
+                    });
+                    *existing = annotation;
+                }
                 None => annotations.push(annotation),
             }
         }
@@ -664,9 +763,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
                     paths
                         .iter()
                         .filter(|p| {
-                            self.query
-                                .annotation(p, None)
-                                .is_none_or(|a| !a.expr.contains_aggregate())
+                            let annotations = &self.query.annotations;
+                            annotations
+                                .iter()
+                                .position(|a| &a.name == *p)
+                                .is_none_or(|i| !super::ast::annotation_aggregates(annotations, i))
                         })
                         .cloned()
                         .collect(),
@@ -722,6 +823,18 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             if name.is_empty() {
                 return Err(Error::invalid("Complex aggregates require an alias."));
             }
+            check_alias(name).map_err(Error::invalid)?;
+            let mut hidden = None;
+            e.walk_fields(&mut |p| {
+                let alias = self.query.annotations.iter().find(|a| a.name == p && !a.selected);
+                hidden = hidden.or(alias);
+            });
+            if let Some(a) = hidden {
+                return Err(Error::field(format!(
+                    "Cannot aggregate over the '{}' alias. Use annotate() to promote it.",
+                    a.name
+                )));
+            }
             if !e.contains_aggregate() {
                 return Err(Error::invalid(format!(
                     "{name} is not an aggregate expression: aggregate() takes Count, Sum, \
@@ -733,10 +846,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             // `none()` aggregates no row: Count gives 0, the others NULL or their default,
             // as Django answers without a query; the database answers the same here.
             let mut query = self.query.clone();
-            query.filters.push(Filter {
-                q: Q::lookup("pk__in", Value::List(Vec::new())),
-                negated: false,
-            });
+            query.write_empty_as_filter();
             compiler::aggregate(&query, &aggregates, ex.dialect())?
         } else {
             compiler::aggregate(&self.query, &aggregates, ex.dialect())?

@@ -162,7 +162,23 @@ impl ValuesRow {
 
 /// Column `i` decoded by its kind, decimals rescaled to the field's places.
 fn read_value(row: &dyn Row, shape: &RowShape, i: usize) -> Result<Value> {
-    let mut v = row.value(i, shape.kinds[i])?;
+    let kind = shape.kinds[i];
+    // An expression typed as an integer may compute a float (`pages + rating` wrapped
+    // as IntegerField): Django's converter truncates it with int().
+    let truncated = |v: Value| match v {
+        Value::F64(f) if kind.is_integer() && f.is_finite() => Value::I64(f.trunc() as i64),
+        v => v,
+    };
+    let mut v = match row.value(i, kind) {
+        Ok(v) => truncated(v),
+        Err(e) if kind.is_integer() => row
+            .value(i, FieldKind::FloatField)
+            .ok()
+            .map(truncated)
+            .filter(|v| matches!(v, Value::I64(_)))
+            .ok_or(e)?,
+        Err(e) => return Err(e),
+    };
     if let (Value::Decimal(d), Some(dp)) = (&mut v, shape.decimal_places[i]) {
         d.rescale(dp);
     }

@@ -191,7 +191,7 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
     query.group_key.hash(h);
     for a in &query.annotations {
         a.name.hash(h);
-        (a.selected, a.after_filters).hash(h);
+        (a.selected, a.alias, a.after_filters).hash(h);
         hash_expr(&a.expr, false, h);
     }
     query.distinct_fields.hash(h);
@@ -340,6 +340,10 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
                 hash_order(o, h);
             }
             w.frame.hash(h);
+        }
+        Expr::Condition(q) => {
+            11u8.hash(h);
+            hash_q(q, h);
         }
         Expr::Wrapper { expr, output } => {
             6u8.hash(h);

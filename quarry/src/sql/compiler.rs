@@ -7,7 +7,7 @@ use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};
-use crate::query::ast::{
+use crate::query::ast::{annotation_aggregates, expr_aggregates, 
     Annotation, Combined, Filter, Grouping, Nulls, OrderBy, Query, SelectRelated, Selection, SetOp,
 };
 use crate::query::lookup::{Lookup, Transform};
@@ -435,6 +435,9 @@ pub(super) struct Compiler<'d, 'q> {
     pub(super) in_window: bool,
     /// The `OuterRef` paths of a subquery, as the enclosing query resolved them.
     pub(super) outer_refs: Vec<(String, String, super::expressions::Typed)>,
+    /// For each annotation resolved between `filter()` calls, how many joins existed
+    /// then: compiled again later, it reuses only those (Django resolves it once).
+    pub(super) annotation_horizons: Vec<usize>,
 }
 
 /// The alias letter of the tables of a subquery `depth` levels deep (`U0`, then `V0`...),
@@ -473,6 +476,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             depth: 0,
             in_window: false,
             outer_refs: Vec::new(),
+            annotation_horizons: Vec::new(),
         }
     }
 
@@ -681,6 +685,21 @@ impl<'d, 'q> Compiler<'d, 'q> {
                      therefore cannot be used for reverse querying. If it is a \
                      GenericForeignKey, consider adding a GenericRelation."
                 )));
+            } else if i == 0 && self.annotations.iter().any(|a| !a.alias) {
+                // Django lists the annotations among the choices.
+                let mut choices = model.field_choices();
+                choices.extend(
+                    self.annotations
+                        .iter()
+                        .filter(|a| !a.alias)
+                        .map(|a| a.name.as_str()),
+                );
+                choices.sort_unstable();
+                return Err(Error::field(format!(
+                    "Cannot resolve keyword '{name}' into field of {}. Choices are: {}",
+                    model.name,
+                    choices.join(", ")
+                )));
             } else {
                 return Err(Error::field(model.unknown_field_message(name)));
             }
@@ -793,6 +812,10 @@ impl<'d, 'q> Compiler<'d, 'q> {
             self.w.take_since(mark);
             self.filter_call = saved;
             result?;
+            if self.annotation_horizons.len() <= i {
+                self.annotation_horizons.resize(i + 1, usize::MAX);
+            }
+            self.annotation_horizons[i] = self.joins.list.len();
             i += 1;
         }
         Ok(i)
@@ -819,15 +842,15 @@ impl<'d, 'q> Compiler<'d, 'q> {
     fn needs_having(&self, q: &Q) -> bool {
         match q {
             Q::Lookup { path, value } => {
-                value.contains_aggregate()
+                expr_aggregates(self.annotations, value)
                     || self
                         .annotation_prefix(path)
                         .map(|(i, _)| i)
-                        .is_some_and(|i| self.annotations[i].expr.contains_aggregate())
+                        .is_some_and(|i| annotation_aggregates(self.annotations, i))
             }
             Q::And(c) | Q::Or(c) => c.iter().any(|c| self.needs_having(c)),
             Q::Not(inner) => self.needs_having(inner),
-            Q::Expr(e) => e.contains_aggregate(),
+            Q::Expr(e) => expr_aggregates(self.annotations, e),
         }
     }
 
@@ -1183,12 +1206,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     descending,
                     nulls,
                 } => {
-                    let mut aggregate = expr.contains_aggregate();
-                    expr.walk_fields(&mut |p| {
-                        aggregate |= self
-                            .annotation_index(p)
-                            .is_some_and(|i| self.annotations[i].expr.contains_aggregate())
-                    });
+                    let aggregate = expr_aggregates(self.annotations, expr);
                     if aggregate && query.grouping == Grouping::None {
                         return Err(Error::field(format!(
                             "Using an aggregate in order_by() without also including it in \
@@ -1228,8 +1246,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
         depth: usize,
     ) -> Result<()> {
         if let Some(index) = self.annotation_index(path) {
+            let aggregate = annotation_aggregates(self.annotations, index);
             let a = &self.annotations[index];
-            let aggregate = a.expr.contains_aggregate();
             let sql = if a.selected {
                 let mut f = Fragment::default();
                 if !self.w.params_only {
@@ -1425,7 +1443,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
         }
         let a = &self.annotations[index];
         let (fragment, typed) = self.annotation_operand(index, &a.name)?;
-        let item = if a.expr.contains_aggregate() || a.expr.contains_window() {
+        let item = if annotation_aggregates(self.annotations, index) || a.expr.contains_window() {
             SelectItem::Aggregate
         } else if fragment_is_constant(&a.expr) {
             SelectItem::Constant
@@ -1477,7 +1495,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 for p in &paths {
                     if let Some(i) = self.annotation_index(p) {
                         let a = &self.annotations[i];
-                        if a.expr.contains_aggregate() || fragment_is_constant(&a.expr) {
+                        if annotation_aggregates(self.annotations, i) || fragment_is_constant(&a.expr)
+                        {
                             continue;
                         }
                         if a.selected {
@@ -1503,6 +1522,34 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     }
                 }
             }
+        }
+        // The columns an aggregating annotation reads outside its aggregates (`Case(
+        // When(x__isnull=True), default=Max(...))` reads x): grouped too, as Django does.
+        for i in 0..self.annotations.len() {
+            let a = &self.annotations[i];
+            if !a.selected || !annotation_aggregates(self.annotations, i) {
+                continue;
+            }
+            let mut paths: Vec<&str> = Vec::new();
+            a.expr.walk_group_paths(&mut |p| paths.push(p));
+            let saved = self.joins.horizon;
+            if let Some(&h) = self.annotation_horizons.get(i) {
+                self.joins.horizon = h;
+            }
+            for p in paths {
+                if self.annotation_prefix(p).is_some() {
+                    continue;
+                }
+                let PathEnd::Column(r) = self.resolve(p, true, false)? else {
+                    continue;
+                };
+                let sql = self.lhs_sql(&r);
+                match position_of(&sql) {
+                    Some(i) => g.position(&mut self.w, i),
+                    None => g.column(&mut self.w, sql),
+                }
+            }
+            self.joins.horizon = saved;
         }
         for t in order.iter().filter(|t| t.groupable) {
             match position_of(&t.sql.sql) {
@@ -1637,13 +1684,30 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     "DISTINCT ON fields is not supported by this database backend",
                 ));
             }
-            let mut columns = Vec::with_capacity(query.distinct_fields.len());
+            let mut terms = Vec::with_capacity(query.distinct_fields.len());
             for path in &query.distinct_fields {
-                let r = self.resolve_column(path)?;
-                columns.push(self.lhs_sql(&r));
+                // An annotation (not an alias, as Django refuses those) or a field.
+                let annotation = self
+                    .annotation_index(path)
+                    .filter(|&i| !self.annotations[i].alias);
+                terms.push(match annotation {
+                    Some(i) => self.annotation_operand(i, path)?.0,
+                    None => {
+                        let r = self.resolve_column(path)?;
+                        Fragment {
+                            sql: self.lhs_sql(&r),
+                            params: Vec::new(),
+                        }
+                    }
+                });
             }
             self.w.push("SELECT DISTINCT ON (");
-            self.w.push(&columns.join(", "));
+            for (i, t) in terms.into_iter().enumerate() {
+                if i > 0 {
+                    self.w.push(", ");
+                }
+                self.w.append(t);
+            }
             self.w.push(") ");
         } else {
             self.w.push(head);
@@ -1747,6 +1811,12 @@ enum SelectItem {
 fn fragment_is_constant(e: &Expr) -> bool {
     let mut any = false;
     e.walk_fields(&mut |_| any = true);
+    // A correlated subquery reads the row: it is grouped like a column.
+    e.walk(&mut |node| {
+        if let Expr::Subquery(sub) = node {
+            sub.query.walk_outer_refs(&mut |_| any = true);
+        }
+    });
     !any
 }
 
@@ -1984,14 +2054,8 @@ fn combined_raw<'d>(query: &Query, combined: &Combined, w: SqlWriter<'d>) -> Res
         q.reversed = false;
         q.offset = 0;
         q.limit = None;
-        if q.empty {
-            // `none()` in a combination selects no row.
-            q.empty = false;
-            q.filters.push(Filter {
-                q: Q::lookup("pk__in", Value::List(Vec::new())),
-                negated: false,
-            });
-        }
+        // `none()` in a combination selects no row.
+        q.write_empty_as_filter();
         q
     };
     for other in &combined.others {
@@ -2285,13 +2349,7 @@ pub fn update(
         }
         c.w.ident(field.column);
         c.w.push(" = ");
-        let mut aggregate = e.contains_aggregate();
-        e.walk_fields(&mut |p| {
-            aggregate |= query
-                .annotation(p, None)
-                .is_some_and(|a| a.expr.contains_aggregate())
-        });
-        if aggregate {
+        if expr_aggregates(&query.annotations, e) {
             return Err(Error::field(format!(
                 "Aggregate functions are not allowed in this query ({name}={e:?})."
             )));

@@ -4,7 +4,7 @@
 
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup, TruncKind};
-use crate::query::Function;
+use crate::query::{ArithOp, Function};
 use std::borrow::Cow;
 
 /// The databases quarry speaks.
@@ -167,6 +167,20 @@ pub trait Dialect: Send + Sync + 'static {
     /// The operator dividing two integers to an integer (truncated toward zero).
     fn integer_division(&self) -> &'static str {
         " / "
+    }
+
+    /// How `lhs op rhs` is written when dates, times and durations meet (`active_at +
+    /// duration`, `end - start`): a template naming `{lhs}` and `{rhs}`, or `None` for
+    /// the plain operator.
+    fn temporal_arith(&self, op: ArithOp, lhs: FieldKind, rhs: FieldKind) -> Option<&'static str> {
+        let _ = (op, lhs, rhs);
+        None
+    }
+
+    /// The end of `CAST(expr` that gives a computed decimal its numeric type, when the
+    /// database needs it to compare it with a bound decimal (SQLite: ` AS NUMERIC)`).
+    fn decimal_expression_cast(&self) -> Option<&'static str> {
+        None
     }
 
     /// True for `SELECT DISTINCT ON (...)` (PostgreSQL).

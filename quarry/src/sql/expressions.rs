@@ -5,7 +5,7 @@ use super::compiler::{alias_prefix, prep, Compiler, Fragment, PathEnd, SqlWriter
 use super::joins::Joins;
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
-use crate::query::ast::{OrderBy, SelectRelated, Selection};
+use crate::query::ast::{annotation_aggregates, OrderBy, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::SubqueryExpr;
 use crate::query::{AggFunc, Aggregate, ArithOp, Case, Expr, Func, Function};
@@ -78,8 +78,10 @@ fn combined(op: ArithOp, lhs: Option<Typed>, rhs: Option<Typed>) -> Result<Optio
         return Ok(Some(l));
     }
     let out = match (lk, rk) {
-        (a, DecimalField) if a.is_integer() => Some(r),
-        (DecimalField, b) if b.is_integer() => Some(l),
+        // A decimal with an integer keeps no places, as Django's combined DecimalField():
+        // `salary / 10` is not rounded to the salary's places.
+        (a, DecimalField) if a.is_integer() => Some(Typed::of(DecimalField)),
+        (DecimalField, b) if b.is_integer() => Some(Typed::of(DecimalField)),
         (a, FloatField) if a.is_integer() => Some(r),
         (FloatField, b) if b.is_integer() => Some(l),
         (DateField | DateTimeField, DurationField) if matches!(op, ArithOp::Add | ArithOp::Sub) => {
@@ -146,19 +148,22 @@ impl Compiler<'_, '_> {
         index: usize,
         path: &str,
     ) -> Result<(Fragment, Typed)> {
-        if self.in_aggregate && self.annotations[index].expr.contains_aggregate() {
+        if self.in_aggregate && annotation_aggregates(self.annotations, index) {
             return Err(Error::field(format!(
                 "Cannot compute an aggregate over '{path}': '{}' is an aggregate",
                 self.annotations[index].name
             )));
         }
-        let saved = (self.annotation_limit, self.filter_call);
+        let saved = (self.annotation_limit, self.filter_call, self.joins.horizon);
         self.annotation_limit = index;
         self.filter_call = None;
+        if let Some(&h) = self.annotation_horizons.get(index) {
+            self.joins.horizon = h;
+        }
         let mark = self.w.mark();
         let typed = self.expr(&self.annotations[index].expr.clone(), None);
         let fragment = self.w.take_since(mark);
-        (self.annotation_limit, self.filter_call) = saved;
+        (self.annotation_limit, self.filter_call, self.joins.horizon) = saved;
         Ok((fragment, typed?))
     }
 
@@ -265,11 +270,21 @@ impl Compiler<'_, '_> {
                     matches!(**lhs, Expr::Value(_)) && matches!(**rhs, Expr::Value(_));
                 let cast = cast && both_values;
                 let pow = *op == ArithOp::Pow;
-                self.w.push(if pow { "POWER(" } else { "(" });
-                let l = self.expr_inner(lhs, target, cast)?;
                 let mark = self.w.mark();
+                let l = self.expr_inner(lhs, target, cast)?;
+                let lhs_sql = self.w.take_since(mark);
                 let r = self.expr_inner(rhs, target, cast)?;
                 let rhs_sql = self.w.take_since(mark);
+                let temporal = match (l, r) {
+                    (Some(lt), Some(rt)) => self.w.dialect.temporal_arith(*op, lt.kind, rt.kind),
+                    _ => None,
+                };
+                if let Some(template) = temporal {
+                    self.write_template(template, &lhs_sql, &rhs_sql);
+                    return combined(*op, l, r);
+                }
+                self.w.push(if pow { "POWER(" } else { "(" });
+                self.w.append(lhs_sql);
                 let integers = |t: Option<Typed>| t.is_some_and(|t| t.kind.is_integer());
                 self.w.push(match op {
                     ArithOp::Pow => ", ",
@@ -284,11 +299,22 @@ impl Compiler<'_, '_> {
                 });
                 self.w.append(rhs_sql);
                 self.w.push(")");
-                match combined(*op, l, r) {
+                let result = match combined(*op, l, r) {
                     // Inside `output_field(...)` the wrapper gives the type.
                     Err(_) if self.wrapped > 0 => Ok(l),
                     result => result,
+                }?;
+                if result.is_some_and(|t| t.kind == FieldKind::DecimalField) {
+                    if let Some(cast) = self.w.dialect.decimal_expression_cast() {
+                        // SQLite: `price + 1` has no affinity and would not equal the
+                        // text '31'; CAST gives it NUMERIC affinity, as Django does.
+                        let sql = self.w.take_since(mark);
+                        self.w.push("CAST(");
+                        self.w.append(sql);
+                        self.w.push(cast);
+                    }
                 }
+                Ok(result)
             }
             Expr::Aggregate(a) => self.aggregate(a).map(Some),
             Expr::Subquery(sub) => self.subquery_expr(sub).map(Some),
@@ -313,6 +339,12 @@ impl Compiler<'_, '_> {
                 ))),
             },
             Expr::Case(c) => self.case(c, target),
+            Expr::Condition(q) => {
+                self.w.push("(");
+                self.condition_in_expr(q)?;
+                self.w.push(")");
+                Ok(Some(Typed::of(FieldKind::BooleanField)))
+            }
             Expr::Func(f) => self.func(f, target),
             Expr::Wrapper { expr, output } => {
                 self.wrapped += 1;
@@ -322,6 +354,27 @@ impl Compiler<'_, '_> {
                 Ok(Some(Typed::of(*output)))
             }
         }
+    }
+
+    /// Writes `template` with `{lhs}` and `{rhs}` replaced by the operands (each may
+    /// appear more than once; parameters follow the text order).
+    fn write_template(&mut self, template: &str, lhs: &Fragment, rhs: &Fragment) {
+        let mut rest = template;
+        while let Some(at) = rest.find('{') {
+            self.w.push(&rest[..at]);
+            let after = &rest[at..];
+            if let Some(tail) = after.strip_prefix("{lhs}") {
+                self.w.append(lhs.clone());
+                rest = tail;
+            } else if let Some(tail) = after.strip_prefix("{rhs}") {
+                self.w.append(rhs.clone());
+                rest = tail;
+            } else {
+                self.w.push("{");
+                rest = &after[1..];
+            }
+        }
+        self.w.push(rest);
     }
 
     /// `F("path")`: an annotation's expression when the name is one, else a column
@@ -351,6 +404,29 @@ impl Compiler<'_, '_> {
             let (fragment, typed) = self.annotation_operand(index, path)?;
             self.w.append(fragment);
             return Ok(typed);
+        }
+        if let Some((index, rest)) = self.annotation_prefix(path) {
+            // `F("pubdate_alias__year")`: transforms of an annotation.
+            let (mut lhs, typed) = self.annotation_operand(index, path)?;
+            let mut kind = typed.kind;
+            for part in rest.split("__") {
+                let Some(t) = Transform::for_kind(part, kind) else {
+                    let mut choices = Transform::names_for(kind);
+                    choices.sort_unstable();
+                    return Err(Error::field(format!(
+                        "Unsupported transform '{part}' for {} annotation '{}'. Choices are: {}",
+                        kind.name(),
+                        self.annotations[index].name,
+                        choices.join(", ")
+                    )));
+                };
+                if !self.w.params_only {
+                    lhs.sql = self.transform_sql(t, &lhs.sql, kind);
+                }
+                kind = t.output();
+            }
+            self.w.append(lhs);
+            return Ok(Typed::of(kind));
         }
         let r = match self.resolve(path, false, false)? {
             PathEnd::Column(r) => r,
@@ -391,6 +467,8 @@ impl Compiler<'_, '_> {
             refs.push((p.to_owned(), f.sql, typed));
         }
         let mut inner = sub.query.clone();
+        // `none()` inside: no row, so NULL, false for EXISTS, nothing for `in`.
+        inner.write_empty_as_filter();
         if sub.exists {
             inner.order_by = Some(Vec::new());
             inner.select_related = SelectRelated::None;

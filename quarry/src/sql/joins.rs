@@ -61,6 +61,9 @@ pub(crate) struct Joins {
     /// `Some('U')` inside a subquery: every alias is `U0`, `U1`, ... so that it cannot
     /// collide with the outer query's.
     prefix: Option<char>,
+    /// Only the joins below this index may be reused (an annotation compiled again sees
+    /// the joins that existed when it was first resolved); `usize::MAX`: all.
+    pub horizon: usize,
 }
 
 /// How a new join may reuse an existing one.
@@ -94,6 +97,7 @@ impl Joins {
                 extra: None,
             }],
             prefix,
+            horizon: usize::MAX,
         }
     }
 
@@ -107,9 +111,12 @@ impl Joins {
 
     /// The join for `req`: an equal existing one when it may be reused (always for a
     /// single-valued relation; for a multi-valued one only inside the same `filter()`
-    /// call, or anywhere outside filters), else a new one.
+    /// call, or anywhere outside filters), else a new one. The most recent equal join
+    /// wins, as in Django: an annotation after a second `filter()` on a multi-valued
+    /// relation reads the join of that second filter.
     pub(crate) fn join(&mut self, req: JoinRequest) -> usize {
-        for (i, j) in self.list.iter().enumerate().skip(1) {
+        let visible = self.list.len().min(self.horizon);
+        for (i, j) in self.list[..visible].iter().enumerate().skip(1).rev() {
             let same = j.parent == req.parent
                 && j.table == req.table
                 && j.lhs_col == req.lhs_col

@@ -4,7 +4,7 @@ use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup, TruncKind};
-use crate::query::Function;
+use crate::query::{ArithOp, Function};
 use std::borrow::Cow;
 
 /// MySQL's and MariaDB's SQL. `returning` is true on MariaDB (10.5+), which has
@@ -16,6 +16,29 @@ pub struct MysqlDialect {
 }
 
 impl Dialect for MysqlDialect {
+    fn temporal_arith(&self, op: ArithOp, lhs: FieldKind, rhs: FieldKind) -> Option<&'static str> {
+        use FieldKind::*;
+        // Durations are microseconds in a bigint, as Django stores them here.
+        Some(match (op, lhs, rhs) {
+            (ArithOp::Add, DateField | DateTimeField, DurationField) => {
+                "({lhs} + INTERVAL {rhs} MICROSECOND)"
+            }
+            (ArithOp::Sub, DateField | DateTimeField, DurationField) => {
+                "({lhs} - INTERVAL {rhs} MICROSECOND)"
+            }
+            (ArithOp::Add, DurationField, DateField | DateTimeField) => {
+                "({rhs} + INTERVAL {lhs} MICROSECOND)"
+            }
+            (ArithOp::Sub, DateField, DateField) | (ArithOp::Sub, DateTimeField, DateTimeField) => {
+                "TIMESTAMPDIFF(MICROSECOND, {rhs}, {lhs})"
+            }
+            (ArithOp::Sub, TimeField, TimeField) => {
+                "(TIME_TO_SEC(TIMEDIFF({lhs}, {rhs})) * 1000000 + MICROSECOND(TIMEDIFF({lhs}, {rhs})))"
+            }
+            _ => return None,
+        })
+    }
+
     fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
         use Function::*;
         Cow::Borrowed(match f {

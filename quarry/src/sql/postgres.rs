@@ -4,7 +4,7 @@ use super::dialect::like_pattern;
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup, TruncKind};
-use crate::query::Function;
+use crate::query::{ArithOp, Function};
 use std::borrow::Cow;
 
 /// PostgreSQL's SQL.
@@ -43,6 +43,15 @@ pub(crate) fn pg_type(field: &FieldMeta) -> String {
 }
 
 impl Dialect for PostgresDialect {
+    fn temporal_arith(&self, op: ArithOp, lhs: FieldKind, rhs: FieldKind) -> Option<&'static str> {
+        use FieldKind::*;
+        // date - date is a number of days here; Django makes it an interval.
+        match (op, lhs, rhs) {
+            (ArithOp::Sub, DateField, DateField) => Some("(INTERVAL '1 day' * ({lhs} - {rhs}))"),
+            _ => None,
+        }
+    }
+
     fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
         use Function::*;
         Cow::Borrowed(match f {

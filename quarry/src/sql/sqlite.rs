@@ -3,7 +3,7 @@
 use super::dialect::{Dialect, Vendor};
 use crate::model::{FieldKind, FieldMeta};
 use crate::query::lookup::{DatePart, Lookup, TruncKind};
-use crate::query::Function;
+use crate::query::{ArithOp, Function};
 use std::borrow::Cow;
 
 /// SQLite's SQL.
@@ -37,6 +37,28 @@ pub(crate) fn like_escape(s: &str) -> String {
 }
 
 impl Dialect for SqliteDialect {
+    fn decimal_expression_cast(&self) -> Option<&'static str> {
+        Some(" AS NUMERIC)")
+    }
+
+    fn temporal_arith(&self, op: ArithOp, lhs: FieldKind, rhs: FieldKind) -> Option<&'static str> {
+        use FieldKind::*;
+        // Datetimes are text and durations microseconds: functions registered per
+        // connection do the arithmetic (Django registers django_format_dtdelta).
+        Some(match (op, lhs, rhs) {
+            (ArithOp::Add, DateField | DateTimeField, DurationField) => "QUARRY_DT_ADD({lhs}, {rhs})",
+            (ArithOp::Sub, DateField | DateTimeField, DurationField) => {
+                "QUARRY_DT_ADD({lhs}, -({rhs}))"
+            }
+            (ArithOp::Add, DurationField, DateField | DateTimeField) => "QUARRY_DT_ADD({rhs}, {lhs})",
+            (ArithOp::Sub, DateField, DateField) | (ArithOp::Sub, DateTimeField, DateTimeField) => {
+                "QUARRY_DT_DIFF({lhs}, {rhs})"
+            }
+            (ArithOp::Sub, TimeField, TimeField) => "QUARRY_TIME_DIFF({lhs}, {rhs})",
+            _ => return None,
+        })
+    }
+
     fn function_template(&self, f: &Function, args: usize) -> Cow<'static, str> {
         use Function::*;
         Cow::Borrowed(match f {
