@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::{assert_error_contains, run, vendor};
 use chrono::Datelike;
-use quarry::sql::Vendor;
+use common::{assert_error_contains, run, vendor};
 use quarry::functions::{Cast, Coalesce, Extract, Length, Lower};
 use quarry::model::FieldKind;
 use quarry::prelude::*;
+use quarry::sql::Vendor;
 use quarry::testing::capture_queries;
 use quarry::{Exists, Func, ModelMeta, OuterRef, RawSQL, Subquery};
 use std::str::FromStr;
@@ -268,7 +268,16 @@ fn fixture(db: &Database) -> Fixture {
     .map(|(n, awards)| publisher(db, n, awards))
     .collect();
     let rows: [BookRow; 6] = [
-        ("159059725", DJANGO_GUIDE, 447, 4.5, "30.00", &a[0], &p[0], date(2007, 12, 6)),
+        (
+            "159059725",
+            DJANGO_GUIDE,
+            447,
+            4.5,
+            "30.00",
+            &a[0],
+            &p[0],
+            date(2007, 12, 6),
+        ),
         (
             "067232959",
             "Sams Teach Yourself Django in 24 Hours",
@@ -279,7 +288,16 @@ fn fixture(db: &Database) -> Fixture {
             &p[1],
             date(2008, 3, 3),
         ),
-        ("159059996", PRACTICAL, 300, 4.0, "29.69", &a[3], &p[0], date(2008, 6, 23)),
+        (
+            "159059996",
+            PRACTICAL,
+            300,
+            4.0,
+            "29.69",
+            &a[3],
+            &p[0],
+            date(2008, 6, 23),
+        ),
         (
             "013235613",
             "Python Web Development with Django",
@@ -290,8 +308,26 @@ fn fixture(db: &Database) -> Fixture {
             &p[2],
             date(2008, 11, 3),
         ),
-        ("013790395", AIMA, 1132, 4.0, "82.80", &a[7], &p[2], date(1995, 1, 15)),
-        ("155860191", PAIP, 946, 5.0, "75.00", &a[7], &p[3], date(1991, 10, 15)),
+        (
+            "013790395",
+            AIMA,
+            1132,
+            4.0,
+            "82.80",
+            &a[7],
+            &p[2],
+            date(1995, 1, 15),
+        ),
+        (
+            "155860191",
+            PAIP,
+            946,
+            5.0,
+            "75.00",
+            &a[7],
+            &p[3],
+            date(1991, 10, 15),
+        ),
     ];
     let b: Vec<Book> = rows.into_iter().map(|r| book(db, r)).collect();
     b[0].authors().add(db, [&a[0], &a[1]]).unwrap();
@@ -303,7 +339,12 @@ fn fixture(db: &Database) -> Fixture {
     let s = vec![
         store(db, "Amazon.com", at(1994, 4, 23, 9, 17, 42), (23, 59)),
         store(db, "Books.com", at(2001, 3, 15, 11, 23, 37), (23, 59)),
-        store(db, "Mamma and Pappa's Books", at(1945, 4, 25, 16, 24, 14), (21, 30)),
+        store(
+            db,
+            "Mamma and Pappa's Books",
+            at(1945, 4, 25, 16, 24, 14),
+            (21, 30),
+        ),
     ];
     s[0].books().add(db, b.iter().collect::<Vec<_>>()).unwrap();
     s[1].books().add(db, [&b[0], &b[2], &b[4], &b[5]]).unwrap();
@@ -329,7 +370,13 @@ fn employee(db: &Database, names: (&str, &str), store: &Store, age: i32, salary:
         .unwrap();
 }
 
-fn company(db: &Database, name: &str, motto: Option<&str>, ticker: Option<&str>, desc: Option<&str>) {
+fn company(
+    db: &Database,
+    name: &str,
+    motto: Option<&str>,
+    ticker: Option<&str>,
+    desc: Option<&str>,
+) {
     Company::objects()
         .create(
             db,
@@ -404,10 +451,16 @@ fn values_fields_and_joined_fields() {
         // test_null_annotation, test_boolean_value_annotation
         let b = Book::objects()
             .annotate([
-                ("no_value", Expr::from(Value::Null).output_field(FieldKind::IntegerField)),
+                (
+                    "no_value",
+                    Expr::from(Value::Null).output_field(FieldKind::IntegerField),
+                ),
                 ("is_book", Expr::from(true)),
                 ("is_pony", Expr::from(false)),
-                ("is_none", Expr::from(Value::Null).output_field(FieldKind::BooleanField)),
+                (
+                    "is_none",
+                    Expr::from(Value::Null).output_field(FieldKind::BooleanField),
+                ),
             ])
             .first(db)
             .unwrap()
@@ -448,7 +501,10 @@ fn values_fields_and_joined_fields() {
             .iter()
             .map(|b| b.annotation("store_name").unwrap())
             .collect();
-        assert_eq!(names, ["Amazon.com", "Books.com", "Mamma and Pappa's Books"]);
+        assert_eq!(
+            names,
+            ["Amazon.com", "Books.com", "Mamma and Pappa's Books"]
+        );
     });
 }
 
@@ -466,19 +522,27 @@ fn conditions_as_values() {
                 .all(db)
                 .unwrap();
             assert_eq!(books.len(), 6);
-            assert!(books.iter().all(|b| !b.annotation::<bool>("selected").unwrap()));
+            assert!(books
+                .iter()
+                .all(|b| !b.annotation::<bool>("selected").unwrap()));
         }
         // test_full_expression_annotation, test_full_expression_wrapped_annotation
         for selected in [
             Expr::from(!q!(pk__in = Vec::<i64>::new())),
-            Coalesce([Expr::from(!q!(pk__in = Vec::<i64>::new())), Expr::from(true)]).into(),
+            Coalesce([
+                Expr::from(!q!(pk__in = Vec::<i64>::new())),
+                Expr::from(true),
+            ])
+            .into(),
         ] {
             let books = Book::objects()
                 .annotate([("selected", selected)])
                 .all(db)
                 .unwrap();
             assert_eq!(books.len(), 6);
-            assert!(books.iter().all(|b| b.annotation::<bool>("selected").unwrap()));
+            assert!(books
+                .iter()
+                .all(|b| b.annotation::<bool>("selected").unwrap()));
         }
         // test_full_expression_annotation_with_aggregation
         let counts: Vec<i64> = Book::objects()
@@ -498,7 +562,10 @@ fn conditions_as_values() {
             .annotate([("selected", Expr::from(!q!(pk__in = Vec::<i64>::new())))])
             .aggregate(
                 db,
-                [("selected__sum", Sum(Cast("selected", FieldKind::IntegerField)))],
+                [(
+                    "selected__sum",
+                    Sum(Cast("selected", FieldKind::IntegerField)),
+                )],
             )
             .unwrap();
         assert_eq!(one::<i64>(&sum, "selected__sum"), 6);
@@ -537,7 +604,10 @@ fn annotations_with_aggregates() {
         let f = fixture(db);
         // test_annotate_with_aggregation
         let books = Book::objects()
-            .annotate([("is_book", Expr::from(1)), ("rating_count", Count("rating").into())])
+            .annotate([
+                ("is_book", Expr::from(1)),
+                ("rating_count", Count("rating").into()),
+            ])
             .all(db)
             .unwrap();
         for b in &books {
@@ -580,7 +650,10 @@ fn annotations_with_aggregates() {
         let plain = Author::objects()
             .aggregate(db, [("age_sum", Sum("age"))])
             .unwrap();
-        assert_eq!(one::<i64>(&agg, "otherage_sum"), one::<i64>(&plain, "age_sum"));
+        assert_eq!(
+            one::<i64>(&agg, "otherage_sum"),
+            one::<i64>(&plain, "age_sum")
+        );
         // test_filter_agg_with_double_f
         let books = Book::objects()
             .annotate([("sum_rating", Sum("rating"))])
@@ -615,7 +688,16 @@ fn annotations_with_aggregates() {
             .collect();
         assert_eq!(
             got,
-            [(25, 1), (34, 1), (35, 1), (37, 1), (45, 1), (46, 1), (57, 1), (29, 2)]
+            [
+                (25, 1),
+                (34, 1),
+                (35, 1),
+                (37, 1),
+                (45, 1),
+                (46, 1),
+                (57, 1),
+                (29, 2)
+            ]
         );
         // test_annotate_exists
         assert!(!Author::objects()
@@ -627,13 +709,21 @@ fn annotations_with_aggregates() {
         let rows = Publisher::objects()
             .annotate([("multiplier", Expr::from(3))])
             .values(["name"])
-            .annotate([("multiplied_value_sum", Sum(F("multiplier") * F("num_awards")))])
+            .annotate([(
+                "multiplied_value_sum",
+                Sum(F("multiplier") * F("num_awards")),
+            )])
             .order_by(Vec::<String>::new())
             .all(db)
             .unwrap();
         let got = sorted(
             rows.iter()
-                .map(|r| (one::<String>(r, "name"), one::<i64>(r, "multiplied_value_sum")))
+                .map(|r| {
+                    (
+                        one::<String>(r, "name"),
+                        one::<i64>(r, "multiplied_value_sum"),
+                    )
+                })
                 .collect(),
         );
         assert_eq!(
@@ -651,8 +741,7 @@ fn annotations_with_aggregates() {
             .filter(q!(age__lt = 30))
             .annotate([(
                 "max_pages",
-                Case([When(q!(book_contact_set__isnull = true), 0)])
-                    .default(Max(F("book__pages"))),
+                Case([When(q!(book_contact_set__isnull = true), 0)]).default(Max(F("book__pages"))),
             )])
             .values(["name", "max_pages"])
             .all(db)
@@ -700,16 +789,13 @@ fn filters_and_values_on_annotations() {
         let err = Book::objects()
             .annotate([("sum_rating", Sum("rating"))])
             .filter(q!(sum_rating = F("nope")))
-            .all(db)
-            ;
-        assert_error_contains(
-            err, "Cannot resolve keyword 'nope' into field of Book.");
+            .all(db);
+        assert_error_contains(err, "Cannot resolve keyword 'nope' into field of Book.");
         // test_values_wrong_annotation
         let err = Book::objects()
             .annotate([("annotation", Expr::from(1))])
             .values_list(["annotation_typo"])
-            .all(db)
-            ;
+            .all(db);
         assert_error_contains(
             err,
             "Cannot resolve keyword 'annotation_typo' into field of Book. Choices are: annotation, ",
@@ -741,7 +827,10 @@ fn filters_and_values_on_annotations() {
             .values(["rating"])
             .annotate([("other_rating", F("rating") - 1)]);
         let row = qs.get(db, q!(pk = f.b[0].id)).unwrap();
-        assert_eq!(one::<f64>(&row, "rating") - 1.0, one::<f64>(&row, "other_rating"));
+        assert_eq!(
+            one::<f64>(&row, "rating") - 1.0,
+            one::<f64>(&row, "other_rating")
+        );
         let row = qs.get(db, q!(other_rating = 4)).unwrap();
         assert_eq!(one::<f64>(&row, "other_rating"), 4.0);
         let row = qs
@@ -758,7 +847,10 @@ fn filters_and_values_on_annotations() {
             .unwrap();
         let names: Vec<&str> = rows[0].iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["isbn", "lower_name"]);
-        assert_eq!(one::<String>(&rows[0], "lower_name"), "practical django projects");
+        assert_eq!(
+            one::<String>(&rows[0], "lower_name"),
+            "practical django projects"
+        );
         let rows = Author::objects()
             .values_list_with(Vec::<String>::new(), [("decade", F("age") / 10)])
             .annotate([("n", Count("id"))])
@@ -767,7 +859,12 @@ fn filters_and_values_on_annotations() {
             .unwrap();
         let got: Vec<(i64, i64)> = rows
             .iter()
-            .map(|r| (i64::from_value(r[0].clone()).unwrap(), i64::from_value(r[1].clone()).unwrap()))
+            .map(|r| {
+                (
+                    i64::from_value(r[0].clone()).unwrap(),
+                    i64::from_value(r[1].clone()).unwrap(),
+                )
+            })
             .collect();
         assert_eq!(got, [(2, 3), (3, 3), (4, 2), (5, 1)]);
         // test_update_with_annotation
@@ -796,10 +893,8 @@ fn defer_decimal_and_time_annotations() {
         let err = qs
             .clone()
             .defer(["other_rating"])
-            .get(db, q!(other_rating = 4))
-            ;
-        assert_error_contains(
-            err, "Book has no field named 'other_rating'");
+            .get(db, q!(other_rating = 4));
+        assert_error_contains(err, "Book has no field named 'other_rating'");
         // test_decimal_annotation
         employee(db, ("Max", "Paine"), &f.s[0], 23, "0.01");
         let e = Employee::objects()
@@ -842,14 +937,25 @@ fn functions_raw_sql_and_distinct_on() {
         // test_custom_functions, test_custom_functions_can_ref_other_functions
         company(db, "Apple", None, Some("APPL"), Some("Beautiful Devices"));
         company(db, "Django Software Foundation", None, None, None);
-        company(db, "Google", Some("Do No Evil"), Some("GOOG"), Some("Internet Company"));
+        company(
+            db,
+            "Google",
+            Some("Do No Evil"),
+            Some("GOOG"),
+            Some("Internet Company"),
+        );
         company(db, "Yahoo", None, None, Some("Internet Company"));
         let companies = Company::objects()
             .annotate([(
                 "tagline",
                 Func::new(
                     "COALESCE",
-                    [F("motto"), F("ticker_name"), F("description"), Expr::from(Value::from("No Tag"))],
+                    [
+                        F("motto"),
+                        F("ticker_name"),
+                        F("description"),
+                        Expr::from(Value::from("No Tag")),
+                    ],
                 ),
             )])
             .annotate([("tagline_lower", Func::new("LOWER", [F("tagline")]))])
@@ -880,7 +986,10 @@ fn functions_raw_sql_and_distinct_on() {
         company(db, " Django Software Foundation  ", None, None, None);
         let rows = Company::objects()
             .filter(q!(name__startswith = " "))
-            .values_with(["name"], [("length", Length(quarry::functions::Trim("name")))])
+            .values_with(
+                ["name"],
+                [("length", Length(quarry::functions::Trim("name")))],
+            )
             .all(db)
             .unwrap();
         assert_eq!(one::<i64>(&rows[0], "length"), 26);
@@ -889,13 +998,13 @@ fn functions_raw_sql_and_distinct_on() {
             .filter(q!(pk = f.s[0].id))
             .update(db, [("area", 123)])
             .unwrap();
-        for (sql, expected) in [
-            ("name", "Amazon.com"),
-            ("surface", "123"),
-        ] {
+        for (sql, expected) in [("name", "Amazon.com"), ("surface", "123")] {
             let got = Store::objects()
                 .filter(q!(pk = f.s[0].id))
-                .annotate([("annotation", RawSQL(sql, Vec::<Value>::new(), FieldKind::TextField))])
+                .annotate([(
+                    "annotation",
+                    RawSQL(sql, Vec::<Value>::new(), FieldKind::TextField),
+                )])
                 .values_list_flat("annotation")
                 .all(db)
                 .unwrap();
@@ -939,7 +1048,12 @@ fn functions_raw_sql_and_distinct_on() {
                 .values_list_flat("name_len")
                 .all(db)
                 .unwrap();
-            let lengths = sorted(lengths.into_iter().map(|v| i64::from_value(v).unwrap()).collect());
+            let lengths = sorted(
+                lengths
+                    .into_iter()
+                    .map(|v| i64::from_value(v).unwrap())
+                    .collect(),
+            );
             assert_eq!(lengths, [3, 7, 8]);
         }
     });
@@ -982,7 +1096,9 @@ fn subqueries_in_annotations() {
             .values(["count"]);
         let rows = Publisher::objects()
             .annotate([("total_books", Count("book"))])
-            .filter(q!(total_books = Subquery(long_books).output_field(FieldKind::IntegerField)))
+            .filter(q!(
+                total_books = Subquery(long_books).output_field(FieldKind::IntegerField)
+            ))
             .values(["name"])
             .all(db)
             .unwrap();
@@ -1014,10 +1130,12 @@ fn subqueries_in_annotations() {
             .all(db)
             .unwrap();
         let names = sorted(rows.iter().map(|r| one::<String>(r, "name")).collect());
-        assert_eq!(names, ["Apress", "Morgan Kaufmann", "Prentice Hall", "Sams"]);
+        assert_eq!(
+            names,
+            ["Apress", "Morgan Kaufmann", "Prentice Hall", "Sams"]
+        );
         // test_annotation_exists_aggregate_values_chaining
-        let through = Book::objects()
-            .filter(q!(pk = OuterRef("pk"), authors__isnull = false));
+        let through = Book::objects().filter(q!(pk = OuterRef("pk"), authors__isnull = false));
         let dates = Book::objects()
             .values(["publisher"])
             .annotate([
@@ -1034,7 +1152,12 @@ fn subqueries_in_annotations() {
             .collect();
         assert_eq!(
             dates,
-            [date(1991, 10, 15), date(2008, 3, 3), date(2008, 6, 23), date(2008, 11, 3)]
+            [
+                date(1991, 10, 15),
+                date(2008, 3, 3),
+                date(2008, 6, 23),
+                date(2008, 11, 3)
+            ]
         );
         // test_annotation_subquery_and_aggregate_values_chaining
         let rows = Book::objects()
@@ -1059,11 +1182,22 @@ fn subqueries_in_annotations() {
             .unwrap();
         let got: Vec<(i64, f64, i64)> = rows
             .iter()
-            .map(|r| (one(r, "pub_year"), one(r, "top_rating"), one(r, "total_pages")))
+            .map(|r| {
+                (
+                    one(r, "pub_year"),
+                    one(r, "top_rating"),
+                    one(r, "total_pages"),
+                )
+            })
             .collect();
         assert_eq!(
             got,
-            [(1991, 5.0, 946), (1995, 4.0, 1132), (2007, 4.5, 447), (2008, 4.0, 1178)]
+            [
+                (1991, 5.0, 946),
+                (1995, 4.0, 1132),
+                (2007, 4.5, 447),
+                (2008, 4.0, 1178)
+            ]
         );
         // test_annotation_subquery_outerref_transform
         let rows = Book::objects()
@@ -1092,7 +1226,14 @@ fn subqueries_in_annotations() {
         );
         assert_eq!(
             got,
-            [(1991, 50), (1995, 40), (2007, 45), (2008, 40), (2008, 40), (2008, 40)]
+            [
+                (1991, 50),
+                (1995, 40),
+                (2007, 45),
+                (2008, 40),
+                (2008, 40),
+                (2008, 40)
+            ]
         );
     });
 }
@@ -1148,10 +1289,46 @@ fn alias_fixture(db: &Database) -> (Vec<Author>, Vec<Book>) {
     .collect();
     let p = publisher(db, "Apress", 3);
     let rows: [BookRow; 4] = [
-        ("159059725", DJANGO_GUIDE, 447, 4.5, "30.00", &a[0], &p, date(2007, 12, 6)),
-        ("159059996", PRACTICAL, 300, 4.0, "29.69", &a[2], &p, date(2008, 6, 23)),
-        ("013790395", AIMA, 1132, 4.0, "82.80", &a[3], &p, date(1995, 1, 15)),
-        ("155860191", PAIP, 946, 5.0, "75.00", &a[3], &p, date(1991, 10, 15)),
+        (
+            "159059725",
+            DJANGO_GUIDE,
+            447,
+            4.5,
+            "30.00",
+            &a[0],
+            &p,
+            date(2007, 12, 6),
+        ),
+        (
+            "159059996",
+            PRACTICAL,
+            300,
+            4.0,
+            "29.69",
+            &a[2],
+            &p,
+            date(2008, 6, 23),
+        ),
+        (
+            "013790395",
+            AIMA,
+            1132,
+            4.0,
+            "82.80",
+            &a[3],
+            &p,
+            date(1995, 1, 15),
+        ),
+        (
+            "155860191",
+            PAIP,
+            946,
+            5.0,
+            "75.00",
+            &a[3],
+            &p,
+            date(1991, 10, 15),
+        ),
     ];
     let b: Vec<Book> = rows.into_iter().map(|r| book(db, r)).collect();
     b[0].authors().add(db, [&a[0], &a[1]]).unwrap();
@@ -1167,7 +1344,8 @@ fn alias_fixture(db: &Database) -> (Vec<Author>, Vec<Book>) {
 fn alias_is_never_selected() {
     run(&models(), |db| {
         let (a, b) = alias_fixture(db);
-        let no_annotation = |book: &Book, name: &str| book.annotation::<Option<String>>(name).is_err();
+        let no_annotation =
+            |book: &Book, name: &str| book.annotation::<Option<String>>(name).is_err();
         // test_basic_alias
         let first = Book::objects()
             .alias([("is_book", Expr::from(1))])
@@ -1187,7 +1365,10 @@ fn alias_is_never_selected() {
                 ("is_book", F("is_book_alias")),
                 ("another_rating", F("another_rating_alias")),
                 ("pubdate_year", F("pubdate_alias__year")),
-                ("is_book2", Coalesce(["is_book_alias".into_expr(), 0.into_expr()]).into()),
+                (
+                    "is_book2",
+                    Coalesce(["is_book_alias".into_expr(), 0.into_expr()]).into(),
+                ),
             ])
             .all(db)
             .unwrap();
@@ -1198,7 +1379,10 @@ fn alias_is_never_selected() {
             assert!(no_annotation(book, "pubdate_alias"));
             assert_eq!(book.annotation::<i64>("is_book").unwrap(), 1);
             assert_eq!(book.annotation::<i64>("is_book2").unwrap(), 1);
-            assert_eq!(book.annotation::<f64>("another_rating").unwrap(), book.rating);
+            assert_eq!(
+                book.annotation::<f64>("another_rating").unwrap(),
+                book.rating
+            );
             assert_eq!(
                 book.annotation::<i32>("pubdate_year").unwrap(),
                 book.pubdate.year()
@@ -1235,7 +1419,9 @@ fn alias_is_never_selected() {
             .all(db)
             .unwrap();
         assert_eq!(authors.iter().map(|x| x.id).collect::<Vec<_>>(), [a[3].id]);
-        assert!(authors[0].annotation::<Option<String>>("book__pages__sum").is_err());
+        assert!(authors[0]
+            .annotation::<Option<String>>("book__pages__sum")
+            .is_err());
         // test_joined_alias_annotation
         let books = Book::objects()
             .select_related(["publisher"])
@@ -1318,8 +1504,7 @@ fn alias_misuse_errors() {
         // test_aggregate_alias
         let err = Author::objects()
             .alias([("other_age", F("age"))])
-            .aggregate(db, [("otherage_sum", Sum("other_age"))])
-            ;
+            .aggregate(db, [("otherage_sum", Sum("other_age"))]);
         assert_error_contains(
             err,
             "Cannot aggregate over the 'other_age' alias. Use annotate() to promote it.",
@@ -1347,8 +1532,9 @@ fn alias_misuse_errors() {
         if vendor(db) == Vendor::Postgres {
             let err = qs.distinct_on(["rating_alias"]).first(db);
             assert_error_contains(
-                err, "Cannot resolve keyword 'rating_alias' into field of Book.");
+                err,
+                "Cannot resolve keyword 'rating_alias' into field of Book.",
+            );
         }
     });
 }
-

@@ -267,9 +267,9 @@ fn register_math(conn: &rusqlite::Connection) -> Result<()> {
     let dt_add: Math = |ctx| {
         let (dt, micros): (Option<String>, Option<i64>) = (ctx.get(0)?, ctx.get(1)?);
         Ok(match (dt.as_deref().and_then(parse_datetime), micros) {
-            (Some(dt), Some(m)) => SqlValue::Text(format_datetime(
-                &(dt + chrono::TimeDelta::microseconds(m)),
-            )),
+            (Some(dt), Some(m)) => {
+                SqlValue::Text(format_datetime(&(dt + chrono::TimeDelta::microseconds(m))))
+            }
             _ => SqlValue::Null,
         })
     };
@@ -286,9 +286,8 @@ fn register_math(conn: &rusqlite::Connection) -> Result<()> {
     };
     let time_diff: Math = |ctx| {
         let (a, b): (Option<String>, Option<String>) = (ctx.get(0)?, ctx.get(1)?);
-        let parse = |t: Option<String>| {
-            t.and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M:%S%.f").ok())
-        };
+        let parse =
+            |t: Option<String>| t.and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M:%S%.f").ok());
         Ok(match (parse(a), parse(b)) {
             (Some(a), Some(b)) => (a - b)
                 .num_microseconds()

@@ -235,7 +235,10 @@ impl Expr {
         self.walk_unaggregated(&mut |e| match e {
             Expr::Field(p) => f(p),
             Expr::Condition(q) => q.walk_lookup_paths(f),
-            Expr::Case(c) => c.whens.iter().for_each(|w| w.condition.walk_lookup_paths(f)),
+            Expr::Case(c) => c
+                .whens
+                .iter()
+                .for_each(|w| w.condition.walk_lookup_paths(f)),
             _ => {}
         });
     }

@@ -150,9 +150,11 @@ fn check_alias(name: &str) -> std::result::Result<(), String> {
         || name.contains("/*")
         || name.contains("*/");
     if forbidden {
-        return Err("Column aliases cannot contain whitespace characters, quotation marks, \
+        return Err(
+            "Column aliases cannot contain whitespace characters, quotation marks, \
                     semicolons, or SQL comments."
-            .to_owned());
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -826,7 +828,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             check_alias(name).map_err(Error::invalid)?;
             let mut hidden = None;
             e.walk_fields(&mut |p| {
-                let alias = self.query.annotations.iter().find(|a| a.name == p && !a.selected);
+                let alias = self
+                    .query
+                    .annotations
+                    .iter()
+                    .find(|a| a.name == p && !a.selected);
                 hidden = hidden.or(alias);
             });
             if let Some(a) = hidden {

@@ -7,8 +7,9 @@ use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};
-use crate::query::ast::{annotation_aggregates, expr_aggregates, 
-    Annotation, Combined, Filter, Grouping, Nulls, OrderBy, Query, SelectRelated, Selection, SetOp,
+use crate::query::ast::{
+    annotation_aggregates, expr_aggregates, Annotation, Combined, Filter, Grouping, Nulls, OrderBy,
+    Query, SelectRelated, Selection, SetOp,
 };
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
@@ -438,6 +439,10 @@ pub(super) struct Compiler<'d, 'q> {
     /// For each annotation resolved between `filter()` calls, how many joins existed
     /// then: compiled again later, it reuses only those (Django resolves it once).
     pub(super) annotation_horizons: Vec<usize>,
+    /// Inside a condition of an expression (`When`, a boolean annotation): a negated
+    /// multi-valued lookup joins instead of splitting into a subquery, as Django's
+    /// `Q.resolve_expression` (`split_subq=False`).
+    pub(super) in_expression_condition: bool,
 }
 
 /// The alias letter of the tables of a subquery `depth` levels deep (`U0`, then `V0`...),
@@ -477,6 +482,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             in_window: false,
             outer_refs: Vec::new(),
             annotation_horizons: Vec::new(),
+            in_expression_condition: false,
         }
     }
 
@@ -956,7 +962,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
             self.condition(path, lookup, kind, lhs, value)?;
             return Ok(Vec::new());
         }
-        let r = match self.resolve(path, true, negated)? {
+        let split = negated && !self.in_expression_condition;
+        let r = match self.resolve(path, true, split)? {
             PathEnd::Column(r) => r,
             PathEnd::Split { alias, model, rest } => {
                 self.exists_subquery(alias, model, &rest, value)?;
@@ -1495,7 +1502,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 for p in &paths {
                     if let Some(i) = self.annotation_index(p) {
                         let a = &self.annotations[i];
-                        if annotation_aggregates(self.annotations, i) || fragment_is_constant(&a.expr)
+                        if annotation_aggregates(self.annotations, i)
+                            || fragment_is_constant(&a.expr)
                         {
                             continue;
                         }

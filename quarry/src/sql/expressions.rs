@@ -304,16 +304,7 @@ impl Compiler<'_, '_> {
                     Err(_) if self.wrapped > 0 => Ok(l),
                     result => result,
                 }?;
-                if result.is_some_and(|t| t.kind == FieldKind::DecimalField) {
-                    if let Some(cast) = self.w.dialect.decimal_expression_cast() {
-                        // SQLite: `price + 1` has no affinity and would not equal the
-                        // text '31'; CAST gives it NUMERIC affinity, as Django does.
-                        let sql = self.w.take_since(mark);
-                        self.w.push("CAST(");
-                        self.w.append(sql);
-                        self.w.push(cast);
-                    }
-                }
+                self.cast_decimal(mark, result);
                 Ok(result)
             }
             Expr::Aggregate(a) => self.aggregate(a).map(Some),
@@ -338,20 +329,45 @@ impl Compiler<'_, '_> {
                      and may only be used in a subquery."
                 ))),
             },
-            Expr::Case(c) => self.case(c, target),
+            Expr::Case(c) => {
+                let mark = self.w.mark();
+                let result = self.case(c, target)?;
+                self.cast_decimal(mark, result);
+                Ok(result)
+            }
             Expr::Condition(q) => {
                 self.w.push("(");
                 self.condition_in_expr(q)?;
                 self.w.push(")");
                 Ok(Some(Typed::of(FieldKind::BooleanField)))
             }
-            Expr::Func(f) => self.func(f, target),
+            Expr::Func(f) => {
+                let mark = self.w.mark();
+                let result = self.func(f, target)?;
+                self.cast_decimal(mark, result);
+                Ok(result)
+            }
             Expr::Wrapper { expr, output } => {
                 self.wrapped += 1;
                 let result = self.expr_inner(expr, target, cast);
                 self.wrapped -= 1;
                 result?;
                 Ok(Some(Typed::of(*output)))
+            }
+        }
+    }
+
+    /// Wraps what was written since `mark` in the dialect's decimal cast when it
+    /// computes a decimal. SQLite: `price + 1` or a CASE has no affinity and would not
+    /// equal the bound text '31'; `CAST(... AS NUMERIC)` gives it one, as Django's
+    /// SQLiteNumericMixin does.
+    fn cast_decimal(&mut self, mark: (usize, usize), typed: Option<Typed>) {
+        if typed.is_some_and(|t| t.kind == FieldKind::DecimalField) {
+            if let Some(cast) = self.w.dialect.decimal_expression_cast() {
+                let sql = self.w.take_since(mark);
+                self.w.push("CAST(");
+                self.w.append(sql);
+                self.w.push(cast);
             }
         }
     }
@@ -717,9 +733,10 @@ impl Compiler<'_, '_> {
     /// A condition inside an expression (a `When`, an aggregate's filter): its joins are
     /// left LEFT OUTER, since it decides a value and never drops a row.
     fn condition_in_expr(&mut self, q: &crate::query::Q) -> Result<()> {
-        let saved_call = self.filter_call.take();
+        let saved = (self.filter_call.take(), self.in_expression_condition);
+        self.in_expression_condition = true;
         let votes = self.q(q, false);
-        self.filter_call = saved_call;
+        (self.filter_call, self.in_expression_condition) = saved;
         let votes = votes?;
         self.joins.promote(&votes);
         Ok(())
@@ -752,6 +769,11 @@ impl Compiler<'_, '_> {
             }
             Ok(())
         };
+        if c.whens.iter().any(|w| w.condition.is_empty()) {
+            return Err(Error::invalid(
+                "An empty Q() can't be used as a When() condition.",
+            ));
+        }
         self.w.push("CASE");
         for w in &c.whens {
             self.w.push(" WHEN ");

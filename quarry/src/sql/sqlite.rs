@@ -46,11 +46,15 @@ impl Dialect for SqliteDialect {
         // Datetimes are text and durations microseconds: functions registered per
         // connection do the arithmetic (Django registers django_format_dtdelta).
         Some(match (op, lhs, rhs) {
-            (ArithOp::Add, DateField | DateTimeField, DurationField) => "QUARRY_DT_ADD({lhs}, {rhs})",
+            (ArithOp::Add, DateField | DateTimeField, DurationField) => {
+                "QUARRY_DT_ADD({lhs}, {rhs})"
+            }
             (ArithOp::Sub, DateField | DateTimeField, DurationField) => {
                 "QUARRY_DT_ADD({lhs}, -({rhs}))"
             }
-            (ArithOp::Add, DurationField, DateField | DateTimeField) => "QUARRY_DT_ADD({rhs}, {lhs})",
+            (ArithOp::Add, DurationField, DateField | DateTimeField) => {
+                "QUARRY_DT_ADD({rhs}, {lhs})"
+            }
             (ArithOp::Sub, DateField, DateField) | (ArithOp::Sub, DateTimeField, DateTimeField) => {
                 "QUARRY_DT_DIFF({lhs}, {rhs})"
             }
