@@ -7,7 +7,7 @@ mod common;
 use common::{assert_error_contains, run};
 use quarry::prelude::*;
 use quarry::testing::capture_queries;
-use quarry::{ModelMeta, VarianceSample};
+use quarry::{ModelMeta, OuterRef, Subquery, VarianceSample};
 use std::str::FromStr;
 
 #[derive(Model, Debug, Clone, PartialEq)]
@@ -988,6 +988,59 @@ fn aggregate_filter_argument() {
             Author::objects().aggregate(db, [("n", Count("*").filter(q!(age__gt = 29)))]),
             "Star cannot be used with filter. Please specify a field.",
         );
+    });
+}
+
+#[test]
+fn aggregate_filter_over_annotated_rows() {
+    // test_filter_argument.py: test_filtered_aggregate_ref_annotation,
+    // test_filtered_aggregate_on_annotate, test_filtered_aggregate_ref_subquery_annotation
+    run(&models(), |db| {
+        fixture(db);
+        let vals = Author::objects()
+            .annotate([("double_age", F("age") * 2)])
+            .aggregate(db, [("cnt", Count("pk").filter(q!(double_age__gt = 100)))])
+            .unwrap();
+        assert_eq!(one::<i64>(&vals, "cnt"), 1);
+        let annotated = Author::objects().annotate([(
+            "total_pages",
+            Sum("book__pages").filter(q!(book__rating__gt = 3)),
+        )]);
+        let expected: i64 = annotated
+            .all(db)
+            .unwrap()
+            .iter()
+            .filter(|a| a.annotation::<Option<i64>>("total_pages").unwrap() >= Some(400))
+            .map(|a| i64::from(a.age))
+            .sum();
+        let vals = annotated
+            .aggregate(
+                db,
+                [("summed_age", Sum("age").filter(q!(total_pages__gte = 400)))],
+            )
+            .unwrap();
+        assert_eq!(one::<i64>(&vals, "summed_age"), expected);
+        let earliest = Author::objects().annotate([(
+            "earliest_book_year",
+            Subquery(
+                Book::objects()
+                    .filter(q!(contact__pk = OuterRef("pk")))
+                    .order_by(["pubdate"])
+                    .values(["pubdate__year"])
+                    .slice(..1),
+            ),
+        )]);
+        let vals = earliest
+            .aggregate(db, [("cnt", Count("pk").filter(q!(earliest_book_year = 2008)))])
+            .unwrap();
+        assert_eq!(one::<i64>(&vals, "cnt"), 3);
+        // Over a values() grouping: the filter sees the grouped rows.
+        let vals = Book::objects()
+            .values(["publisher"])
+            .annotate([("n", Count("id"))])
+            .aggregate(db, [("groups", Count("publisher").filter(q!(n__gt = 1)))])
+            .unwrap();
+        assert_eq!(one::<i64>(&vals, "groups"), 2);
     });
 }
 

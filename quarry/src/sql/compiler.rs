@@ -443,6 +443,8 @@ pub(super) struct Compiler<'d, 'q> {
     /// multi-valued lookup joins instead of splitting into a subquery, as Django's
     /// `Q.resolve_expression` (`split_subq=False`).
     pub(super) in_expression_condition: bool,
+    /// `values()` columns get `AS "path"` (a subquery read by name).
+    pub(super) alias_values: bool,
 }
 
 /// The alias letter of the tables of a subquery `depth` levels deep (`U0`, then `V0`...),
@@ -483,6 +485,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             outer_refs: Vec::new(),
             annotation_horizons: Vec::new(),
             in_expression_condition: false,
+            alias_values: false,
         }
     }
 
@@ -1421,6 +1424,10 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     let r = self.resolve_column(p)?;
                     let lhs = self.lhs_sql(&r);
                     self.w.push(&lhs);
+                    if self.alias_values {
+                        self.w.push(" AS ");
+                        self.w.ident(p);
+                    }
                     out.push(OutColumn {
                         name: p.clone(),
                         kind: r.output_kind(),
@@ -2158,18 +2165,25 @@ pub fn aggregate(
     }
     // What the aggregates read: annotations and field paths, selected by the subquery
     // under their own names.
+    // An aggregate's `filter=` becomes a boolean column of the subquery, computed on
+    // its rows (a condition on an annotation sees the annotation), and the outer
+    // aggregate filters on that column.
+    let mut aggregates: Vec<(String, Expr)> = aggregates.to_vec();
+    let mut conditions: Vec<(String, Q)> = Vec::new();
+    for (_, e) in &mut aggregates {
+        e.walk_mut(&mut |node| {
+            if let Expr::Aggregate(a) = node {
+                if let Some(q) = a.filter.take() {
+                    let name = format!("__quarry_filter_{}", conditions.len());
+                    a.filter = Some(Q::Expr(Expr::Field(name.clone())));
+                    conditions.push((name, q));
+                }
+            }
+        });
+    }
+    let aggregates = &aggregates[..];
     let mut needed: Vec<String> = Vec::new();
     for (_, e) in aggregates {
-        let mut filtered = false;
-        if let Expr::Aggregate(a) = e {
-            filtered = a.filter.is_some();
-        }
-        if filtered {
-            return Err(Error::invalid(
-                "aggregate(): a filter on an aggregate over grouped, sliced or distinct rows \
-                 is not supported yet; filter the QuerySet instead",
-            ));
-        }
         e.walk_fields(&mut |p| {
             if !needed.iter().any(|n| n == p) {
                 needed.push(p.to_owned());
@@ -2183,10 +2197,35 @@ pub fn aggregate(
         };
     }
     let mut inner = bare(query, Some(Selection::Values(needed.clone())));
+    for (name, q) in conditions {
+        inner.annotations.push(Annotation {
+            name,
+            expr: Expr::Condition(Box::new(q)),
+            selected: true,
+            alias: false,
+            after_filters: inner.filters.len(),
+        });
+    }
     for a in &mut inner.annotations {
         a.selected = needed.contains(&a.name);
     }
-    let (inner_w, columns, ..) = select_raw(&inner, SqlWriter::new(dialect))?;
+    let (inner_w, columns) = if inner.combined.is_some() {
+        let (w, columns, ..) = select_raw(&inner, SqlWriter::new(dialect))?;
+        (w, columns)
+    } else {
+        // Columns named by their paths (`publisher`, not `publisher_id`): the outer
+        // aggregates read them by name.
+        let mut ic = Compiler::for_query(&inner, SqlWriter::new(dialect));
+        ic.alias_values = true;
+        let head = if inner.distinct {
+            "SELECT DISTINCT "
+        } else {
+            "SELECT "
+        };
+        let columns = ic.select(&inner, head, true)?;
+        dialect.limit_offset(&mut ic.w.sql, inner.limit, inner.offset);
+        (ic.w, columns)
+    };
     let mut c = Compiler::new(query.model, SqlWriter::new(dialect));
     c.outer_of = Some(columns);
     c.w.push("SELECT ");
