@@ -17,8 +17,18 @@ pub struct Number {
     pub _state: ModelState,
 }
 
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "qs_combinators")]
+pub struct ReservedName {
+    pub id: i64,
+    #[field(max_length = 20)]
+    pub name: String,
+    pub order: i32,
+    pub _state: ModelState,
+}
+
 fn models() -> Vec<&'static ModelMeta> {
-    vec![Number::meta()]
+    vec![Number::meta(), ReservedName::meta()]
 }
 
 fn fixture(db: &Database) {
@@ -177,5 +187,47 @@ fn unsupported_operations_after_combinators() {
                 .all(db),
             "must select the same number of columns (1 and 2)",
         );
+    });
+}
+
+#[test]
+fn different_models_and_mixed_operations() {
+    run(&models(), |db| {
+        fixture(db);
+        ReservedName::objects()
+            .create(
+                db,
+                ReservedName {
+                    id: 0,
+                    name: "rn1".into(),
+                    order: 42,
+                    _state: ModelState::new(),
+                },
+            )
+            .unwrap();
+        // test_union_with_values_list_on_different_models (Django's
+        // test_union_with_two_annotated_values_list shape): matching columns suffice.
+        let rows = ReservedName::objects()
+            .values_list(["order"])
+            .union([Number::objects().filter(q!(num__lte = 1)).values_list(["num"])])
+            .order_by(["order"])
+            .all(db)
+            .unwrap();
+        let got: Vec<i64> = rows.into_iter().map(|r| r[0].clone().get().unwrap()).collect();
+        assert_eq!(got, [0, 1, 42]);
+        // A second, different operation combines the first as its left side:
+        // (num <= 4 UNION num >= 6) INTERSECT even.
+        let low = Number::objects().filter(q!(num__lte = 4));
+        let high = Number::objects().filter(q!(num__gte = 6));
+        let even = Number::objects().filter(q!(num__in = vec![0, 2, 4, 6, 8]));
+        let mixed = low.union([high]).intersection([even]);
+        assert_eq!(nums(db, mixed.clone()), [0, 2, 4, 6, 8]);
+        assert_eq!(mixed.count(db).unwrap(), 5);
+        let odd_low = Number::objects().filter(q!(num__in = vec![1, 3]));
+        let diff = Number::objects()
+            .filter(q!(num__lte = 4))
+            .union_all([Number::objects().filter(q!(num = 9))])
+            .difference([odd_low]);
+        assert_eq!(nums(db, diff), [0, 2, 4, 9]);
     });
 }

@@ -244,6 +244,9 @@ pub struct Combined {
     pub all: bool,
     /// The other queries, in order.
     pub others: Vec<Query>,
+    /// The left operand when it is itself a combination of another operation
+    /// (`a.union(b).intersection(c)`); `None`: the query holding this.
+    pub first: Option<Box<Query>>,
 }
 
 /// How a query with aggregate annotations groups its rows (Django's `Query.group_by`).

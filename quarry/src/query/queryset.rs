@@ -215,11 +215,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         self
     }
 
-    fn set_operation(
+    fn set_operation<M2: Model>(
         mut self,
         op: super::ast::SetOp,
         all: bool,
-        others: impl IntoIterator<Item = QuerySet<M, R>>,
+        others: impl IntoIterator<Item = QuerySet<M2, R>>,
     ) -> Self {
         let mut queries = Vec::new();
         for other in others {
@@ -228,15 +228,17 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             }
             queries.push(other.query);
         }
+        let mut first = None;
         if let Some(existing) = self.query.combined.take() {
-            // `a.union(b).union(c)`: one flat combination when the operation is the same.
             if existing.op == op && existing.all == all {
+                // `a.union(b).union(c)`: one flat combination.
                 queries.splice(0..0, existing.others);
+                first = existing.first;
             } else {
-                self.error.get_or_insert_with(|| {
-                    "Combining different set operations in one QuerySet is not supported yet."
-                        .to_owned()
-                });
+                // `a.union(b).intersection(c)`: `(a UNION b) INTERSECT c`.
+                let mut left = self.query.clone();
+                left.combined = Some(existing);
+                first = Some(Box::new(left));
             }
         }
         if self.query.empty {
@@ -254,6 +256,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             op,
             all,
             others: queries,
+            first,
         }));
         self.with(|_| {})
     }
@@ -290,22 +293,22 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// assert_eq!(evens.difference([small]).count(&db)?, 1);
     /// # Ok::<(), quarry::Error>(())
     /// ```
-    pub fn union(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+    pub fn union<M2: Model>(self, others: impl IntoIterator<Item = QuerySet<M2, R>>) -> Self {
         self.set_operation(super::ast::SetOp::Union, false, others)
     }
 
     /// `union()` keeping duplicates (Django's `union(..., all=True)`).
-    pub fn union_all(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+    pub fn union_all<M2: Model>(self, others: impl IntoIterator<Item = QuerySet<M2, R>>) -> Self {
         self.set_operation(super::ast::SetOp::Union, true, others)
     }
 
     /// The rows in this QuerySet and in every one of `others` (`INTERSECT`).
-    pub fn intersection(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+    pub fn intersection<M2: Model>(self, others: impl IntoIterator<Item = QuerySet<M2, R>>) -> Self {
         self.set_operation(super::ast::SetOp::Intersection, false, others)
     }
 
     /// The rows in this QuerySet and in none of `others` (`EXCEPT`).
-    pub fn difference(self, others: impl IntoIterator<Item = QuerySet<M, R>>) -> Self {
+    pub fn difference<M2: Model>(self, others: impl IntoIterator<Item = QuerySet<M2, R>>) -> Self {
         self.set_operation(super::ast::SetOp::Difference, false, others)
     }
 

@@ -200,6 +200,10 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         for other in &c.others {
             hash_query(other, 0, h);
         }
+        match &c.first {
+            Some(first) => hash_query(first, 1, h),
+            None => 0u8.hash(h),
+        }
     }
     match &query.loading {
         Loading::All => {}

@@ -2081,7 +2081,18 @@ fn combined_raw<'d>(query: &Query, combined: &Combined, w: SqlWriter<'d>) -> Res
             ));
         }
     }
-    let (mut w, columns, related, annotations, loaded) = select_raw(&part(query), w)?;
+    let (mut w, columns, related, annotations, loaded) = match &combined.first {
+        // A combination of another operation on the left: `SELECT * FROM (a UNION b)`.
+        Some(first) => {
+            let mut w = w;
+            w.push("SELECT * FROM (");
+            let (mut w, columns, related, annotations, loaded) = select_raw(first, w)?;
+            w.push(") ");
+            w.ident("__left");
+            (w, columns, related, annotations, loaded)
+        }
+        None => select_raw(&part(query), w)?,
+    };
     let keyword = match (combined.op, combined.all) {
         (SetOp::Union, false) => " UNION ",
         (SetOp::Union, true) => " UNION ALL ",
