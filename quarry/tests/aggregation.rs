@@ -1031,7 +1031,10 @@ fn aggregate_filter_over_annotated_rows() {
             ),
         )]);
         let vals = earliest
-            .aggregate(db, [("cnt", Count("pk").filter(q!(earliest_book_year = 2008)))])
+            .aggregate(
+                db,
+                [("cnt", Count("pk").filter(q!(earliest_book_year = 2008)))],
+            )
             .unwrap();
         assert_eq!(one::<i64>(&vals, "cnt"), 3);
         // Over a values() grouping: the filter sees the grouped rows.

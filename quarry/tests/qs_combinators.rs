@@ -209,11 +209,16 @@ fn different_models_and_mixed_operations() {
         // test_union_with_two_annotated_values_list shape): matching columns suffice.
         let rows = ReservedName::objects()
             .values_list(["order"])
-            .union([Number::objects().filter(q!(num__lte = 1)).values_list(["num"])])
+            .union([Number::objects()
+                .filter(q!(num__lte = 1))
+                .values_list(["num"])])
             .order_by(["order"])
             .all(db)
             .unwrap();
-        let got: Vec<i64> = rows.into_iter().map(|r| r[0].clone().get().unwrap()).collect();
+        let got: Vec<i64> = rows
+            .into_iter()
+            .map(|r| r[0].clone().get().unwrap())
+            .collect();
         assert_eq!(got, [0, 1, 42]);
         // A second, different operation combines the first as its left side:
         // (num <= 4 UNION num >= 6) INTERSECT even.

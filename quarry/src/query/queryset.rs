@@ -303,7 +303,10 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     }
 
     /// The rows in this QuerySet and in every one of `others` (`INTERSECT`).
-    pub fn intersection<M2: Model>(self, others: impl IntoIterator<Item = QuerySet<M2, R>>) -> Self {
+    pub fn intersection<M2: Model>(
+        self,
+        others: impl IntoIterator<Item = QuerySet<M2, R>>,
+    ) -> Self {
         self.set_operation(super::ast::SetOp::Intersection, false, others)
     }
 
