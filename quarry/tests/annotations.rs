@@ -1522,12 +1522,10 @@ fn alias_misuse_errors() {
             qs.clone().values(["rating_alias"]).all(db),
             "Cannot select the 'rating_alias' alias. Use annotate() to promote it.",
         );
-        for err in [qs.clone().values_list(["rating_alias"]).all(db)] {
-            assert_error_contains(
-                err,
-                "Cannot select the 'rating_alias' alias. Use annotate() to promote it.",
-            );
-        }
+        assert_error_contains(
+            qs.clone().values_list(["rating_alias"]).all(db),
+            "Cannot select the 'rating_alias' alias. Use annotate() to promote it.",
+        );
         // test_distinct_on_alias
         if vendor(db) == Vendor::Postgres {
             let err = qs.distinct_on(["rating_alias"]).first(db);
