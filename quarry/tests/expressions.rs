@@ -592,3 +592,65 @@ fn raw_sql_in_annotate_filter_and_order_by() {
         );
     });
 }
+
+#[test]
+fn nested_outer_refs() {
+    // test_nested_subquery_outer_ref_2 / _with_autofield, on this file's models:
+    // OuterRef(OuterRef(...)) inside a subquery inside a subquery reads the outermost row.
+    run(&models(), |db| {
+        let f = fixture(db);
+        // For each employee: of the companies they lead, the first one's CEO salary,
+        // read from the employee row two levels out.
+        let innermost = Employee::objects()
+            .filter(q!(pk = OuterRef(OuterRef("pk")), pk = OuterRef("ceo")))
+            .values(["salary"]);
+        let middle = Company::objects()
+            .filter(q!(ceo = OuterRef("pk")))
+            .annotate([("ceo_salary", Subquery(innermost))])
+            .order_by(["pk"])
+            .values(["ceo_salary"])
+            .slice(..1);
+        let rows = Employee::objects()
+            .annotate([("led_salary", Subquery(middle))])
+            .order_by(["pk"])
+            .values_list(["firstname", "led_salary"])
+            .all(db)
+            .unwrap();
+        let got: Vec<(String, Option<i64>)> = rows
+            .into_iter()
+            .map(|r| (r[0].clone().get().unwrap(), r[1].clone().get().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Joe".to_owned(), Some(10)),
+                ("Frank".to_owned(), Some(20)),
+                ("Max".to_owned(), Some(30))
+            ]
+        );
+        // The same reference in a filter: companies whose CEO earns more than four
+        // times the company's num_chairs, through an Exists two levels deep.
+        let deep = Employee::objects().filter(q!(
+            pk = OuterRef("pk"),
+            salary__gt = OuterRef(OuterRef("num_chairs")) * 4
+        ));
+        let mid = Employee::objects().filter(q!(pk = OuterRef("ceo"), pk__in = deep));
+        let found = Company::objects()
+            .filter(Q::expr(Exists(mid)))
+            .order_by(["pk"])
+            .all(db)
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [f.foobar_ltd.id, f.gmbh.id]
+        );
+        // Reaching past the outermost query is refused.
+        let too_far = Employee::objects().filter(q!(pk = OuterRef(OuterRef("pk"))));
+        assert_error_contains(
+            Company::objects()
+                .filter(Q::expr(Exists(too_far)))
+                .count(db),
+            "reaches further out than the queries around this subquery",
+        );
+    });
+}

@@ -82,8 +82,14 @@ pub enum Expr {
     Window(Box<super::window::Window>),
     /// A subquery: its value, `EXISTS`, or the right side of `in`.
     Subquery(Box<super::subquery::SubqueryExpr>),
-    /// A column of the enclosing query, inside a subquery (`OuterRef("pk")`).
-    OuterRef(String),
+    /// A column of an enclosing query, inside a subquery: `OuterRef("pk")` (depth 0,
+    /// the query just outside) or `OuterRef(OuterRef("pk"))` (depth 1, one further out).
+    OuterRef {
+        /// The field path or annotation name in that query.
+        path: String,
+        /// How many queries further out than the one just outside.
+        depth: u8,
+    },
     /// A condition used as a boolean value, Django's `ExpressionWrapper(Q(...),
     /// output_field=BooleanField())`: `Expr::from(q!(age__lt = 40))`.
     Condition(Box<super::Q>),
@@ -166,7 +172,7 @@ impl Expr {
         match self {
             Expr::Value(_)
             | Expr::Field(_)
-            | Expr::OuterRef(_)
+            | Expr::OuterRef { .. }
             | Expr::Subquery(_)
             | Expr::Raw { .. }
             | Expr::Window(_) => false,
@@ -183,7 +189,7 @@ impl Expr {
     /// annotated query, which read those columns from a subquery).
     pub(crate) fn walk_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
         match self {
-            Expr::Value(_) | Expr::OuterRef(_) | Expr::Subquery(_) | Expr::Raw { .. } => {}
+            Expr::Value(_) | Expr::OuterRef { .. } | Expr::Subquery(_) | Expr::Raw { .. } => {}
             Expr::Window(w) => {
                 w.expr.walk_fields(f);
                 w.partition_by.iter().for_each(|e| e.walk_fields(f));
@@ -271,7 +277,7 @@ impl Expr {
         match self {
             Expr::Value(_)
             | Expr::Field(_)
-            | Expr::OuterRef(_)
+            | Expr::OuterRef { .. }
             | Expr::Subquery(_)
             | Expr::Raw { .. } => {}
             Expr::Window(w) => {
@@ -319,7 +325,7 @@ impl Expr {
         match self {
             Expr::Value(_)
             | Expr::Field(_)
-            | Expr::OuterRef(_)
+            | Expr::OuterRef { .. }
             | Expr::Subquery(_)
             | Expr::Raw { .. } => {}
             Expr::Window(w) => {
@@ -362,12 +368,14 @@ impl Expr {
         f(self);
     }
 
-    /// Calls `f` on every `OuterRef` path in the expression (not inside subqueries).
-    pub(crate) fn walk_outer_refs<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
-        self.walk(&mut |e| {
-            if let Expr::OuterRef(p) = e {
-                f(p)
-            }
+    /// Calls `f(path, level)` on every `OuterRef` of the expression and of the
+    /// subqueries inside it (`nesting` deep) that reaches outside the query holding
+    /// the expression: `level` 0 is the query just outside, 1 the one beyond.
+    pub(crate) fn walk_outer_refs<'a>(&'a self, nesting: u8, f: &mut dyn FnMut(&'a str, u8)) {
+        self.walk(&mut |e| match e {
+            Expr::OuterRef { path, depth } if *depth >= nesting => f(path, depth - nesting),
+            Expr::Subquery(sub) => sub.query.walk_outer_refs(nesting + 1, f),
+            _ => {}
         });
     }
 }

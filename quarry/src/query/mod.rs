@@ -26,4 +26,4 @@ pub use q::Q;
 pub(crate) use queryset::{insert_batch, read_column, read_key};
 pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
 pub use rows::{FromQueryRow, RowShape, ValuesRow};
-pub use subquery::{Exists, OuterRef, Subquery, SubqueryExpr};
+pub use subquery::{Exists, OuterRef, OuterRefTarget, Subquery, SubqueryExpr};

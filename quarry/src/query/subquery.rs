@@ -129,28 +129,76 @@ pub fn Exists<M: Model, R>(qs: QuerySet<M, R>) -> Expr {
 }
 
 /// A column of the enclosing query, inside a subquery: Django's `OuterRef("field")`.
+/// `OuterRef(OuterRef("field"))` reaches one query further out, from a subquery
+/// inside a subquery.
 ///
 /// ```
 /// use quarry::{OuterRef, Expr};
-/// assert_eq!(OuterRef("pk"), Expr::OuterRef("pk".into()));
+/// assert_eq!(OuterRef("pk"), Expr::OuterRef { path: "pk".into(), depth: 0 });
+/// assert_eq!(OuterRef(OuterRef("pk")), Expr::OuterRef { path: "pk".into(), depth: 1 });
 /// ```
 #[allow(non_snake_case)]
-pub fn OuterRef(path: impl Into<String>) -> Expr {
-    Expr::OuterRef(path.into())
+pub fn OuterRef(target: impl OuterRefTarget) -> Expr {
+    target.outer_ref()
+}
+
+/// What [`OuterRef`] takes: a field path, or another `OuterRef` to reach further out.
+pub trait OuterRefTarget {
+    /// The `OuterRef` expression naming this target.
+    fn outer_ref(self) -> Expr;
+}
+
+impl OuterRefTarget for &str {
+    fn outer_ref(self) -> Expr {
+        Expr::OuterRef {
+            path: self.to_owned(),
+            depth: 0,
+        }
+    }
+}
+
+impl OuterRefTarget for String {
+    fn outer_ref(self) -> Expr {
+        Expr::OuterRef {
+            path: self,
+            depth: 0,
+        }
+    }
+}
+
+impl OuterRefTarget for Expr {
+    fn outer_ref(self) -> Expr {
+        match self {
+            Expr::OuterRef { path, depth } => Expr::OuterRef {
+                path,
+                depth: depth.saturating_add(1),
+            },
+            Expr::Field(path) => Expr::OuterRef { path, depth: 0 },
+            other => Expr::Func(Box::new(super::Func {
+                function: super::Function::Invalid(format!(
+                    "OuterRef() takes a field name or another OuterRef, not {other:?}"
+                )),
+                args: Vec::new(),
+                output: None,
+            })),
+        }
+    }
 }
 
 impl Query {
-    /// Calls `f` on every `OuterRef` path of this query level (not of subqueries inside).
-    pub(crate) fn walk_outer_refs<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+    /// Calls `f(path, level)` on every `OuterRef` of this query and of the subqueries
+    /// inside it that reaches outside this query (`nesting`: how deep this query is
+    /// below the one asking); `level` 0 is the query just outside.
+    pub(crate) fn walk_outer_refs<'a>(&'a self, nesting: u8, f: &mut dyn FnMut(&'a str, u8)) {
         for filter in &self.filters {
-            filter.q.walk_exprs(&mut |e| e.walk_outer_refs(f));
+            filter.q.walk_exprs(&mut |e| e.walk_outer_refs(nesting, f));
         }
         for a in &self.annotations {
-            a.expr.walk_outer_refs(f);
+            a.expr.walk_outer_refs(nesting, f);
         }
         for o in self.order_by.iter().flatten() {
             if let super::OrderBy::Expr { expr, .. } = o {
-                expr.walk_outer_refs(f);
+                expr.walk_outer_refs(nesting, f);
             }
         }
     }

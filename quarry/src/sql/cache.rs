@@ -317,9 +317,9 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
             7u8.hash(h);
             hash_query(&sub.query, u64::from(sub.exists), h);
         }
-        Expr::OuterRef(path) => {
+        Expr::OuterRef { path, depth } => {
             8u8.hash(h);
-            path.hash(h);
+            (path, depth).hash(h);
         }
         Expr::Raw {
             sql,

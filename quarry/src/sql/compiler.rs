@@ -435,7 +435,7 @@ pub(super) struct Compiler<'d, 'q> {
     /// Inside a window's function (window functions are allowed only there).
     pub(super) in_window: bool,
     /// The `OuterRef` paths of a subquery, as the enclosing query resolved them.
-    pub(super) outer_refs: Vec<(String, String, super::expressions::Typed)>,
+    pub(super) outer_refs: Vec<OuterColumn>,
     /// For each annotation resolved between `filter()` calls, how many joins existed
     /// then: compiled again later, it reuses only those (Django resolves it once).
     pub(super) annotation_horizons: Vec<usize>,
@@ -445,6 +445,15 @@ pub(super) struct Compiler<'d, 'q> {
     pub(super) in_expression_condition: bool,
     /// `values()` columns get `AS "path"` (a subquery read by name).
     pub(super) alias_values: bool,
+}
+
+/// An `OuterRef` of a subquery as an enclosing query resolved it: its path, how many
+/// queries beyond the one just outside, and the SQL and type of the column there.
+pub(super) struct OuterColumn {
+    pub(super) path: String,
+    pub(super) level: u8,
+    pub(super) sql: String,
+    pub(super) typed: super::expressions::Typed,
 }
 
 /// The alias letter of the tables of a subquery `depth` levels deep (`U0`, then `V0`...),
@@ -1829,7 +1838,7 @@ fn fragment_is_constant(e: &Expr) -> bool {
     // A correlated subquery reads the row: it is grouped like a column.
     e.walk(&mut |node| {
         if let Expr::Subquery(sub) = node {
-            sub.query.walk_outer_refs(&mut |_| any = true);
+            sub.query.walk_outer_refs(0, &mut |_, _| any = true);
         }
     });
     !any

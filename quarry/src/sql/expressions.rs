@@ -1,7 +1,7 @@
 //! Compiling expressions: `F()` paths and annotation names, arithmetic, aggregates,
 //! `Case`/`When` and functions, each with the output type Django would infer.
 
-use super::compiler::{alias_prefix, prep, Compiler, Fragment, PathEnd, SqlWriter};
+use super::compiler::{alias_prefix, prep, Compiler, Fragment, OuterColumn, PathEnd, SqlWriter};
 use super::joins::Joins;
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
@@ -318,17 +318,23 @@ impl Compiler<'_, '_> {
                 self.raw_sql(sql, params)?;
                 Ok(Some(Typed::of(*output)))
             }
-            Expr::OuterRef(path) => match self.outer_refs.iter().find(|(p, ..)| p == path) {
-                Some((_, sql, typed)) => {
-                    let (sql, typed) = (sql.clone(), *typed);
-                    self.w.push(&sql);
-                    Ok(Some(typed))
+            Expr::OuterRef { path, depth } => {
+                let found = self
+                    .outer_refs
+                    .iter()
+                    .find(|c| c.path == *path && c.level == *depth);
+                match found {
+                    Some(c) => {
+                        let (sql, typed) = (c.sql.clone(), c.typed);
+                        self.w.push(&sql);
+                        Ok(Some(typed))
+                    }
+                    None => Err(Error::invalid(format!(
+                        "This queryset contains a reference to an outer query \
+                         (OuterRef(\"{path}\")) and may only be used in a subquery."
+                    ))),
                 }
-                None => Err(Error::invalid(format!(
-                    "This queryset contains a reference to an outer query (OuterRef(\"{path}\")) \
-                     and may only be used in a subquery."
-                ))),
-            },
+            }
             Expr::Case(c) => {
                 let mark = self.w.mark();
                 let result = self.case(c, target)?;
@@ -463,14 +469,36 @@ impl Compiler<'_, '_> {
         if let Some(e) = &sub.error {
             return Err(Error::invalid(e.clone()));
         }
-        let mut paths: Vec<&str> = Vec::new();
-        sub.query.walk_outer_refs(&mut |p| {
-            if !paths.contains(&p) {
-                paths.push(p)
+        // What the subquery (and the subqueries inside it) read from outside it: level
+        // 0 is this query's row, resolved here; a higher level comes from what this
+        // query was given, one level further out.
+        let mut wanted: Vec<(&str, u8)> = Vec::new();
+        sub.query.walk_outer_refs(0, &mut |p, level| {
+            if !wanted.contains(&(p, level)) {
+                wanted.push((p, level))
             }
         });
-        let mut refs = Vec::with_capacity(paths.len());
-        for p in paths {
+        let mut refs = Vec::with_capacity(wanted.len());
+        for (p, level) in wanted {
+            if level > 0 {
+                let Some(c) = self
+                    .outer_refs
+                    .iter()
+                    .find(|c| c.path == p && c.level == level - 1)
+                else {
+                    return Err(Error::invalid(format!(
+                        "OuterRef(OuterRef(\"{p}\")) reaches further out than the queries \
+                         around this subquery"
+                    )));
+                };
+                refs.push(OuterColumn {
+                    path: p.to_owned(),
+                    level,
+                    sql: c.sql.clone(),
+                    typed: c.typed,
+                });
+                continue;
+            }
             let mark = self.w.mark();
             let typed = self.expr(&Expr::Field(p.to_owned()), None)?;
             let f = self.w.take_since(mark);
@@ -480,7 +508,12 @@ impl Compiler<'_, '_> {
                      not supported yet"
                 )));
             }
-            refs.push((p.to_owned(), f.sql, typed));
+            refs.push(OuterColumn {
+                path: p.to_owned(),
+                level: 0,
+                sql: f.sql,
+                typed,
+            });
         }
         let mut inner = sub.query.clone();
         // `none()` inside: no row, so NULL, false for EXISTS, nothing for `in`.
