@@ -188,48 +188,26 @@ impl Expr {
     /// Calls `f` on every field path the expression names (for aggregates over an
     /// annotated query, which read those columns from a subquery).
     pub(crate) fn walk_fields<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
-        match self {
-            Expr::Value(_) | Expr::OuterRef { .. } | Expr::Subquery(_) | Expr::Raw { .. } => {}
+        // `walk` reaches every expression, conditions' values included; the paths that
+        // are not expressions (lookups, window orderings by name) are read here.
+        self.walk(&mut |e| match e {
+            Expr::Field(p) => f(p),
             Expr::Window(w) => {
-                w.expr.walk_fields(f);
-                w.partition_by.iter().for_each(|e| e.walk_fields(f));
                 for o in &w.order_by {
-                    match o {
-                        super::OrderBy::Field { path, .. } => f(path),
-                        super::OrderBy::Expr { expr, .. } => expr.walk_fields(f),
-                        super::OrderBy::Random => {}
+                    if let super::OrderBy::Field { path, .. } = o {
+                        f(path)
                     }
                 }
             }
-            Expr::Field(p) => f(p),
-            Expr::Arith { lhs, rhs, .. } => {
-                lhs.walk_fields(f);
-                rhs.walk_fields(f);
-            }
             Expr::Aggregate(a) => {
-                if let Some(arg) = &a.arg {
-                    arg.walk_fields(f);
-                }
-                if let Some(d) = &a.default {
-                    d.walk_fields(f);
-                }
                 if let Some(q) = &a.filter {
-                    q.walk_paths(f);
+                    q.walk_lookup_keys(f);
                 }
             }
-            Expr::Case(c) => {
-                for w in &c.whens {
-                    w.condition.walk_paths(f);
-                    w.then.walk_fields(f);
-                }
-                if let Some(d) = &c.default {
-                    d.walk_fields(f);
-                }
-            }
-            Expr::Condition(q) => q.walk_paths(f),
-            Expr::Func(func) => func.args.iter().for_each(|a| a.walk_fields(f)),
-            Expr::Wrapper { expr, .. } => expr.walk_fields(f),
-        }
+            Expr::Case(c) => c.whens.iter().for_each(|w| w.condition.walk_lookup_keys(f)),
+            Expr::Condition(q) => q.walk_lookup_keys(f),
+            _ => {}
+        });
     }
 }
 

@@ -87,16 +87,14 @@ impl Q {
         }
     }
 
-    /// Calls `f` on every path the condition names, lookups included.
-    pub(crate) fn walk_paths<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
+    /// Calls `f` on the lookup paths alone (`name__icontains`), not on the paths of
+    /// their values.
+    pub(crate) fn walk_lookup_keys<'a>(&'a self, f: &mut impl FnMut(&'a str)) {
         match self {
-            Q::Lookup { path, value } => {
-                f(path);
-                value.walk_fields(f);
-            }
-            Q::And(c) | Q::Or(c) => c.iter().for_each(|c| c.walk_paths(f)),
-            Q::Not(inner) => inner.walk_paths(f),
-            Q::Expr(e) => e.walk_fields(f),
+            Q::Lookup { path, .. } => f(path),
+            Q::And(c) | Q::Or(c) => c.iter().for_each(|c| c.walk_lookup_keys(f)),
+            Q::Not(inner) => inner.walk_lookup_keys(f),
+            Q::Expr(_) => {}
         }
     }
 
