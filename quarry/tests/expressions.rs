@@ -644,6 +644,23 @@ fn nested_outer_refs() {
             found.iter().map(|c| c.id).collect::<Vec<_>>(),
             [f.foobar_ltd.id, f.gmbh.id]
         );
+        // An OuterRef naming an annotation that binds parameters binds them where it
+        // is read (twice here, before the subquery's own parameter), and again with new
+        // values from the statement cache.
+        for (plus, expected) in [(5, vec![f.foobar_ltd.id]), (25, vec![f.gmbh.id])] {
+            let ceo = Employee::objects().filter(q!(
+                pk = OuterRef("ceo"),
+                salary__gt = OuterRef("limit"),
+                salary__lt = OuterRef("limit") * 3
+            ));
+            let found = Company::objects()
+                .annotate([("limit", F("num_chairs") + plus)])
+                .filter(Q::expr(Exists(ceo)))
+                .order_by(["pk"])
+                .all(db)
+                .unwrap();
+            assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), expected);
+        }
         // Reaching past the outermost query is refused.
         let too_far = Employee::objects().filter(q!(pk = OuterRef(OuterRef("pk"))));
         assert_error_contains(

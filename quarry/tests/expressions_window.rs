@@ -4,19 +4,22 @@
 mod common;
 
 use common::{assert_error_contains, run};
-use quarry::functions::Extract;
+use quarry::functions::{Extract, Upper};
 use quarry::prelude::*;
 use quarry::query::OrderBy;
+use quarry::testing::capture_queries;
 use quarry::window::{
     CumeDist, DenseRank, FirstValue, Lag, Lead, NTile, PercentRank, Rank, RowNumber, RowRange,
     ValueRange, Window,
 };
-use quarry::ModelMeta;
+use quarry::{ModelMeta, OuterRef, Subquery};
 
 #[derive(Model, Debug, Clone, PartialEq)]
 #[model(app_label = "expressions_window")]
 pub struct Employee {
     pub id: i64,
+    #[field(on_delete = Cascade)]
+    pub classification: Option<ForeignKey<Classification>>,
     #[field(max_length = 40)]
     pub name: String,
     pub salary: u32,
@@ -27,11 +30,41 @@ pub struct Employee {
     pub _state: ModelState,
 }
 
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "expressions_window")]
+pub struct Classification {
+    pub id: i64,
+    #[field(max_length = 10)]
+    pub code: String,
+    pub _state: ModelState,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[model(app_label = "expressions_window")]
+pub struct PastEmployeeDepartment {
+    pub id: i64,
+    #[field(on_delete = Cascade, related_name = "past_departments")]
+    pub employee: ForeignKey<Employee>,
+    #[field(max_length = 40)]
+    pub department: String,
+    pub _state: ModelState,
+}
+
 fn models() -> Vec<&'static ModelMeta> {
-    vec![Employee::meta()]
+    vec![
+        Classification::meta(),
+        Employee::meta(),
+        PastEmployeeDepartment::meta(),
+    ]
 }
 
 fn fixture(db: &Database) {
+    let mut classification = Classification {
+        id: 0,
+        code: String::new(),
+        _state: ModelState::new(),
+    };
+    classification.save(db).unwrap();
     let rows = [
         ("Jones", 45000, "Accounting", (2005, 11, 1), 20),
         ("Williams", 37000, "Accounting", (2009, 6, 1), 20),
@@ -50,6 +83,7 @@ fn fixture(db: &Database) {
         .into_iter()
         .map(|(name, salary, department, (y, m, d), age)| Employee {
             id: 0,
+            classification: Some(ForeignKey::to(&classification).unwrap()),
             name: name.into(),
             salary,
             department: department.into(),
@@ -60,6 +94,19 @@ fn fixture(db: &Database) {
         .collect();
     Employee::objects()
         .bulk_create(db, employees, &BulkCreate::new())
+        .unwrap();
+    let employees = Employee::objects().order_by(["pk"]).all(db).unwrap();
+    let past = [(6, "Sales"), (10, "IT")]
+        .into_iter()
+        .map(|(i, department)| PastEmployeeDepartment {
+            id: 0,
+            employee: ForeignKey::to(&employees[i]).unwrap(),
+            department: department.into(),
+            _state: ModelState::new(),
+        })
+        .collect();
+    PastEmployeeDepartment::objects()
+        .bulk_create(db, past, &BulkCreate::new())
         .unwrap();
 }
 
@@ -334,17 +381,357 @@ fn frames() {
                 ("Adams", 50000)
             ])
         );
-        // Window functions only inside a window; no filtering on a window (yet).
+        // Window functions only inside a window.
         assert_error_contains(
             Employee::objects().annotate([("r", RowNumber())]).all(db),
             "RowNumber() is a window function: use it inside Window::new(...)",
         );
-        assert_error_contains(
+    });
+}
+
+/// The names of the rows, in the QuerySet's order.
+fn names(db: &Database, qs: QuerySet<Employee>) -> Vec<String> {
+    qs.all(db).unwrap().into_iter().map(|e| e.name).collect()
+}
+
+fn strings(expected: &[&str]) -> Vec<String> {
+    expected.iter().map(|s| s.to_string()).collect()
+}
+
+/// The department ranking and age difference of `test_filter` and `test_exclude`.
+fn ranked() -> QuerySet<Employee> {
+    Employee::objects()
+        .annotate([
+            (
+                "department_salary_rank",
+                Expr::from(
+                    Window::new(Rank())
+                        .partition_by(["department"])
+                        .order_by([F("salary").desc()]),
+                ),
+            ),
+            (
+                "department_avg_age_diff",
+                Expr::from(Window::new(Avg("age")).partition_by(["department"])) - F("age"),
+            ),
+        ])
+        .order_by(["department", "name"])
+}
+
+#[test]
+fn filter_on_windows() {
+    run(&models(), |db| {
+        fixture(db);
+        // Direct window reference.
+        assert_eq!(
+            names(db, ranked().filter(q!(department_salary_rank = 1))),
+            strings(&["Adams", "Wilkinson", "Miller", "Johnson", "Smith"])
+        );
+        // The same shape again (the statement cache binds the new value).
+        assert_eq!(
+            names(db, ranked().filter(q!(department_salary_rank = 2))),
+            strings(&["Jenson", "Jones", "Moore", "Johnson", "Smith", "Brown"])
+        );
+        // Through a combined expression containing a window.
+        assert_eq!(
+            names(db, ranked().filter(q!(department_avg_age_diff__gt = 0))),
+            strings(&["Jenson", "Jones", "Williams", "Miller", "Smith"])
+        );
+        // Intersection of multiple windows.
+        assert_eq!(
+            names(
+                db,
+                ranked().filter(q!(
+                    department_salary_rank = 1,
+                    department_avg_age_diff__gt = 0
+                ))
+            ),
+            strings(&["Miller"])
+        );
+        // Union of multiple windows.
+        assert_eq!(
+            names(
+                db,
+                ranked()
+                    .filter(q!(department_salary_rank = 1) | q!(department_avg_age_diff__gt = 0))
+            ),
+            strings(&[
+                "Adams",
+                "Jenson",
+                "Jones",
+                "Williams",
+                "Wilkinson",
+                "Miller",
+                "Johnson",
+                "Smith",
+                "Smith",
+            ])
+        );
+        // The filtered rows are counted, and sliced after the filter.
+        assert_eq!(
+            ranked()
+                .filter(q!(department_salary_rank = 1))
+                .count(db)
+                .unwrap(),
+            5
+        );
+        assert!(ranked()
+            .filter(q!(department_salary_rank = 1))
+            .exists(db)
+            .unwrap());
+        assert_eq!(
+            names(
+                db,
+                Employee::objects()
+                    .annotate([(
+                        "department_salary_rank",
+                        Window::new(Rank())
+                            .partition_by(["department"])
+                            .order_by([F("salary").desc()]),
+                    )])
+                    .filter(q!(department_salary_rank = 1))
+                    .order_by(["department"])
+                    .slice(0..3)
+            ),
+            strings(&["Adams", "Wilkinson", "Miller"])
+        );
+        // An aggregate over the filtered rows.
+        let total = ranked()
+            .filter(q!(department_salary_rank = 1))
+            .aggregate(db, [("total", Sum("salary"))])
+            .unwrap();
+        assert_eq!(
+            total.get_as::<i64>("total").unwrap(),
+            50000 + 60000 + 100000 + 40000 + 55000
+        );
+    });
+}
+
+#[test]
+fn exclude_on_windows() {
+    run(&models(), |db| {
+        fixture(db);
+        assert_eq!(
+            names(db, ranked().exclude(q!(department_salary_rank__gt = 1))),
+            strings(&["Adams", "Wilkinson", "Miller", "Johnson", "Smith"])
+        );
+        assert_eq!(
+            names(db, ranked().exclude(q!(department_avg_age_diff__lte = 0))),
+            strings(&["Jenson", "Jones", "Williams", "Miller", "Smith"])
+        );
+        // Union of multiple windows.
+        assert_eq!(
+            names(
+                db,
+                ranked().exclude(
+                    q!(department_salary_rank__gt = 1) | q!(department_avg_age_diff__lte = 0)
+                )
+            ),
+            strings(&["Miller"])
+        );
+        // Intersection of multiple windows.
+        assert_eq!(
+            names(
+                db,
+                ranked().exclude(q!(
+                    department_salary_rank__gt = 1,
+                    department_avg_age_diff__lte = 0
+                ))
+            ),
+            strings(&[
+                "Adams",
+                "Jenson",
+                "Jones",
+                "Williams",
+                "Wilkinson",
+                "Miller",
+                "Johnson",
+                "Smith",
+                "Smith",
+            ])
+        );
+    });
+}
+
+#[test]
+fn filter_on_windows_through_annotations_values_and_aliases() {
+    run(&models(), |db| {
+        fixture(db);
+        // Conditions over a window, as a Case and as a boolean annotation.
+        let qs = Employee::objects()
+            .annotate([(
+                "rank",
+                Window::new(Rank())
+                    .partition_by(["department"])
+                    .order_by([F("salary").desc()]),
+            )])
+            .annotate([
+                (
+                    "case_first_rank",
+                    Expr::from(Case([When(q!(rank = 1), true)]).default(false)),
+                ),
+                ("q_first_rank", Expr::from(q!(rank = 1))),
+            ])
+            .order_by(["name"]);
+        for annotation in ["case_first_rank", "q_first_rank"] {
+            assert_eq!(
+                names(db, qs.clone().filter(Q::lookup(annotation, true))),
+                strings(&["Adams", "Johnson", "Miller", "Smith", "Wilkinson"]),
+                "{annotation}"
+            );
+        }
+        // A column on the right-hand side.
+        let qs = Employee::objects()
+            .annotate([(
+                "max_dept_salary",
+                Window::new(Max("salary")).partition_by(["department"]),
+            )])
+            .filter(q!(max_dept_salary = F("salary")))
+            .order_by(["name"]);
+        assert_eq!(
+            names(db, qs),
+            strings(&["Adams", "Johnson", "Miller", "Smith", "Wilkinson"])
+        );
+        // values_list() of an expression, ordered by a column it does not select.
+        let got = Employee::objects()
+            .annotate([(
+                "department_salary_rank",
+                Window::new(Rank())
+                    .partition_by(["department"])
+                    .order_by([F("salary").desc()]),
+            )])
+            .order_by(["department", "name"])
+            .values_list_with(Vec::<String>::new(), [("upper", Upper("name"))])
+            .filter(q!(department_salary_rank = 1))
+            .all(db)
+            .unwrap();
+        let got: Vec<Value> = got.into_iter().map(|mut r| r.remove(0)).collect();
+        assert_eq!(
+            got,
+            ["ADAMS", "WILKINSON", "MILLER", "JOHNSON", "SMITH"]
+                .map(|s| Value::Text(s.into()))
+                .to_vec()
+        );
+        // An alias, with select_related filled from the same query.
+        let qs = Employee::objects()
+            .alias([(
+                "department_avg_age_diff",
+                Expr::from(Window::new(Avg("age")).partition_by(["department"])) - F("age"),
+            )])
+            .select_related(["classification"])
+            .filter(q!(department_avg_age_diff__gt = 0))
+            .order_by(["department", "name"]);
+        let rows = qs.all(db).unwrap();
+        assert_eq!(
+            rows.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            ["Jenson", "Jones", "Williams", "Miller", "Smith"]
+        );
+        let (_, queries) = capture_queries(|| {
+            assert!(rows[0].classification.as_ref().unwrap().get(db).is_ok());
+        });
+        assert!(queries.is_empty(), "{queries:?}");
+    });
+}
+
+#[test]
+fn filter_on_windows_with_plain_conditions_and_aggregates() {
+    run(&models(), |db| {
+        fixture(db);
+        let qs = || {
             Employee::objects()
-                .annotate([("r", Window::new(RowNumber()).order_by(["salary"]))])
-                .filter(q!(r = 1))
+                .annotate([(
+                    "department_salary_rank",
+                    Window::new(Rank())
+                        .partition_by(["department"])
+                        .order_by([F("salary").desc()]),
+                )])
+                .order_by(["name"])
+        };
+        // A condition on a column stays in the inner WHERE; an OR mixing both waits
+        // for the windows.
+        assert_eq!(
+            names(
+                db,
+                qs().filter(q!(
+                    department_salary_rank = 1,
+                    department__in = ["Accounting", "Management"]
+                ))
+            ),
+            strings(&["Adams", "Miller"])
+        );
+        assert_eq!(
+            names(
+                db,
+                qs().filter(
+                    q!(department_salary_rank = 1)
+                        | q!(department__in = ["Accounting", "Management"])
+                )
+            ),
+            strings(&[
+                "Adams",
+                "Jenson",
+                "Johnson",
+                "Johnson",
+                "Jones",
+                "Miller",
+                "Smith",
+                "Wilkinson",
+                "Williams",
+            ])
+        );
+        // With an aggregate: the HAVING part stays inside, an OR waits.
+        let grouped = || qs().annotate([("past_department_count", Count("past_departments"))]);
+        assert_eq!(
+            names(
+                db,
+                grouped().filter(q!(
+                    department_salary_rank = 1,
+                    past_department_count__gte = 1
+                ))
+            ),
+            strings(&["Johnson", "Miller"])
+        );
+        assert_eq!(
+            names(
+                db,
+                grouped()
+                    .filter(q!(department_salary_rank = 1) | q!(past_department_count__gte = 1))
+            ),
+            strings(&["Adams", "Johnson", "Miller", "Smith", "Wilkinson"])
+        );
+        // An OR of a window and a plain column over groups is refused, as Django does.
+        let msg = "Heterogeneous disjunctive predicates against window functions are not \
+                   implemented when performing conditional aggregation.";
+        let invalid = Employee::objects().annotate([
+            ("window", Expr::from(Window::new(Rank()))),
+            ("past_dept_cnt", Count("past_departments").into()),
+        ]);
+        assert_error_contains(
+            invalid
+                .clone()
+                .filter(q!(window = 1) | q!(department = "Accounting"))
                 .all(db),
-            "Filtering on the window annotation 'r' is not supported yet.",
+            msg,
+        );
+        assert_error_contains(
+            invalid
+                .exclude(q!(window = 1, department = "Accounting"))
+                .all(db),
+            msg,
+        );
+        // A subquery cannot reach a window of the query around it.
+        assert_error_contains(
+            qs().annotate([(
+                "employee_name",
+                Subquery(
+                    Employee::objects()
+                        .filter(q!(age = OuterRef("department_salary_rank")))
+                        .values(["name"])
+                        .slice(0..1),
+                ),
+            )])
+            .all(db),
+            "Referencing outer query window expression is not supported: department_salary_rank.",
         );
     });
 }

@@ -188,28 +188,58 @@ pub struct Annotation {
 /// True when `expr` aggregates, itself or through the annotations it names
 /// (`F("n_books")` of a `Count` annotation), as Django's resolved `Ref` does.
 pub(crate) fn expr_aggregates(annotations: &[Annotation], expr: &Expr) -> bool {
-    if expr.contains_aggregate() {
-        return true;
-    }
-    let mut found = false;
-    expr.walk_fields(&mut |p| {
-        if found {
-            return;
-        }
-        let named = annotations.iter().rposition(|a| {
-            p.strip_prefix(a.name.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with("__"))
-        });
-        if let Some(j) = named {
-            found = expr_aggregates(&annotations[..j], &annotations[j].expr);
-        }
-    });
-    found
+    expr_holds(annotations, expr, Expr::contains_aggregate)
 }
 
 /// True when annotation `i` aggregates (see [`expr_aggregates`]).
 pub(crate) fn annotation_aggregates(annotations: &[Annotation], i: usize) -> bool {
     expr_aggregates(&annotations[..i], &annotations[i].expr)
+}
+
+/// True when `expr` holds a window function, itself or through the annotations it
+/// names (`Case(When(rank=1, ...))` of a `Window` annotation `rank`).
+pub(crate) fn expr_windows(annotations: &[Annotation], expr: &Expr) -> bool {
+    expr_holds(annotations, expr, Expr::contains_window)
+}
+
+/// True when the condition `q` reads a window function (see [`expr_windows`]): a
+/// filter on it must wait until the windows are computed.
+pub(crate) fn q_windows(annotations: &[Annotation], q: &Q) -> bool {
+    match q {
+        Q::Lookup { path, value } => {
+            expr_windows(annotations, value)
+                || named_annotation(annotations, path)
+                    .is_some_and(|j| expr_windows(&annotations[..j], &annotations[j].expr))
+        }
+        Q::And(c) | Q::Or(c) => c.iter().any(|c| q_windows(annotations, c)),
+        Q::Not(inner) => q_windows(annotations, inner),
+        Q::Expr(e) => expr_windows(annotations, e),
+    }
+}
+
+/// The last of `annotations` that path `p` starts with (its name, alone or followed
+/// by `__`).
+fn named_annotation(annotations: &[Annotation], p: &str) -> Option<usize> {
+    annotations.iter().rposition(|a| {
+        p.strip_prefix(a.name.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("__"))
+    })
+}
+
+/// True when `own` holds for `expr` or for an annotation it names, transitively.
+fn expr_holds(annotations: &[Annotation], expr: &Expr, own: fn(&Expr) -> bool) -> bool {
+    if own(expr) {
+        return true;
+    }
+    let mut found = false;
+    expr.walk_fields(&mut |p| {
+        if !found {
+            if let Some(j) = named_annotation(annotations, p) {
+                found = expr_holds(&annotations[..j], &annotations[j].expr, own);
+            }
+        }
+    });
+    found
 }
 
 /// Which columns of the model a query loads: Django's `defer()` and `only()`.
@@ -403,6 +433,14 @@ impl Query {
                 .iter()
                 .flatten()
                 .any(|o| matches!(o, OrderBy::Expr { .. }))
+    }
+
+    /// True when some filter reads a window function: the query filters in an outer
+    /// query, after the windows are computed.
+    pub fn filters_read_windows(&self) -> bool {
+        self.filters
+            .iter()
+            .any(|f| q_windows(&self.annotations, &f.q))
     }
 
     /// True when some annotation aggregates.

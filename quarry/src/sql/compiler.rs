@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};
 use crate::query::ast::{
-    annotation_aggregates, expr_aggregates, Annotation, Combined, Filter, Grouping, Nulls, OrderBy,
-    Query, SelectRelated, Selection, SetOp,
+    annotation_aggregates, expr_aggregates, expr_windows, q_windows, Annotation, Combined, Filter,
+    Grouping, Nulls, OrderBy, Query, SelectRelated, Selection, SetOp,
 };
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::Expr;
@@ -445,14 +445,19 @@ pub(super) struct Compiler<'d, 'q> {
     pub(super) in_expression_condition: bool,
     /// `values()` columns get `AS "path"` (a subquery read by name).
     pub(super) alias_values: bool,
+    /// Filtering on window functions: the conditions (one per `filter()` call that has
+    /// one) that wait for the windows, computed as columns of the query and applied by
+    /// an outer query (Django's QUALIFY emulation). `None` when no filter reads a window.
+    pub(super) qualify: Option<Vec<Q>>,
 }
 
 /// An `OuterRef` of a subquery as an enclosing query resolved it: its path, how many
-/// queries beyond the one just outside, and the SQL and type of the column there.
+/// queries beyond the one just outside, and the SQL (with the parameters it binds,
+/// bound again at each reference) and type of the column there.
 pub(super) struct OuterColumn {
     pub(super) path: String,
     pub(super) level: u8,
-    pub(super) sql: String,
+    pub(super) sql: Fragment,
     pub(super) typed: super::expressions::Typed,
 }
 
@@ -495,6 +500,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             annotation_horizons: Vec::new(),
             in_expression_condition: false,
             alias_values: false,
+            qualify: None,
         }
     }
 
@@ -782,7 +788,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
     /// multi-valued join of an earlier `filter()` is shared with a later `annotate()`
     /// (the filter narrows what is counted) and a later `filter()` joins anew. Conditions
     /// on aggregates go to [`Compiler::having`].
-    fn filters(&mut self, filters: &[Filter]) -> Result<bool> {
+    fn filters(&mut self, filters: &[Filter], query_groups: bool) -> Result<bool> {
         let mut wrote = false;
         let mut touched = 0;
         for (n, f) in filters.iter().enumerate() {
@@ -791,7 +797,27 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 continue;
             }
             self.filter_call = Some(n);
-            let (where_q, having_q) = self.split_having(&f.q, f.negated);
+            let rest;
+            let q = match self.qualify.is_some() {
+                true => {
+                    let (plain, waiting) = self.split_qualify(&f.q, f.negated, query_groups)?;
+                    if let (Some(waiting), Some(parts)) = (waiting, self.qualify.as_mut()) {
+                        parts.push(match f.negated {
+                            true => Q::Not(Box::new(waiting)),
+                            false => waiting,
+                        });
+                    }
+                    match plain {
+                        Some(p) => {
+                            rest = p;
+                            &rest
+                        }
+                        None => continue,
+                    }
+                }
+                false => &f.q,
+            };
+            let (where_q, having_q) = self.split_having(q, f.negated);
             if let Some(q) = having_q {
                 self.having_condition(&q, f.negated)?;
             }
@@ -837,6 +863,58 @@ impl<'d, 'q> Compiler<'d, 'q> {
             i += 1;
         }
         Ok(i)
+    }
+
+    /// Splits one filter call into the part that filters rows as they are read (WHERE
+    /// or HAVING) and the part that must wait for the window functions (the outer
+    /// query's WHERE), as Django's `WhereNode.split_having_qualify`. The children of
+    /// an AND are split (of an OR under a negation: NOT (a OR b) is NOT a AND NOT b);
+    /// an OR mixing both goes whole to the outer query, which is refused when the rows
+    /// are groups and it also reads plain columns (filtering those after grouping would
+    /// change what was aggregated).
+    fn split_qualify(&self, q: &Q, negated: bool, groups: bool) -> Result<(Option<Q>, Option<Q>)> {
+        if !q_windows(self.annotations, q) {
+            return Ok((Some(q.clone()), None));
+        }
+        let (children, is_and) = match q {
+            Q::Not(inner) => {
+                let (plain, waiting) = self.split_qualify(inner, !negated, groups)?;
+                let not = |q: Q| Q::Not(Box::new(q));
+                return Ok((plain.map(not), waiting.map(not)));
+            }
+            Q::And(c) => (c, true),
+            Q::Or(c) => (c, false),
+            Q::Lookup { .. } | Q::Expr(_) => return Ok((None, Some(q.clone()))),
+        };
+        if negated == is_and {
+            // Must stay connected.
+            if groups && self.reads_plain_columns(q) {
+                return Err(Error::invalid(
+                    "Heterogeneous disjunctive predicates against window functions are not \
+                     implemented when performing conditional aggregation.",
+                ));
+            }
+            return Ok((None, Some(q.clone())));
+        }
+        let (mut plain, mut waiting) = (Vec::new(), Vec::new());
+        for c in children {
+            let (p, w) = self.split_qualify(c, negated, groups)?;
+            plain.extend(p);
+            waiting.extend(w);
+        }
+        let node = |parts: Vec<Q>| {
+            (!parts.is_empty()).then(|| if is_and { Q::And(parts) } else { Q::Or(parts) })
+        };
+        Ok((node(plain), node(waiting)))
+    }
+
+    /// True when some lookup of `q` reads neither a window nor an aggregate.
+    fn reads_plain_columns(&self, q: &Q) -> bool {
+        match q {
+            Q::And(c) | Q::Or(c) => c.iter().any(|c| self.reads_plain_columns(c)),
+            Q::Not(inner) => self.reads_plain_columns(inner),
+            leaf => !q_windows(self.annotations, leaf) && !self.needs_having(leaf),
+        }
     }
 
     /// Splits one filter call into its WHERE part and its HAVING part (conditions on an
@@ -961,9 +1039,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
 
     fn lookup(&mut self, path: &str, value: &Expr, negated: bool) -> Result<Vec<usize>> {
         if let Some((index, rest)) = self.annotation_prefix(path) {
-            if self.annotations[index].expr.contains_window() {
+            if self.filter_call.is_some()
+                && expr_windows(&self.annotations[..index], &self.annotations[index].expr)
+            {
+                // Filters on windows are moved to an outer query before this point.
                 return Err(Error::invalid(format!(
-                    "Filtering on the window annotation '{}' is not supported yet.",
+                    "Window expressions are not allowed in this query ({}).",
                     self.annotations[index].name
                 )));
             }
@@ -1267,7 +1348,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
         if let Some(index) = self.annotation_index(path) {
             let aggregate = annotation_aggregates(self.annotations, index);
             let a = &self.annotations[index];
-            let sql = if a.selected {
+            let sql = if a.selected && self.qualify.is_none() {
                 let mut f = Fragment::default();
                 if !self.w.params_only {
                     self.w.dialect.quote(&mut f.sql, &a.name);
@@ -1327,11 +1408,21 @@ impl<'d, 'q> Compiler<'d, 'q> {
             }
             let col = qualified(self.w.dialect, self.joins.alias(alias), f.column);
             self.w.push(&col);
+            self.qualify_alias(out.len());
             out.push(OutColumn {
                 name: f.name.to_owned(),
                 kind: f.kind,
                 decimal_places: f.decimal_places,
             });
+        }
+    }
+
+    /// Names select-list column `i` `__col{i}` when an outer query filters on windows
+    /// (the outer query reads it by that name; the names of a select list may repeat).
+    fn qualify_alias(&mut self, i: usize) {
+        if self.qualify.is_some() {
+            self.w.push(" AS ");
+            self.w.ident(&format!("__col{i}"));
         }
     }
 
@@ -1373,6 +1464,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                             }
                             let col = qualified(self.w.dialect, self.joins.alias(0), f.column);
                             self.w.push(&col);
+                            self.qualify_alias(out.len());
                             out.push(OutColumn {
                                 name: f.name.to_owned(),
                                 kind: f.kind,
@@ -1406,6 +1498,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     let lhs = self.lhs_sql(&r);
                     self.w.push(", ");
                     self.w.push(&lhs);
+                    self.qualify_alias(out.len());
                     out.push(OutColumn {
                         name: path.clone(),
                         kind: r.output_kind(),
@@ -1433,7 +1526,9 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     let r = self.resolve_column(p)?;
                     let lhs = self.lhs_sql(&r);
                     self.w.push(&lhs);
-                    if self.alias_values {
+                    if self.qualify.is_some() {
+                        self.qualify_alias(out.len());
+                    } else if self.alias_values {
                         self.w.push(" AS ");
                         self.w.ident(p);
                     }
@@ -1474,8 +1569,12 @@ impl<'d, 'q> Compiler<'d, 'q> {
             SelectItem::Expression
         };
         self.w.append(fragment);
-        self.w.push(" AS ");
-        self.w.ident(&a.name);
+        if self.qualify.is_some() {
+            self.qualify_alias(out.len());
+        } else {
+            self.w.push(" AS ");
+            self.w.ident(&a.name);
+        }
         out.push(OutColumn {
             name: a.name.clone(),
             kind: typed.kind,
@@ -1688,14 +1787,24 @@ impl<'d, 'q> Compiler<'d, 'q> {
         head: &str,
         order: bool,
     ) -> Result<Vec<OutColumn>> {
-        if self.w.params_only && !query.binds_outside_filters() {
+        let qualify = query.filters_read_windows();
+        let groups = query.grouping != Grouping::None || query.has_aggregate_annotation();
+        if self.w.params_only && !query.binds_outside_filters() && !qualify {
             // A statement-cache hit where only the filters bind parameters: collect
             // theirs, with no fragment to move.
-            self.filters(&query.filters)?;
+            self.filters(&query.filters, groups)?;
             return Ok(Vec::new());
         }
+        if qualify {
+            if !head.ends_with(' ') {
+                return Err(Error::invalid(
+                    "Internal: a query filtering on a window function is counted over a subquery",
+                ));
+            }
+            self.qualify = Some(Vec::new());
+        }
         let base = self.w.mark();
-        self.filters(&query.filters)?;
+        self.filters(&query.filters, groups)?;
         let where_ = self.w.take_since(base);
         let order_terms = if order {
             self.order_by(query)?
@@ -1741,6 +1850,47 @@ impl<'d, 'q> Compiler<'d, 'q> {
         } else {
             (Vec::new(), Vec::new())
         };
+        // Filtering on windows: the waiting conditions and the ordering are computed
+        // as columns, read by the outer query.
+        let outer_order = match self.qualify.take() {
+            Some(parts) => {
+                let waiting = parts.len();
+                for (i, part) in parts.into_iter().enumerate() {
+                    self.w.push(", ");
+                    self.expr(&Expr::Condition(Box::new(part)), None)?;
+                    self.w.push(" AS ");
+                    self.w.ident(&format!("__qualify_{i}"));
+                }
+                let keep_inner = !query.distinct_fields.is_empty();
+                let mut outer = Vec::with_capacity(order_terms.len());
+                for (i, t) in order_terms.iter().enumerate() {
+                    if t.random {
+                        continue;
+                    }
+                    self.w.push(", ");
+                    self.w.append(t.sql.clone());
+                    self.w.push(" AS ");
+                    self.w.ident(&format!("__order_{i}"));
+                }
+                for (i, t) in order_terms.iter().enumerate() {
+                    let mut sql = Fragment::default();
+                    if t.random {
+                        sql = t.sql.clone();
+                    } else if !self.w.params_only {
+                        sql.sql = qualified(self.w.dialect, "qualify", &format!("__order_{i}"));
+                    }
+                    outer.push(OrderTerm {
+                        sql,
+                        descending: t.descending,
+                        random: t.random,
+                        groupable: false,
+                        nulls: t.nulls,
+                    });
+                }
+                Some((outer, keep_inner, waiting))
+            }
+            None => None,
+        };
         let group_by = if head.ends_with(' ') {
             self.group_by(query, &items, &order_terms)?
         } else {
@@ -1753,6 +1903,23 @@ impl<'d, 'q> Compiler<'d, 'q> {
         self.w.append(group_by);
         let having = std::mem::take(&mut self.having);
         self.w.append(having);
+        let order_terms = match outer_order {
+            Some((outer, keep_inner, waiting)) => {
+                if keep_inner {
+                    // DISTINCT ON keeps the first row of each group by the ordering.
+                    self.write_order(order_terms);
+                }
+                self.wrap_qualify(base, &columns, waiting);
+                outer
+            }
+            None => order_terms,
+        };
+        self.write_order(order_terms);
+        Ok(columns)
+    }
+
+    /// Writes ORDER BY.
+    fn write_order(&mut self, order_terms: Vec<OrderTerm>) {
         for (i, t) in order_terms.into_iter().enumerate() {
             self.w.push(if i == 0 { " ORDER BY " } else { ", " });
             if t.random {
@@ -1761,7 +1928,36 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 self.w.ordered(t.sql, t.descending, t.nulls);
             }
         }
-        Ok(columns)
+    }
+
+    /// Wraps what was written since `base` (a query whose columns are `__col0`...,
+    /// followed by the `__qualify_N` conditions) in the outer query that applies them:
+    /// `SELECT "qualify"."__col0" AS "name", ... FROM (...) "qualify" WHERE
+    /// "qualify"."__qualify_0" AND ...`.
+    fn wrap_qualify(&mut self, base: (usize, usize), columns: &[OutColumn], waiting: usize) {
+        let inner = self.w.take_since(base);
+        let dialect = self.w.dialect;
+        self.w.push("SELECT ");
+        for (i, c) in columns.iter().enumerate() {
+            if i > 0 {
+                self.w.push(", ");
+            }
+            self.w
+                .push(&qualified(dialect, "qualify", &format!("__col{i}")));
+            if columns.iter().filter(|o| o.name == c.name).count() == 1 {
+                self.w.push(" AS ");
+                self.w.ident(&c.name);
+            }
+        }
+        self.w.push(" FROM (");
+        self.w.append(inner);
+        self.w.push(") ");
+        self.w.ident("qualify");
+        for i in 0..waiting {
+            self.w.push(if i == 0 { " WHERE " } else { " AND " });
+            self.w
+                .push(&qualified(dialect, "qualify", &format!("__qualify_{i}")));
+        }
     }
 }
 
@@ -2173,7 +2369,8 @@ pub fn aggregate(
     let over_subquery = query.is_sliced()
         || query.distinct
         || query.grouping != Grouping::None
-        || query.has_aggregate_annotation();
+        || query.has_aggregate_annotation()
+        || query.filters_read_windows();
     if !over_subquery {
         // `SELECT agg AS name, ... FROM ... WHERE ...`: the query's own joins, no
         // grouping, no ordering.
@@ -2291,7 +2488,8 @@ fn bare(query: &Query, selection: Option<Selection>) -> Query {
 }
 
 fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
-    if query.grouping != Grouping::None || query.combined.is_some() {
+    if query.grouping != Grouping::None || query.combined.is_some() || query.filters_read_windows()
+    {
         let sub = select_with(&bare(query, None), w)?;
         return Ok(Compiled {
             sql: format!("SELECT COUNT(*) FROM ({}) subquery", sub.sql),
@@ -2330,6 +2528,7 @@ fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
         || query.distinct
         || query.grouping != Grouping::None
         || query.combined.is_some()
+        || query.filters_read_windows()
     {
         let sub = select_with(&bare(query, None), w)?;
         return Ok(Compiled {
@@ -2352,8 +2551,12 @@ fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
 /// (MySQL refuses a subquery on the table being changed, but not a derived one).
 fn write_where_of_change(c: &mut Compiler<'_, '_>, query: &Query) -> Result<()> {
     let mark = c.w.mark();
-    c.filters(&query.filters)?;
-    if c.joins.is_single()
+    let windows = query.filters_read_windows();
+    if !windows {
+        c.filters(&query.filters, false)?;
+    }
+    if !windows
+        && c.joins.is_single()
         && query.grouping == Grouping::None
         && c.having.params.is_empty()
         && c.having.sql.is_empty()

@@ -5,7 +5,7 @@ use super::compiler::{alias_prefix, prep, Compiler, Fragment, OuterColumn, PathE
 use super::joins::Joins;
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
-use crate::query::ast::{annotation_aggregates, OrderBy, SelectRelated, Selection};
+use crate::query::ast::{annotation_aggregates, expr_windows, OrderBy, SelectRelated, Selection};
 use crate::query::lookup::{Lookup, Transform};
 use crate::query::SubqueryExpr;
 use crate::query::{AggFunc, Aggregate, ArithOp, Case, Expr, Func, Function};
@@ -326,7 +326,7 @@ impl Compiler<'_, '_> {
                 match found {
                     Some(c) => {
                         let (sql, typed) = (c.sql.clone(), c.typed);
-                        self.w.push(&sql);
+                        self.w.append(sql);
                         Ok(Some(typed))
                     }
                     None => Err(Error::invalid(format!(
@@ -499,19 +499,20 @@ impl Compiler<'_, '_> {
                 });
                 continue;
             }
+            if let Some((i, _)) = self.annotation_prefix(p) {
+                if expr_windows(&self.annotations[..i], &self.annotations[i].expr) {
+                    return Err(Error::invalid(format!(
+                        "Referencing outer query window expression is not supported: {p}."
+                    )));
+                }
+            }
             let mark = self.w.mark();
             let typed = self.expr(&Expr::Field(p.to_owned()), None)?;
             let f = self.w.take_since(mark);
-            if !f.params.is_empty() {
-                return Err(Error::invalid(format!(
-                    "OuterRef(\"{p}\") names an annotation that binds parameters; that is \
-                     not supported yet"
-                )));
-            }
             refs.push(OuterColumn {
                 path: p.to_owned(),
                 level: 0,
-                sql: f.sql,
+                sql: f,
                 typed,
             });
         }
