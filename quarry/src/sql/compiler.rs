@@ -903,7 +903,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             waiting.extend(w);
         }
         let node = |parts: Vec<Q>| {
-            (!parts.is_empty()).then(|| if is_and { Q::And(parts) } else { Q::Or(parts) })
+            (!parts.is_empty()).then_some(if is_and { Q::And(parts) } else { Q::Or(parts) })
         };
         Ok((node(plain), node(waiting)))
     }
