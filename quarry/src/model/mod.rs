@@ -313,7 +313,11 @@ fn unloaded_value(f: &FieldMeta) -> Value {
 
 /// An instance from a row holding only the `loaded` fields (`defer()`/`only()`), in
 /// that order; the others hold placeholders and are recorded as deferred.
-pub(crate) fn from_row_deferred<M: Model>(row: &dyn Row, loaded: &[usize]) -> Result<M> {
+pub(crate) fn from_row_deferred<M: Model>(
+    row: &dyn Row,
+    offset: usize,
+    loaded: &[usize],
+) -> Result<M> {
     let meta = M::meta();
     let mut values: Vec<Option<Value>> = meta
         .fields
@@ -322,7 +326,7 @@ pub(crate) fn from_row_deferred<M: Model>(row: &dyn Row, loaded: &[usize]) -> Re
         .collect();
     for (column, &i) in loaded.iter().enumerate() {
         let f = &meta.fields[i];
-        let mut v = row.value(column, f.kind)?;
+        let mut v = row.value(offset + column, f.kind)?;
         if let (Value::Decimal(d), Some(dp)) = (&mut v, f.decimal_places) {
             d.rescale(dp);
         }

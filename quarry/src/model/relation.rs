@@ -639,6 +639,9 @@ pub struct RelatedPlan {
     pub reverse: Option<&'static ReverseRelation>,
     /// Columns of this model and all its descendants.
     pub width: usize,
+    /// The fields of this model the row holds, in order, when `defer()`/`only()` leave
+    /// some out (`None`: all of them).
+    pub loaded: Option<Vec<usize>>,
     /// Relations followed from this model.
     pub children: Vec<RelatedPlan>,
 }
@@ -681,16 +684,14 @@ pub fn load_reverse_one<C: Model, P: Model>(
     let parent = parent
         .downcast_mut::<P>()
         .expect("the compiler joined the reverse side of this model's relation");
-    let meta = C::meta();
-    let objects: Vec<C> = if row.is_null(offset + meta.pk)? {
-        Vec::new()
-    } else {
-        let mut obj = C::from_row(row, offset)?;
-        hydrate_related(&mut obj, row, offset + meta.fields.len(), plan)?;
-        // The link back is the parent itself: `place.restaurant.place` runs no query.
-        let back = Arc::new(super::clone_via_values(&*parent));
-        obj.set_related_cache(relation.field_index, back);
-        vec![obj]
+    let objects: Vec<C> = match read_related::<C>(row, offset, plan)? {
+        None => Vec::new(),
+        Some(mut obj) => {
+            // The link back is the parent itself: `place.restaurant.place` runs no query.
+            let back = Arc::new(super::clone_via_values(&*parent));
+            obj.set_related_cache(relation.field_index, back);
+            vec![obj]
+        }
     };
     parent
         .state_mut()
@@ -707,12 +708,30 @@ pub fn load_related_field<F: RelatedField>(
     offset: usize,
     plan: &RelatedPlan,
 ) -> Result<()> {
-    let meta = F::Target::meta();
-    if row.is_null(offset + meta.pk)? {
-        return Ok(());
+    if let Some(obj) = read_related::<F::Target>(row, offset, plan)? {
+        field.set_cached(Arc::new(obj));
     }
-    let mut obj = F::Target::from_row(row, offset)?;
-    hydrate_related(&mut obj, row, offset + meta.fields.len(), plan)?;
-    field.set_cached(Arc::new(obj));
     Ok(())
+}
+
+/// The object of a `select_related` step at `offset` with the objects below it, or
+/// `None` when the LEFT JOIN found no row.
+fn read_related<T: Model>(row: &dyn Row, offset: usize, plan: &RelatedPlan) -> Result<Option<T>> {
+    let meta = T::meta();
+    let (pk_column, own) = match &plan.loaded {
+        None => (meta.pk, meta.fields.len()),
+        Some(loaded) => (
+            loaded.iter().position(|&i| i == meta.pk).unwrap_or(0),
+            loaded.len(),
+        ),
+    };
+    if row.is_null(offset + pk_column)? {
+        return Ok(None);
+    }
+    let mut obj = match &plan.loaded {
+        None => T::from_row(row, offset)?,
+        Some(loaded) => super::from_row_deferred::<T>(row, offset, loaded)?,
+    };
+    hydrate_related(&mut obj, row, offset + own, plan)?;
+    Ok(Some(obj))
 }

@@ -242,6 +242,50 @@ fn expr_holds(annotations: &[Annotation], expr: &Expr, own: fn(&Expr) -> bool) -
     found
 }
 
+/// Checks a `defer()`/`only()` name: each step but the last a relation (forward, or
+/// the reverse side of a one-to-one field), the last a field of the model reached.
+fn check_loading_path(model: &'static ModelMeta, name: &str) -> crate::Result<()> {
+    let parts: Vec<&str> = name.split("__").collect();
+    let mut meta = model;
+    for (k, part) in parts.iter().enumerate() {
+        let last = k + 1 == parts.len();
+        if let Some((_, f)) = meta.field(part) {
+            if last {
+                return Ok(());
+            }
+            match f.relation {
+                Some(rel) => meta = rel.target(),
+                None => {
+                    return Err(crate::Error::field(format!(
+                        "Cannot resolve keyword '{}' into field. Join on '{part}' not \
+                         permitted.",
+                        parts[k + 1]
+                    )))
+                }
+            }
+            continue;
+        }
+        let reverse = meta
+            .reverse_relations()
+            .iter()
+            .find(|r| r.is_one_to_one() && r.query_name == *part);
+        match reverse {
+            Some(r) if !last => meta = r.model,
+            _ => {
+                // Django's FieldDoesNotExist message, with the choices added.
+                let mut choices: Vec<&str> = meta.fields.iter().map(|f| f.name).collect();
+                choices.sort_unstable();
+                return Err(crate::Error::field(format!(
+                    "{} has no field named '{part}'. Choices are: {}",
+                    meta.name,
+                    choices.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Which columns of the model a query loads: Django's `defer()` and `only()`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Loading {
@@ -373,37 +417,47 @@ impl Query {
         }
     }
 
-    /// The indexes of the fields a model query loads, in declaration order; `None` when
-    /// it loads every field. The primary key is always loaded.
+    /// Which fields of the model `defer()`/`only()` load, by index (`None`: all).
     pub(crate) fn loaded_fields(&self) -> crate::Result<Option<Vec<usize>>> {
+        self.loaded_fields_at(self.model, "")
+    }
+
+    /// Which fields of `meta` `defer()`/`only()` load, `meta` being the model the
+    /// `select_related` path `prefix` leads to (`""` for the query's own model,
+    /// `"related__"` one relation down); `None` loads every field. Names reaching
+    /// further (`related__first` at the top) defer nothing at this level under
+    /// `defer()`, and load the relation's key under `only()`, as Django's select masks.
+    pub(crate) fn loaded_fields_at(
+        &self,
+        meta: &'static ModelMeta,
+        prefix: &str,
+    ) -> crate::Result<Option<Vec<usize>>> {
         let (names, only) = match &self.loading {
             Loading::All => return Ok(None),
             Loading::Defer(names) => (names, false),
             Loading::Only(names) => (names, true),
         };
-        let meta = self.model;
         let mut named = Vec::with_capacity(names.len());
+        let mut any = false;
         for name in names {
-            if name.contains("__") {
-                return Err(crate::Error::field(format!(
-                    "{}() across a relation ('{name}') is not supported yet; defer or load \
-                     the related model's fields with its own QuerySet",
-                    if only { "only" } else { "defer" }
-                )));
-            }
-            match meta.field(name) {
-                Some((i, _)) => named.push(i),
-                None => {
-                    // Django's FieldDoesNotExist message, with the choices added.
-                    let mut choices: Vec<&str> = meta.fields.iter().map(|f| f.name).collect();
-                    choices.sort_unstable();
-                    return Err(crate::Error::field(format!(
-                        "{} has no field named '{name}'. Choices are: {}",
-                        meta.name,
-                        choices.join(", ")
-                    )));
+            check_loading_path(self.model, name)?;
+            let Some(rest) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            any = true;
+            let (first, deeper) = match rest.split_once("__") {
+                Some((first, _)) => (first, true),
+                None => (rest, false),
+            };
+            if let Some((i, _)) = meta.field(first) {
+                if !deeper || only {
+                    named.push(i);
                 }
             }
+        }
+        if !any && !prefix.is_empty() {
+            // Nothing named below this relation: its model loads whole.
+            return Ok(None);
         }
         Ok(Some(
             (0..meta.fields.len())

@@ -72,7 +72,7 @@ impl<M: Model> FromQueryRow for M {
         let (mut obj, width) = match &shape.loaded {
             None => (M::from_row(row, 0)?, M::meta().fields.len()),
             Some(loaded) => (
-                crate::model::from_row_deferred::<M>(row, loaded)?,
+                crate::model::from_row_deferred::<M>(row, 0, loaded)?,
                 loaded.len(),
             ),
         };

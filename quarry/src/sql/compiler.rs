@@ -1400,9 +1400,25 @@ impl<'d, 'q> Compiler<'d, 'q> {
         Ok(())
     }
 
-    /// Writes the columns of `meta` read through join `alias`.
-    fn model_columns(&mut self, meta: &'static ModelMeta, alias: usize, out: &mut Vec<OutColumn>) {
-        for f in meta.fields {
+    /// Writes the columns of `meta` read through join `alias` (the `loaded` ones only,
+    /// when `defer()`/`only()` leave some out).
+    fn model_columns(
+        &mut self,
+        meta: &'static ModelMeta,
+        alias: usize,
+        loaded: Option<&[usize]>,
+        out: &mut Vec<OutColumn>,
+    ) {
+        let all: Vec<usize>;
+        let loaded = match loaded {
+            Some(l) => l,
+            None => {
+                all = (0..meta.fields.len()).collect();
+                &all
+            }
+        };
+        for &i in loaded {
+            let f = &meta.fields[i];
             if !out.is_empty() {
                 self.w.push(", ");
             }
@@ -1454,26 +1470,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
         }
         match &query.selection {
             Selection::Model => {
-                match query.loaded_fields()? {
-                    None => self.model_columns(self.meta, 0, &mut out),
-                    Some(loaded) => {
-                        for &i in &loaded {
-                            let f = &self.meta.fields[i];
-                            if !out.is_empty() {
-                                self.w.push(", ");
-                            }
-                            let col = qualified(self.w.dialect, self.joins.alias(0), f.column);
-                            self.w.push(&col);
-                            self.qualify_alias(out.len());
-                            out.push(OutColumn {
-                                name: f.name.to_owned(),
-                                kind: f.kind,
-                                decimal_places: f.decimal_places,
-                            });
-                        }
-                        self.loaded = Some(loaded);
-                    }
-                }
+                let loaded = query.loaded_fields()?;
+                self.model_columns(self.meta, 0, loaded.as_deref(), &mut out);
                 let tree = match &query.select_related {
                     SelectRelated::None => None,
                     SelectRelated::All => Some(RelatedTree::all(self.meta, 5)),
@@ -1481,9 +1479,17 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 };
                 if let Some(tree) = tree {
                     let mut plan = RelatedPlan::default();
-                    self.select_related(self.meta, 0, &tree, &mut plan, &mut out);
+                    let restricted = matches!(query.select_related, SelectRelated::Paths(_));
+                    let node = RelatedNode {
+                        meta: self.meta,
+                        alias: 0,
+                        prefix: String::new(),
+                        loaded: loaded.as_deref(),
+                    };
+                    self.select_related(query, &node, &tree, restricted, &mut plan, &mut out)?;
                     self.related = Some(plan);
                 }
+                self.loaded = loaded;
                 // Every column so far is a plain column: grouped by position.
                 items.extend((0..out.len()).map(|_| SelectItem::Column(String::new())));
                 let start = out.len();
@@ -1721,13 +1727,33 @@ impl<'d, 'q> Compiler<'d, 'q> {
     /// hydration plan.
     fn select_related(
         &mut self,
-        meta: &'static ModelMeta,
-        alias: usize,
+        query: &Query,
+        node: &RelatedNode<'_>,
         tree: &RelatedTree,
+        restricted: bool,
         plan: &mut RelatedPlan,
         out: &mut Vec<OutColumn>,
-    ) {
+    ) -> Result<()> {
+        let (meta, alias) = (node.meta, node.alias);
         for (step, children) in &tree.children {
+            if let (RelatedStep::Field(i), Some(loaded)) = (step, node.loaded) {
+                if !loaded.contains(i) {
+                    // Django: a deferred key is not followed by `select_related()`,
+                    // and naming it is an error.
+                    if !restricted {
+                        continue;
+                    }
+                    return Err(Error::field(format!(
+                        "Field {}.{} cannot be both deferred and traversed using \
+                         select_related at the same time.",
+                        meta.name, meta.fields[*i].name
+                    )));
+                }
+            }
+            let name = match step {
+                RelatedStep::Field(i) => meta.fields[*i].name,
+                RelatedStep::Reverse(rev) => rev.query_name.as_str(),
+            };
             let (target, join, mut child) = match *step {
                 RelatedStep::Field(field_index) => {
                     let field = &meta.fields[field_index];
@@ -1771,11 +1797,21 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 }
             };
             let before = out.len();
-            self.model_columns(target, join, out);
-            self.select_related(target, join, children, &mut child, out);
+            let prefix = format!("{}{name}__", node.prefix);
+            let loaded = query.loaded_fields_at(target, &prefix)?;
+            self.model_columns(target, join, loaded.as_deref(), out);
+            let next = RelatedNode {
+                meta: target,
+                alias: join,
+                prefix,
+                loaded: loaded.as_deref(),
+            };
+            self.select_related(query, &next, children, restricted, &mut child, out)?;
             child.width = out.len() - before;
+            child.loaded = loaded;
             plan.children.push(child);
         }
+        Ok(())
     }
 
     /// Compiles the WHERE and ORDER BY first (they decide the joins and their types),
@@ -2047,6 +2083,15 @@ enum RelatedStep {
     Field(usize),
     /// The reverse side of a one-to-one field (`place` → `restaurant`).
     Reverse(&'static ReverseRelation),
+}
+
+/// A model `select_related` reaches: its join, its path (`"related__"`) and the fields
+/// `defer()`/`only()` load of it.
+struct RelatedNode<'l> {
+    meta: &'static ModelMeta,
+    alias: usize,
+    prefix: String,
+    loaded: Option<&'l [usize]>,
 }
 
 /// The `select_related` paths as a tree of steps.
