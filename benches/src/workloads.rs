@@ -16,12 +16,22 @@ pub const MEDIUM_SIZES: [usize; 5] = [1, 10, 100, 1_000, 10_000];
 /// loading_associations: users, posts per user, comments per post.
 pub const ASSOCIATIONS: (usize, usize, usize) = (100, 10, 10);
 
-/// quarry's side of medium_complex_query: `values_list` across the reverse relation
-/// (a LEFT OUTER JOIN, as Django writes it), each row made into a user and its post.
+/// quarry's side of medium_complex_query: `values_list_as` across the reverse relation
+/// (a LEFT OUTER JOIN, as Django writes it), each typed row made into a user and its
+/// post; the raw side reads the same columns into the same tuple.
 pub fn quarry_medium(db: &Database) -> quarry::Result<Vec<(User, Option<Post>)>> {
-    let rows = User::objects()
+    type Row = (
+        i32,
+        String,
+        Option<String>,
+        Option<i32>,
+        Option<i32>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = User::objects()
         .filter(q!(hair_color = "black"))
-        .values_list([
+        .values_list_as([
             "id",
             "name",
             "hair_color",
@@ -31,29 +41,25 @@ pub fn quarry_medium(db: &Database) -> quarry::Result<Vec<(User, Option<Post>)>>
             "posts__body",
         ])
         .all(db)?;
-    rows.into_iter()
-        .map(|row| {
-            let mut cols = row.into_iter();
-            let mut next = || cols.next().unwrap_or(Value::Null);
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, hair_color, post_id, user_id, title, body)| {
             let user = User {
-                id: FieldValue::from_value(next())?,
-                name: FieldValue::from_value(next())?,
-                hair_color: FieldValue::from_value(next())?,
+                id,
+                name,
+                hair_color,
                 _state: ModelState::loaded(),
             };
-            let post = match Option::<i32>::from_value(next())? {
-                None => None,
-                Some(id) => Some(Post {
-                    id,
-                    user: ForeignKey::new(FieldValue::from_value(next())?),
-                    title: FieldValue::from_value(next())?,
-                    body: FieldValue::from_value(next())?,
-                    _state: ModelState::loaded(),
-                }),
-            };
-            Ok((user, post))
+            let post = post_id.map(|id| Post {
+                id,
+                user: ForeignKey::new(user_id.unwrap_or_default()),
+                title: title.unwrap_or_default(),
+                body,
+                _state: ModelState::loaded(),
+            });
+            (user, post)
         })
-        .collect()
+        .collect())
 }
 
 /// quarry's side of loading_associations: three queries, the posts and comments kept

@@ -919,3 +919,47 @@ fn test_not_null_key_is_an_integrity_error() {
         assert_eq!(Child::objects().count(db).unwrap(), 0);
     });
 }
+
+#[test]
+fn values_list_as_typed_tuples() {
+    // values_list() read straight into a tuple; across the reverse relation (a LEFT
+    // OUTER JOIN) the article's columns are NULL for the reporter without one.
+    run_m2o(|db, f| {
+        let rows: Vec<(i64, String, Option<String>, Option<NaiveDate>)> = Reporter::objects()
+            .order_by(["pk"])
+            .values_list_as(["id", "first_name", "article__headline", "article__pub_date"])
+            .all(db)
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (
+                    f.r.id,
+                    "John".to_owned(),
+                    Some("This is a test".to_owned()),
+                    Some(date(2005, 7, 27))
+                ),
+                (f.r2.id, "Paul".to_owned(), None, None),
+            ]
+        );
+        // A foreign key reads as its key; annotations are columns too.
+        let rows: Vec<(i64, i64)> = Article::objects()
+            .annotate([("n", Count("reporter__article"))])
+            .values_list_as(["reporter", "n"])
+            .all(db)
+            .unwrap();
+        assert_eq!(rows, [(f.a.reporter.id().to_owned(), 1)]);
+        // The tuple must match the fields; a NULL needs an Option.
+        assert_error_contains(
+            Reporter::objects()
+                .values_list_as::<(i64,), _>(["id", "first_name"])
+                .all(db),
+            "values_list_as() names 2 fields for a tuple of 1",
+        );
+        assert!(Reporter::objects()
+            .filter(q!(pk = f.r2.id))
+            .values_list_as::<(String,), _>(["article__headline"])
+            .all(db)
+            .is_err());
+    });
+}

@@ -7,8 +7,8 @@ use crate::db::Executor;
 use crate::error::{Error, Result};
 use crate::model::{Model, ModelMeta};
 use crate::query::prefetch::{
-    already_loaded, distinct_keys, distribute, key_batch, node_queryset, prefetch_below_loaded,
-    prefetch_objects, PrefetchNode,
+    already_loaded, append, distinct_keys, distribute, group_by_key, key_batch, node_queryset,
+    prefetch_below_loaded, prefetch_objects, PrefetchNode,
 };
 use crate::query::{Query, QuerySet, Q};
 use crate::value::{key_of, Value, ValueKey};
@@ -244,15 +244,14 @@ pub fn prefetch_generic_relation<P: Model, C: Model>(
             format!("{}__in", rel.object_id_field),
             Value::List(chunk.to_vec()),
         ));
-        children.extend(qs.all(ex)?);
+        append(&mut children, qs.all(ex)?);
     }
     prefetch_objects(&mut children, &node.children, ex)?;
-    let mut groups: HashMap<ValueKey, Vec<C>> = HashMap::new();
-    for c in children {
-        if let Some(k) = as_pk_of(meta, c.field_value(id_index)) {
-            groups.entry(k).or_default().push(c);
-        }
-    }
+    let keys = children
+        .iter()
+        .map(|c| as_pk_of(meta, c.field_value(id_index)))
+        .collect();
+    let groups = group_by_key(children, keys);
     distribute(
         parents,
         groups,

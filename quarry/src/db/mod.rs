@@ -38,6 +38,23 @@ pub trait Row {
     fn get_bool(&self, idx: usize) -> Result<bool>;
     /// Column `idx` as text.
     fn get_string(&self, idx: usize) -> Result<String>;
+    /// Column `idx` as an integer, `None` when NULL (one read of the cell where the
+    /// driver allows it).
+    fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
+        if self.is_null(idx)? {
+            Ok(None)
+        } else {
+            self.get_i64(idx).map(Some)
+        }
+    }
+    /// Column `idx` as text, `None` when NULL.
+    fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
+        if self.is_null(idx)? {
+            Ok(None)
+        } else {
+            self.get_string(idx).map(Some)
+        }
+    }
     /// Column `idx` as bytes.
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>>;
     /// Column `idx` decoded as a field of `kind` (NULL gives [`Value::Null`]).

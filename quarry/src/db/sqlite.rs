@@ -441,9 +441,15 @@ impl Row for SqliteRow<'_, '_> {
     }
 
     fn get_i64(&self, idx: usize) -> Result<i64> {
+        self.get_i64_opt(idx)?
+            .ok_or_else(|| wrong_type(idx, "an integer", ValueRef::Null))
+    }
+
+    fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
         match self.raw(idx)? {
-            ValueRef::Integer(i) => Ok(i),
-            ValueRef::Real(f) if f.fract() == 0.0 => Ok(f as i64),
+            ValueRef::Integer(i) => Ok(Some(i)),
+            ValueRef::Null => Ok(None),
+            ValueRef::Real(f) if f.fract() == 0.0 => Ok(Some(f as i64)),
             other => Err(wrong_type(idx, "an integer", other)),
         }
     }
@@ -464,11 +470,18 @@ impl Row for SqliteRow<'_, '_> {
     }
 
     fn get_string(&self, idx: usize) -> Result<String> {
+        self.get_string_opt(idx)?
+            .ok_or_else(|| wrong_type(idx, "text", ValueRef::Null))
+    }
+
+    fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
         match self.raw(idx)? {
-            ValueRef::Text(t) => String::from_utf8(t.to_vec())
+            ValueRef::Text(t) => std::str::from_utf8(t)
+                .map(|s| Some(s.to_owned()))
                 .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
-            ValueRef::Integer(i) => Ok(i.to_string()),
-            ValueRef::Real(f) => Ok(f.to_string()),
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(i) => Ok(Some(i.to_string())),
+            ValueRef::Real(f) => Ok(Some(f.to_string())),
             other => Err(wrong_type(idx, "text", other)),
         }
     }

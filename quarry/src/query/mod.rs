@@ -25,5 +25,5 @@ pub use prefetch::Prefetch;
 pub use q::Q;
 pub(crate) use queryset::{insert_batch, read_column, read_key};
 pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
-pub use rows::{FromQueryRow, RowShape, ValuesRow};
+pub use rows::{FromQueryRow, RowShape, ValuesRow, ValuesTuple};
 pub use subquery::{Exists, OuterRef, OuterRefTarget, Subquery, SubqueryExpr};

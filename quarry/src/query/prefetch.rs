@@ -10,9 +10,8 @@ use super::{QuerySet, Q};
 use crate::db::Executor;
 use crate::error::{Error, Result};
 use crate::model::{clone_via_values, ManyToManyLink, Model, RelatedField, ReverseRelation};
-use crate::value::{key_of, Value, ValueKey as Key};
+use crate::value::{key_of, KeyMap, KeySet, Value, ValueKey as Key};
 use std::any::Any;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One `prefetch_related` lookup with options, Django's `Prefetch(lookup, queryset,
@@ -263,7 +262,7 @@ pub(crate) fn prefetch_objects<M: Model>(
 
 /// The distinct non-NULL keys, in first-seen order.
 pub(crate) fn distinct_keys(values: impl Iterator<Item = Value>) -> Vec<Value> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = KeySet::default();
     values
         .filter(|v| key_of(v).is_some_and(|k| seen.insert(k)))
         .collect()
@@ -324,6 +323,74 @@ pub(crate) fn key_batch(ex: &dyn Executor) -> usize {
 /// The objects of `C` whose `field` is one of `keys`, read in batches the database's
 /// parameter limit allows, with the node's query applied; and the node's slice, which
 /// the caller applies per parent.
+/// Appends `rows` to `out`; the first batch becomes `out` (no copy).
+pub(crate) fn append<C>(out: &mut Vec<C>, mut rows: Vec<C>) {
+    if out.is_empty() {
+        *out = rows;
+    } else {
+        out.append(&mut rows);
+    }
+}
+
+/// Children grouped by the key of their parent: one list per key, allocated once at
+/// its final size.
+pub(crate) struct Groups<C> {
+    index: KeyMap<usize>,
+    lists: Vec<Vec<C>>,
+}
+
+impl<C> Groups<C> {
+    /// The group of `key`, taken out (empty when there is none).
+    fn take(&mut self, key: &Key) -> Vec<C> {
+        self.index
+            .get(key)
+            .map(|&i| std::mem::take(&mut self.lists[i]))
+            .unwrap_or_default()
+    }
+
+    /// The group of `key`, left in place.
+    fn get(&self, key: &Key) -> &[C] {
+        self.index.get(key).map_or(&[], |&i| &self.lists[i])
+    }
+}
+
+/// Groups `children` by their keys (a child without one is dropped). Rows usually
+/// arrive with equal keys together, so a key equal to the one before is not hashed
+/// again.
+pub(crate) fn group_by_key<C>(children: Vec<C>, keys: Vec<Option<Key>>) -> Groups<C> {
+    let mut index: KeyMap<usize> = KeyMap::default();
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut slots: Vec<usize> = Vec::with_capacity(keys.len());
+    let mut last: Option<(&Key, usize)> = None;
+    for k in &keys {
+        let Some(k) = k else {
+            slots.push(usize::MAX);
+            continue;
+        };
+        let slot = match last {
+            Some((prev, slot)) if prev == k => slot,
+            _ => match index.get(k) {
+                Some(&slot) => slot,
+                None => {
+                    index.insert(k.clone(), sizes.len());
+                    sizes.push(0);
+                    sizes.len() - 1
+                }
+            },
+        };
+        sizes[slot] += 1;
+        slots.push(slot);
+        last = Some((k, slot));
+    }
+    let mut lists: Vec<Vec<C>> = sizes.into_iter().map(Vec::with_capacity).collect();
+    for (c, slot) in children.into_iter().zip(slots) {
+        if let Some(list) = lists.get_mut(slot) {
+            list.push(c);
+        }
+    }
+    Groups { index, lists }
+}
+
 fn fetch_by_keys<C: Model>(
     field: &str,
     keys: Vec<Value>,
@@ -337,7 +404,7 @@ fn fetch_by_keys<C: Model>(
             format!("{field}__in"),
             Value::List(chunk.to_vec()),
         ));
-        out.extend(qs.all(ex)?);
+        append(&mut out, qs.all(ex)?);
     }
     Ok((out, slice))
 }
@@ -388,7 +455,8 @@ pub fn prefetch_forward<M: Model, F: RelatedField>(
     }
     let (mut targets, _) = fetch_by_keys::<F::Target>(key_field.name, keys, node, ex)?;
     prefetch_objects(&mut targets, &node.children, ex)?;
-    let mut by_key: HashMap<Key, Arc<F::Target>> = HashMap::with_capacity(targets.len());
+    let mut by_key: KeyMap<Arc<F::Target>> =
+        KeyMap::with_capacity_and_hasher(targets.len(), Default::default());
     for t in targets {
         if let Some(k) = key_of(&t.field_value(key_index)) {
             by_key.insert(k, Arc::new(t));
@@ -441,12 +509,11 @@ pub fn prefetch_reverse<C: Model, P: Model>(
         fetch_by_keys::<C>(rel.field.name, keys, node, ex)?
     };
     prefetch_objects(&mut children, &node.children, ex)?;
-    let mut groups: HashMap<Key, Vec<C>> = HashMap::new();
-    for c in children {
-        if let Some(k) = key_of(&c.field_value(rel.field_index)) {
-            groups.entry(k).or_default().push(c);
-        }
-    }
+    let keys = children
+        .iter()
+        .map(|c| key_of(&c.field_value(rel.field_index)))
+        .collect();
+    let groups = group_by_key(children, keys);
     let back_links = node.to_attr.is_none();
     distribute(
         parents,
@@ -544,12 +611,8 @@ pub fn prefetch_many<P: Model, C: Model>(
         }
     }
     prefetch_objects(&mut children, &node.children, ex)?;
-    let mut groups: HashMap<Key, Vec<C>> = HashMap::new();
-    for (c, k) in children.into_iter().zip(child_keys) {
-        if let Some(k) = key_of(&k) {
-            groups.entry(k).or_default().push(c);
-        }
-    }
+    let keys = child_keys.iter().map(key_of).collect();
+    let groups = group_by_key(children, keys);
     distribute(
         parents,
         groups,
@@ -566,13 +629,14 @@ pub fn prefetch_many<P: Model, C: Model>(
 /// Parents sharing a key (the same row loaded twice) each get a copy.
 pub(crate) fn distribute<P: Model, C: Model>(
     parents: &mut [P],
-    mut groups: HashMap<Key, Vec<C>>,
+    mut groups: Groups<C>,
     key_of_parent: impl Fn(&P) -> Option<Key>,
     slice: Option<&PerParentSlice>,
     name: &str,
     mut fill: impl FnMut(&P, &mut Vec<C>),
 ) {
-    let mut remaining: HashMap<Key, usize> = HashMap::new();
+    let mut remaining: KeyMap<usize> =
+        KeyMap::with_capacity_and_hasher(parents.len(), Default::default());
     for p in parents.iter() {
         if let Some(k) = key_of_parent(p) {
             *remaining.entry(k).or_default() += 1;
@@ -595,19 +659,12 @@ pub(crate) fn distribute<P: Model, C: Model>(
 
 /// The group of `key`: a copy while other parents with the same key remain, the group
 /// itself for the last one.
-pub(crate) fn take_share<C: Model>(
-    groups: &mut HashMap<Key, Vec<C>>,
-    remaining: &mut HashMap<Key, usize>,
-    key: Key,
-) -> Vec<C> {
+fn take_share<C: Model>(groups: &mut Groups<C>, remaining: &mut KeyMap<usize>, key: Key) -> Vec<C> {
     let left = remaining.get_mut(&key).expect("counted before");
     *left -= 1;
     if *left == 0 {
-        groups.remove(&key).unwrap_or_default()
+        groups.take(&key)
     } else {
-        groups
-            .get(&key)
-            .map(|g| g.iter().map(clone_via_values).collect())
-            .unwrap_or_default()
+        groups.get(&key).iter().map(clone_via_values).collect()
     }
 }

@@ -502,6 +502,49 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         self.map_rows(Selection::Values(fields))
     }
 
+    /// Rows as typed tuples, one element per field: [`values_list`](Self::values_list)
+    /// read straight into Rust types (`Option<T>` for a column that may be NULL, as
+    /// through a LEFT OUTER JOIN). A tuple whose length differs from the number of
+    /// fields is an error when the rows are read.
+    ///
+    /// ```
+    /// use quarry::prelude::*;
+    ///
+    /// #[derive(Model, Debug, Clone)]
+    /// #[model(app_label = "docs")]
+    /// struct Tag {
+    ///     #[field(primary_key)]
+    ///     id: i64,
+    ///     #[field(max_length = 20)]
+    ///     name: String,
+    ///     _state: ModelState,
+    /// }
+    ///
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// quarry::schema::create_tables(&db, &[Tag::meta()])?;
+    /// Tag::objects().create(&db, Tag { id: 0, name: "Rust".into(), _state: ModelState::new() })?;
+    /// let rows: Vec<(i64, String)> = Tag::objects().values_list_as(["id", "name"]).all(&db)?;
+    /// assert_eq!(rows, [(1, "Rust".to_owned())]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn values_list_as<T: super::ValuesTuple, S: Into<String>>(
+        self,
+        fields: impl IntoIterator<Item = S>,
+    ) -> QuerySet<M, T> {
+        let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
+        let mut qs = self.map_rows(Selection::Values(fields.clone()));
+        if !fields.is_empty() && fields.len() != T::WIDTH {
+            qs.error.get_or_insert_with(|| {
+                format!(
+                    "values_list_as() names {} fields for a tuple of {}",
+                    fields.len(),
+                    T::WIDTH
+                )
+            });
+        }
+        qs
+    }
+
     /// Rows as name → value maps of these fields and these expressions, Django's
     /// `values(*fields, **expressions)`: the expressions are annotated under their
     /// names, then selected after the fields.

@@ -214,3 +214,67 @@ impl FromQueryRow for Value {
         read_value(row, shape, 0)
     }
 }
+
+/// A row of [`values_list_as`](super::QuerySet::values_list_as): a tuple of field types,
+/// one per selected column, read straight from the driver row (no list of values in
+/// between).
+///
+/// Implemented for tuples of 1 to 12 [`FieldValue`] types; an `Option` reads a NULL.
+pub trait ValuesTuple: FromQueryRow {
+    /// How many columns the tuple reads.
+    const WIDTH: usize;
+}
+
+/// Column `i` as `T`, decoded as [`values_list`](super::QuerySet::values_list) decodes
+/// it (decimals rescaled, integer expressions truncated).
+#[inline]
+fn read_typed<T: FieldValue>(row: &dyn Row, shape: &RowShape, i: usize) -> Result<T> {
+    if shape.decimal_places[i].is_none() {
+        // Straight from the driver; what needs converting first (a float computed by
+        // an integer expression) takes the path below.
+        if let Ok(v) = T::read(row, i) {
+            return Ok(v);
+        }
+    }
+    T::from_value(read_value(row, shape, i)?).map_err(|e| {
+        Error::conversion(
+            std::any::type_name::<T>(),
+            format!("column '{}' of values_list_as(): {e}", shape.names[i]),
+        )
+    })
+}
+
+macro_rules! values_tuple {
+    ($width:expr; $($t:ident $i:tt),+) => {
+        impl<$($t: FieldValue),+> FromQueryRow for ($($t,)+) {
+            #[inline]
+            fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+                if shape.width() != $width {
+                    return Err(Error::invalid(format!(
+                        "values_list_as() reads {} columns into a tuple of {}",
+                        shape.width(),
+                        $width
+                    )));
+                }
+                Ok(($(read_typed::<$t>(row, shape, $i)?,)+))
+            }
+        }
+
+        impl<$($t: FieldValue),+> ValuesTuple for ($($t,)+) {
+            const WIDTH: usize = $width;
+        }
+    };
+}
+
+values_tuple!(1; A 0);
+values_tuple!(2; A 0, B 1);
+values_tuple!(3; A 0, B 1, C 2);
+values_tuple!(4; A 0, B 1, C 2, D 3);
+values_tuple!(5; A 0, B 1, C 2, D 3, E 4);
+values_tuple!(6; A 0, B 1, C 2, D 3, E 4, F 5);
+values_tuple!(7; A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+values_tuple!(8; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+values_tuple!(9; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+values_tuple!(10; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+values_tuple!(11; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+values_tuple!(12; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
