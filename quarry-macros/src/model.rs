@@ -675,6 +675,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let choices = format_ident!("{}_choices", fname, span = ident.span());
                 let doc = format!(" The {} objects `{fname}` may point at: every row, narrowed by the field's `limit_choices_to` (Django's form field queryset).", type_name(target));
                 accessors.push(quote! {
+                    #[allow(non_snake_case)]
                     impl #name {
                         #[doc = #doc]
                         pub fn #choices() -> ::quarry::QuerySet<#target> {
@@ -785,6 +786,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
             Some(expr) => {
                 let fn_name = format_ident!("__quarry_default_{}", ident);
                 defaults.push(quote_spanned! {expr.span()=>
+                    #[allow(non_snake_case)]
                     fn #fn_name() -> ::quarry::Value {
                         let v: #ty = ::core::convert::Into::into(#expr);
                         ::quarry::FieldValue::to_value(&v)
@@ -901,7 +903,8 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         let choices = format_ident!("{}_choices", fname, span = ident.span());
         let doc = format!(" The {target_name} objects `{fname}` may link to: every row, narrowed by the field's `limit_choices_to` (Django's form field queryset).");
         accessors.push(quote! {
-            impl #name {
+            #[allow(non_snake_case)]
+                    impl #name {
                 #[doc = #doc]
                 pub fn #choices() -> ::quarry::QuerySet<#target> {
                     ::quarry::model::choices_queryset(<Self as ::quarry::Model>::meta().many_to_many[#j].limit_choices_to)
@@ -1060,7 +1063,8 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         });
         let doc = format!(" The {target_name} objects linked to this one through `{fname}` (a many-to-many relation).");
         accessors.push(quote! {
-            impl #name {
+            #[allow(non_snake_case)]
+                    impl #name {
                 #[doc = #doc]
                 pub fn #ident(&self) -> ::quarry::ManyRelatedManager<'_, Self, #target> {
                     ::quarry::ManyRelatedManager::new(self, #j, true)
@@ -1159,6 +1163,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let doc_get = format!(" The object `{fname}` points at, as a `T` (loaded once, then cached); `None` when the key is NULL or the row is gone.");
                 let doc_set = format!(" Points `{fname}` at `obj`: sets `{ct_name}` and `{fk_name}` (the object must be saved).");
                 accessors.push(quote! {
+                    #[allow(non_snake_case)]
                     impl #name {
                         #[doc = #doc_get]
                         pub fn #ident<T: ::quarry::Model>(
@@ -1235,6 +1240,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                 let doc =
                     format!(" The objects whose generic key points at this one through `{fname}`.");
                 accessors.push(quote! {
+                    #[allow(non_snake_case)]
                     impl #name {
                         #[doc = #doc]
                         pub fn #ident(&self) -> ::quarry::contenttypes::GenericRelatedManager<'_, Self, #target> {
