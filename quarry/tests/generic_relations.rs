@@ -499,7 +499,7 @@ fn reverse_name_is_opt_in() {
                 .filter(q!(vegetable__isnull = true))
                 .all(db),
             "Cannot resolve keyword 'vegetable' into field of TaggedItem. Choices are: \
-             animal, content_object, content_type, id, manualpk, object_id, tag",
+             animal, content_object, content_type, content_type_id, id, manualpk, object_id, tag",
         );
         assert_error_contains(
             TaggedItem::objects().get(db, q!(content_object = "")),

@@ -349,25 +349,33 @@ impl ModelMeta {
             .ok_or_else(|| Error::field(self.unknown_field_message(name)))
     }
 
-    /// Field names and the names of reverse relations, sorted, as Django lists them in
-    /// `Choices are: ...`.
-    pub fn field_choices(&'static self) -> Vec<&'static str> {
-        let mut names: Vec<&str> = self.fields.iter().map(|f| f.name).collect();
-        names.extend(
+    /// Field names (with the `_id` name of each relation's key) and the names of
+    /// reverse relations, sorted, as Django lists them in `Choices are: ...`.
+    pub fn field_choices(&'static self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for f in self.fields {
+            names.push(f.name.to_owned());
+            if f.relation.is_some() {
+                names.push(format!("{}_id", f.name));
+            }
+        }
+        let mut more: Vec<&str> = Vec::new();
+        more.extend(
             self.reverse_relations()
                 .iter()
                 .map(|r| r.query_name.as_str()),
         );
-        names.extend(self.many_to_many.iter().map(|m| m.name));
-        names.extend(self.generic_foreign_keys.iter().map(|g| g.name));
-        names.extend(self.generic_relations.iter().map(|g| g.name));
-        names.extend(crate::contenttypes::reverse_generic_names(self));
-        names.extend(
+        more.extend(self.many_to_many.iter().map(|m| m.name));
+        more.extend(self.generic_foreign_keys.iter().map(|g| g.name));
+        more.extend(self.generic_relations.iter().map(|g| g.name));
+        more.extend(crate::contenttypes::reverse_generic_names(self));
+        more.extend(
             self.reverse_many_to_many()
                 .iter()
                 .filter(|l| l.visible)
                 .map(|l| l.query_name.as_str()),
         );
+        names.extend(more.into_iter().map(str::to_owned));
         names.sort_unstable();
         names
     }

@@ -770,15 +770,33 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     ) -> Self {
         let meta = M::meta();
         let mut aggregate = false;
+        let mut seen: Vec<String> = Vec::new();
         for (name, expr) in annotations {
-            let (name, expr) = (name.into(), expr.into());
+            let (name, expr): (String, Expr) = (name.into(), expr.into());
+            if seen.contains(&name) && self.error.is_none() {
+                // Two entries of one call under one name: Django's kwargs cannot repeat,
+                // so this is its positional default name meeting a keyword.
+                self.error = Some(format!(
+                    "The named annotation '{name}' conflicts with the default name for \
+                     another annotation."
+                ));
+            }
+            seen.push(name.clone());
             if name.is_empty() && self.error.is_none() {
                 self.error = Some("Complex aggregates require an alias.".to_owned());
             }
             if self.error.is_none() {
                 self.error = check_alias(&name).err();
             }
-            if meta.field(&name).is_some() && self.error.is_none() {
+            // Django checks the names of the model (fields, their `_id` names and
+            // relations), or after values() only the names it selected.
+            let conflicts = match &self.query.selection {
+                Selection::Values(paths) => paths.contains(&name),
+                Selection::Model => {
+                    meta.field(&name).is_some() || meta.field_choices().contains(&name)
+                }
+            };
+            if conflicts && self.error.is_none() {
                 self.error = Some(format!(
                     "The annotation '{name}' conflicts with a field on the model."
                 ));

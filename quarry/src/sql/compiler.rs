@@ -417,7 +417,7 @@ pub(super) struct Compiler<'d, 'q> {
     /// only the ones before it).
     pub(super) annotation_limit: usize,
     /// Inside an aggregate's argument (an aggregate there is an error).
-    pub(super) in_aggregate: bool,
+    pub(super) in_aggregate: Option<&'static str>,
     /// The conditions on aggregates, ANDed into HAVING.
     pub(super) having: Fragment,
     /// Aggregating over a subquery: names resolve to its output columns.
@@ -449,6 +449,9 @@ pub(super) struct Compiler<'d, 'q> {
     /// one) that wait for the windows, computed as columns of the query and applied by
     /// an outer query (Django's QUALIFY emulation). `None` when no filter reads a window.
     pub(super) qualify: Option<Vec<Q>>,
+    /// The conditions written to HAVING, with their `filter()` call: the columns they
+    /// read outside aggregates join the GROUP BY.
+    having_parts: Vec<(Option<usize>, Q)>,
 }
 
 /// An `OuterRef` of a subquery as an enclosing query resolved it: its path, how many
@@ -487,7 +490,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             related: None,
             annotations: &[],
             annotation_limit: 0,
-            in_aggregate: false,
+            in_aggregate: None,
             having: Fragment::default(),
             outer_of: None,
             wrapped: 0,
@@ -501,6 +504,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
             in_expression_condition: false,
             alias_values: false,
             qualify: None,
+            having_parts: Vec::new(),
         }
     }
 
@@ -709,14 +713,18 @@ impl<'d, 'q> Compiler<'d, 'q> {
                      therefore cannot be used for reverse querying. If it is a \
                      GenericForeignKey, consider adding a GenericRelation."
                 )));
-            } else if i == 0 && self.annotations.iter().any(|a| !a.alias) {
-                // Django lists the annotations among the choices.
+            } else if i == 0
+                && self.annotations[..self.annotation_limit]
+                    .iter()
+                    .any(|a| !a.alias)
+            {
+                // Django lists the annotations (made before this one) among the choices.
                 let mut choices = model.field_choices();
                 choices.extend(
-                    self.annotations
+                    self.annotations[..self.annotation_limit]
                         .iter()
                         .filter(|a| !a.alias)
-                        .map(|a| a.name.as_str()),
+                        .map(|a| a.name.clone()),
                 );
                 choices.sort_unstable();
                 return Err(Error::field(format!(
@@ -952,6 +960,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
 
     /// Compiles a condition on aggregates into the HAVING fragment.
     fn having_condition(&mut self, q: &Q, negated: bool) -> Result<()> {
+        self.having_parts.push((self.filter_call, q.clone()));
         let mark = self.w.mark();
         self.w.push(
             if self.having.sql.is_empty() && self.having.params.is_empty() {
@@ -1516,7 +1525,16 @@ impl<'d, 'q> Compiler<'d, 'q> {
             Selection::Values(paths) => {
                 let all: Vec<String>;
                 let paths = if paths.is_empty() {
-                    all = self.meta.fields.iter().map(|f| f.name.to_owned()).collect();
+                    // Django's `values()`: every field, relations by their key's name.
+                    all = self
+                        .meta
+                        .fields
+                        .iter()
+                        .map(|f| match f.relation {
+                            Some(_) => format!("{}_id", f.name),
+                            None => f.name.to_owned(),
+                        })
+                        .collect();
                     &all
                 } else {
                     paths
@@ -1645,12 +1663,60 @@ impl<'d, 'q> Compiler<'d, 'q> {
                         None => g.column(&mut self.w, sql),
                     }
                 }
+                // Every selected column and expression, not only the grouping
+                // fields: Django's get_group_by adds the select list's columns
+                // (`values("name").annotate(...).values_list("pk")` groups by both).
                 for (i, item) in items.iter().enumerate() {
-                    if matches!(item, SelectItem::Expression) {
+                    let column = matches!(item, SelectItem::Column(c) if !c.is_empty());
+                    if column || matches!(item, SelectItem::Expression) {
                         g.position(&mut self.w, i);
                     }
                 }
             }
+        }
+        // The columns HAVING reads outside aggregates (`pages__gt=F("n_authors")`,
+        // `n=F("publisher__num_awards")`): grouped, as Django's having_group_by.
+        let model_grouped = matches!(query.grouping, Grouping::Model)
+            && matches!(query.selection, Selection::Model);
+        for (call, q) in std::mem::take(&mut self.having_parts) {
+            let mut paths: Vec<&str> = Vec::new();
+            q.walk_lookup_paths(&mut |p| paths.push(p));
+            let saved = self.filter_call;
+            self.filter_call = call;
+            for p in paths {
+                if let Some((i, _)) = self.annotation_prefix(p) {
+                    if annotation_aggregates(self.annotations, i)
+                        || fragment_is_constant(&self.annotations[i].expr)
+                    {
+                        continue;
+                    }
+                    let selected = self.annotations[i]
+                        .selected
+                        .then(|| self.selected_annotation_position(query, i, items))
+                        .flatten();
+                    match selected {
+                        Some(pos) => g.position(&mut self.w, pos),
+                        None => {
+                            let (f, _) = self.annotation_operand(i, p)?;
+                            g.fragment(&mut self.w, f);
+                        }
+                    }
+                    continue;
+                }
+                let PathEnd::Column(r) = self.resolve(p, true, false)? else {
+                    continue;
+                };
+                if model_grouped && r.alias == 0 {
+                    // The model's own columns are all grouped already.
+                    continue;
+                }
+                let sql = self.lhs_sql(&r);
+                match position_of(&sql) {
+                    Some(i) => g.position(&mut self.w, i),
+                    None => g.column(&mut self.w, sql),
+                }
+            }
+            self.filter_call = saved;
         }
         // The columns an aggregating annotation reads outside its aggregates (`Case(
         // When(x__isnull=True), default=Max(...))` reads x): grouped too, as Django does.
@@ -2432,14 +2498,35 @@ pub fn aggregate(
     // aggregate filters on that column.
     let mut aggregates: Vec<(String, Expr)> = aggregates.to_vec();
     let mut conditions: Vec<(String, Q)> = Vec::new();
+    // So do the conditions of `When` and of conditions used as values: they name the
+    // subquery's rows, not the outer query's columns.
     for (_, e) in &mut aggregates {
         e.walk_mut(&mut |node| {
-            if let Expr::Aggregate(a) = node {
-                if let Some(q) = a.filter.take() {
-                    let name = format!("__quarry_filter_{}", conditions.len());
-                    a.filter = Some(Q::Expr(Expr::Field(name.clone())));
-                    conditions.push((name, q));
+            let mut lift = |q: Q| {
+                let name = format!("__quarry_filter_{}", conditions.len());
+                conditions.push((name.clone(), q));
+                name
+            };
+            match node {
+                Expr::Aggregate(a) => {
+                    if let Some(q) = a.filter.take() {
+                        a.filter = Some(Q::Expr(Expr::Field(lift(q))));
+                    }
                 }
+                Expr::Case(c) => {
+                    for w in &mut c.whens {
+                        if !matches!(&w.condition, Q::Expr(Expr::Field(p)) if p.starts_with("__quarry_filter_"))
+                        {
+                            let q = std::mem::take(&mut w.condition);
+                            w.condition = Q::Expr(Expr::Field(lift(q)));
+                        }
+                    }
+                }
+                Expr::Condition(q) => {
+                    let q = std::mem::take(&mut **q);
+                    *node = Expr::Field(lift(q));
+                }
+                _ => {}
             }
         });
     }
@@ -2451,6 +2538,35 @@ pub fn aggregate(
                 needed.push(p.to_owned());
             }
         });
+    }
+    if query.distinct {
+        // DISTINCT applies to the rows as the QuerySet selects them: its columns first,
+        // then what the aggregates read (Django keeps the select list and adds theirs).
+        let mut selected: Vec<String> = match &query.selection {
+            Selection::Values(paths) if !paths.is_empty() => paths.clone(),
+            _ => {
+                let mut all: Vec<String> = query
+                    .model
+                    .fields
+                    .iter()
+                    .map(|f| f.name.to_owned())
+                    .collect();
+                all.extend(
+                    query
+                        .annotations
+                        .iter()
+                        .filter(|a| a.selected && !a.alias)
+                        .map(|a| a.name.clone()),
+                );
+                all
+            }
+        };
+        for n in needed.drain(..) {
+            if !selected.contains(&n) {
+                selected.push(n);
+            }
+        }
+        needed = selected;
     }
     if needed.is_empty() {
         needed = match &query.grouping {

@@ -148,11 +148,13 @@ impl Compiler<'_, '_> {
         index: usize,
         path: &str,
     ) -> Result<(Fragment, Typed)> {
-        if self.in_aggregate && annotation_aggregates(self.annotations, index) {
-            return Err(Error::field(format!(
-                "Cannot compute an aggregate over '{path}': '{}' is an aggregate",
-                self.annotations[index].name
-            )));
+        if let Some(func) = self.in_aggregate {
+            if annotation_aggregates(self.annotations, index) {
+                return Err(Error::field(format!(
+                    "Cannot compute {func}('{path}'): '{}' is an aggregate",
+                    self.annotations[index].name
+                )));
+            }
         }
         let saved = (self.annotation_limit, self.filter_call, self.joins.horizon);
         self.annotation_limit = index;
@@ -307,7 +309,17 @@ impl Compiler<'_, '_> {
                 self.cast_decimal(mark, result);
                 Ok(result)
             }
-            Expr::Aggregate(a) => self.aggregate(a).map(Some),
+            Expr::Aggregate(a) => {
+                let mark = self.w.mark();
+                let result = self.aggregate(a).map(Some)?;
+                if !self.in_window {
+                    // `CAST(SUM(price) AS NUMERIC)` on SQLite, as Django's
+                    // SQLiteNumericMixin (not inside `... OVER`, which must follow the
+                    // function itself).
+                    self.cast_decimal(mark, result);
+                }
+                Ok(result)
+            }
             Expr::Subquery(sub) => self.subquery_expr(sub).map(Some),
             Expr::Window(w) => self.window(w),
             Expr::Raw {
@@ -686,7 +698,7 @@ impl Compiler<'_, '_> {
     /// `FUNC([DISTINCT] arg) [FILTER (WHERE cond)]`, wrapped in `COALESCE(.., default)`.
     fn aggregate(&mut self, a: &Aggregate) -> Result<Typed> {
         let name = a.func.name();
-        if self.in_aggregate {
+        if self.in_aggregate.is_some() {
             return Err(Error::field(format!(
                 "Cannot compute {name}(): it is inside another aggregate"
             )));
@@ -710,9 +722,9 @@ impl Compiler<'_, '_> {
         if a.default.is_some() {
             self.w.push("COALESCE(");
         }
-        self.in_aggregate = true;
+        self.in_aggregate = Some(name);
         let result = self.aggregate_call(a);
-        self.in_aggregate = false;
+        self.in_aggregate = None;
         let typed = result?;
         if let Some(default) = &a.default {
             self.w.push(", ");
