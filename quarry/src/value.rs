@@ -263,11 +263,13 @@ macro_rules! int_field {
                     other => Err(mismatch(stringify!($t), &other)),
                 }
             }
+            #[inline]
             fn read(row: &dyn Row, idx: usize) -> Result<Self> {
                 let v = row.get_i64(idx)?;
                 <$t>::try_from(v).map_err(|_| Error::conversion(
                     format!("column {idx}"), format!("{v} does not fit in {}", stringify!($t))))
             }
+            #[inline]
             fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
                 match row.get_i64_opt(idx)? {
                     None => Ok(None),
@@ -330,9 +332,11 @@ impl FieldValue for String {
             other => Err(mismatch("string", &other)),
         }
     }
+    #[inline]
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         row.get_string(idx)
     }
+    #[inline]
     fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
         row.get_string_opt(idx)
     }
@@ -474,6 +478,7 @@ impl<T: FieldValue> FieldValue for Option<T> {
             v => T::from_value(v).map(Some),
         }
     }
+    #[inline]
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         T::read_opt(row, idx)
     }

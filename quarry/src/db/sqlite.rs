@@ -431,6 +431,32 @@ fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
+/// A cell as an integer (`None` for NULL), shared by `get_i64` and `get_i64_opt` and
+/// inlined into each.
+#[inline(always)]
+fn integer_of(idx: usize, raw: ValueRef<'_>) -> Result<Option<i64>> {
+    match raw {
+        ValueRef::Integer(i) => Ok(Some(i)),
+        ValueRef::Null => Ok(None),
+        ValueRef::Real(f) if f.fract() == 0.0 => Ok(Some(f as i64)),
+        other => Err(wrong_type(idx, "an integer", other)),
+    }
+}
+
+/// A cell as text (`None` for NULL), shared by `get_string` and `get_string_opt`.
+#[inline(always)]
+fn text_of(idx: usize, raw: ValueRef<'_>) -> Result<Option<String>> {
+    match raw {
+        ValueRef::Text(t) => String::from_utf8(t.to_vec())
+            .map(Some)
+            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(i) => Ok(Some(i.to_string())),
+        ValueRef::Real(f) => Ok(Some(f.to_string())),
+        other => Err(wrong_type(idx, "text", other)),
+    }
+}
+
 impl Row for SqliteRow<'_, '_> {
     fn len(&self) -> usize {
         self.0.as_ref().column_count()
@@ -441,17 +467,14 @@ impl Row for SqliteRow<'_, '_> {
     }
 
     fn get_i64(&self, idx: usize) -> Result<i64> {
-        self.get_i64_opt(idx)?
-            .ok_or_else(|| wrong_type(idx, "an integer", ValueRef::Null))
+        match integer_of(idx, self.raw(idx)?)? {
+            Some(i) => Ok(i),
+            None => Err(wrong_type(idx, "an integer", ValueRef::Null)),
+        }
     }
 
     fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
-        match self.raw(idx)? {
-            ValueRef::Integer(i) => Ok(Some(i)),
-            ValueRef::Null => Ok(None),
-            ValueRef::Real(f) if f.fract() == 0.0 => Ok(Some(f as i64)),
-            other => Err(wrong_type(idx, "an integer", other)),
-        }
+        integer_of(idx, self.raw(idx)?)
     }
 
     fn get_f64(&self, idx: usize) -> Result<f64> {
@@ -470,20 +493,14 @@ impl Row for SqliteRow<'_, '_> {
     }
 
     fn get_string(&self, idx: usize) -> Result<String> {
-        self.get_string_opt(idx)?
-            .ok_or_else(|| wrong_type(idx, "text", ValueRef::Null))
+        match text_of(idx, self.raw(idx)?)? {
+            Some(s) => Ok(s),
+            None => Err(wrong_type(idx, "text", ValueRef::Null)),
+        }
     }
 
     fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
-        match self.raw(idx)? {
-            ValueRef::Text(t) => std::str::from_utf8(t)
-                .map(|s| Some(s.to_owned()))
-                .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
-            ValueRef::Null => Ok(None),
-            ValueRef::Integer(i) => Ok(Some(i.to_string())),
-            ValueRef::Real(f) => Ok(Some(f.to_string())),
-            other => Err(wrong_type(idx, "text", other)),
-        }
+        text_of(idx, self.raw(idx)?)
     }
 
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {

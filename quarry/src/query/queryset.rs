@@ -532,12 +532,12 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         fields: impl IntoIterator<Item = S>,
     ) -> QuerySet<M, T> {
         let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
-        let mut qs = self.map_rows(Selection::Values(fields.clone()));
-        if !fields.is_empty() && fields.len() != T::WIDTH {
+        let named = fields.len();
+        let mut qs = self.map_rows(Selection::Values(fields));
+        if named != 0 && named != T::WIDTH {
             qs.error.get_or_insert_with(|| {
                 format!(
-                    "values_list_as() names {} fields for a tuple of {}",
-                    fields.len(),
+                    "values_list_as() names {named} fields for a tuple of {}",
                     T::WIDTH
                 )
             });
