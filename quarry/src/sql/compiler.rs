@@ -1619,11 +1619,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
     ) -> Result<Fragment> {
         let mark = self.w.mark();
         let mut g = GroupTerms::default();
-        let position_of = |sql: &str| {
-            items
-                .iter()
-                .position(|i| matches!(i, SelectItem::Column(c) if c == sql && !c.is_empty()))
-        };
+        let position_of = |sql: &str| selected_position(items, sql);
         match (&query.grouping, &query.selection) {
             (Grouping::None, _) => return Ok(self.w.take_since(mark)),
             (Grouping::Model, Selection::Model) => {
@@ -1657,11 +1653,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                         continue;
                     }
                     let r = self.resolve_column(p)?;
-                    let sql = self.lhs_sql(&r);
-                    match position_of(&sql) {
-                        Some(i) => g.position(&mut self.w, i),
-                        None => g.column(&mut self.w, sql),
-                    }
+                    self.group_column(&mut g, items, &r);
                 }
                 // Every selected column and expression, not only the grouping
                 // fields: Django's get_group_by adds the select list's columns
@@ -1710,11 +1702,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     // The model's own columns are all grouped already.
                     continue;
                 }
-                let sql = self.lhs_sql(&r);
-                match position_of(&sql) {
-                    Some(i) => g.position(&mut self.w, i),
-                    None => g.column(&mut self.w, sql),
-                }
+                self.group_column(&mut g, items, &r);
             }
             self.filter_call = saved;
         }
@@ -1738,11 +1726,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 let PathEnd::Column(r) = self.resolve(p, true, false)? else {
                     continue;
                 };
-                let sql = self.lhs_sql(&r);
-                match position_of(&sql) {
-                    Some(i) => g.position(&mut self.w, i),
-                    None => g.column(&mut self.w, sql),
-                }
+                self.group_column(&mut g, items, &r);
             }
             self.joins.horizon = saved;
         }
@@ -1754,6 +1738,15 @@ impl<'d, 'q> Compiler<'d, 'q> {
             }
         }
         Ok(self.w.take_since(mark))
+    }
+
+    /// Groups by the column `r`: by its position when the select list holds it.
+    fn group_column(&mut self, g: &mut GroupTerms, items: &[SelectItem], r: &Resolved) {
+        let sql = self.lhs_sql(r);
+        match selected_position(items, &sql) {
+            Some(i) => g.position(&mut self.w, i),
+            None => g.column(&mut self.w, sql),
+        }
     }
 
     /// The position in the select list of selected annotation `index`.
@@ -2115,6 +2108,13 @@ impl GroupTerms {
         w.append(f);
         self.terms.push(key);
     }
+}
+
+/// The position of the plain column `sql` in the select list.
+fn selected_position(items: &[SelectItem], sql: &str) -> Option<usize> {
+    items
+        .iter()
+        .position(|i| matches!(i, SelectItem::Column(c) if c == sql && !c.is_empty()))
 }
 
 /// What a select-list item is, for GROUP BY.
