@@ -12,6 +12,7 @@
 
 use super::compiler::{self, StatementKind};
 use super::dialect::Dialect;
+use super::recipe::Recipe;
 use crate::error::Result;
 use crate::query::ast::{Grouping, Loading, OrderBy, Query, SelectRelated, Selection};
 use crate::query::RowShape;
@@ -32,6 +33,9 @@ pub(crate) struct CachedStatement {
     pub sql: String,
     /// The output columns, shared by every row.
     pub shape: RowShape,
+    /// How to rebuild the parameters of a query of this shape, when the compile could
+    /// say; otherwise a hit runs the compiler's params-only walk.
+    pub recipe: Option<Recipe>,
 }
 
 /// The keys are already hashes: use them as they are.
@@ -69,14 +73,9 @@ pub(crate) fn statement(
     let key = shape_key(query, kind, dialect);
     let hit = STATEMENTS.with(|c| c.borrow().get(&key).cloned());
     if let Some(stmt) = hit {
-        // Only conditions and annotations bind parameters.
-        let params = if query.filters.is_empty()
-            && !query.binds_outside_filters()
-            && query.combined.is_none()
-        {
-            Vec::new()
-        } else {
-            compiler::params_of(query, kind, dialect)?
+        let params = match &stmt.recipe {
+            Some(recipe) => recipe.apply(query, dialect)?,
+            None => compiler::params_of(query, kind, dialect)?,
         };
         #[cfg(debug_assertions)]
         {
@@ -87,13 +86,27 @@ pub(crate) fn statement(
             );
             debug_assert_eq!(
                 full.params, params,
-                "statement cache: params-only walk drifted"
+                "statement cache: the parameters of a hit drifted"
             );
+            if stmt.recipe.is_some() {
+                debug_assert_eq!(
+                    full.params,
+                    compiler::params_of(query, kind, dialect)?,
+                    "statement cache: params-only walk drifted"
+                );
+            }
         }
         return Ok((stmt, params));
     }
     let mut compiled = compiler::compile(query, kind, dialect)?;
     let params = std::mem::take(&mut compiled.params);
+    compiled.recipe = compiled.recipe.take().filter(|recipe| {
+        // Only the filters bind (nothing reorders their parameters), and following the
+        // recipe gives what the compile bound.
+        !query.binds_outside_filters()
+            && query.combined.is_none()
+            && recipe.apply(query, dialect).ok().as_ref() == Some(&params)
+    });
     Ok((remember(key, compiled), params))
 }
 
@@ -132,6 +145,7 @@ fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
             compiled.annotations,
             compiled.loaded,
         ),
+        recipe: compiled.recipe,
     });
     STATEMENTS.with(|c| {
         let mut c = c.borrow_mut();
@@ -379,5 +393,88 @@ fn hash_value_shape(v: &Value, truth_matters: bool, h: &mut impl Hasher) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+    use crate::{Exists, OuterRef};
+    use crate::sql::SqliteDialect;
+
+    #[derive(Model, Debug, Clone)]
+    #[model(app_label = "recipe")]
+    struct Person {
+        #[field(primary_key)]
+        id: i64,
+        name: String,
+        nickname: Option<String>,
+        age: i64,
+        _state: ModelState,
+    }
+
+    /// Compiles `query` through the cache; returns whether its shape keeps a recipe and
+    /// the parameters of this use.
+    fn through_cache(query: &Query) -> (bool, Vec<Value>) {
+        let (stmt, params) = statement(query, StatementKind::Select, &SqliteDialect).unwrap();
+        (stmt.recipe.is_some(), params)
+    }
+
+    #[test]
+    fn filter_values_are_rebuilt_from_the_recipe() {
+        let shape = |name: &str, ages: Vec<Value>, low: i64| {
+            Person::objects()
+                .filter(q!(name__icontains = name.to_owned(), age__in = ages))
+                .exclude(q!(nickname = "x", age__range = vec![low, low + 10]))
+                .filter(q!(age = "42") | q!(nickname__regex = "^a"))
+        };
+        let first = shape("ann", vec![1.into(), Value::Null, 2.into()], 5);
+        let (kept, params) = through_cache(first.query());
+        assert!(kept);
+        assert_eq!(
+            params,
+            [
+                Value::from("%ann%"),
+                1.into(),
+                2.into(),
+                "x".into(),
+                5.into(),
+                15.into(),
+                42.into(),
+                "^a".into()
+            ]
+        );
+        // The same shape with other values: a hit, parameters from the recipe.
+        let second = shape("b_%", vec![Value::Null, 7.into(), 8.into()], 20);
+        let (kept, params) = through_cache(second.query());
+        assert!(kept);
+        assert_eq!(params[..3], [Value::from("%b\\_\\%%"), 7.into(), 8.into()]);
+        assert_eq!(params[4..7], [20.into(), 30.into(), 42.into()]);
+        // A text that is no number still fails for an integer field on a hit.
+        let bad = Person::objects().filter(q!(age = "x"));
+        let ok = Person::objects().filter(q!(age = "3"));
+        assert_eq!(through_cache(ok.query()).1, [Value::from(3)]);
+        let err = statement(bad.query(), StatementKind::Select, &SqliteDialect).unwrap_err();
+        assert!(err.to_string().contains("expected a number but got 'x'"), "{err}");
+    }
+
+    #[test]
+    fn shapes_binding_outside_plain_filters_keep_no_recipe() {
+        for qs in [
+            Person::objects()
+                .annotate([("older", F("age") + 1)])
+                .filter(q!(older = 3)),
+            Person::objects().filter(q!(age = F("id") + 2)),
+            Person::objects().filter(Q::expr(Exists(
+                Person::objects().filter(q!(pk = OuterRef("pk"), age = 4)),
+            ))),
+        ] {
+            let (kept, params) = through_cache(qs.query());
+            assert!(!kept, "{:?}", qs.query().filters);
+            assert!(!params.is_empty());
+            // A hit takes the params-only walk.
+            assert_eq!(through_cache(qs.query()).1, params);
+        }
     }
 }

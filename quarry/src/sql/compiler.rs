@@ -3,6 +3,7 @@
 //! two can never drift apart.
 
 use super::dialect::Dialect;
+use super::recipe::{Conv, Recipe, Step, Take};
 use super::joins::{JoinExtra, JoinRequest, Joins};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
@@ -31,6 +32,8 @@ pub struct Compiled {
     pub annotations: std::ops::Range<usize>,
     /// The model fields the first columns hold, when `defer()`/`only()` left some out.
     pub loaded: Option<Vec<usize>>,
+    /// How to rebuild the parameters of another query of this shape, when recorded.
+    pub(crate) recipe: Option<Recipe>,
 }
 
 /// One output column of a compiled SELECT.
@@ -102,6 +105,8 @@ pub(crate) struct SqlWriter<'d> {
     pub(crate) params: Vec<Value>,
     pub(crate) dialect: &'d dyn Dialect,
     pub(crate) params_only: bool,
+    /// Where each parameter comes from, while that is known ([`super::recipe`]).
+    pub(crate) recipe: Option<Recipe>,
 }
 
 impl<'d> SqlWriter<'d> {
@@ -111,6 +116,15 @@ impl<'d> SqlWriter<'d> {
             params: Vec::new(),
             dialect,
             params_only: false,
+            recipe: None,
+        }
+    }
+
+    /// A writer that also records the parameters' recipe.
+    pub(crate) fn recording(dialect: &'d dyn Dialect) -> Self {
+        SqlWriter {
+            recipe: Some(Recipe::default()),
+            ..SqlWriter::new(dialect)
         }
     }
 
@@ -121,6 +135,7 @@ impl<'d> SqlWriter<'d> {
             params: Vec::new(),
             dialect,
             params_only: true,
+            recipe: None,
         }
     }
 
@@ -191,6 +206,7 @@ impl<'d> SqlWriter<'d> {
             related: None,
             annotations: 0..0,
             loaded: None,
+            recipe: self.recipe,
         }
     }
 }
@@ -452,6 +468,11 @@ pub(super) struct Compiler<'d, 'q> {
     /// The conditions written to HAVING, with their `filter()` call: the columns they
     /// read outside aggregates join the GROUP BY.
     having_parts: Vec<(Option<usize>, Q)>,
+    /// How many conditions [`Compiler::q`] has met (numbering them for the recipe).
+    leaves: u32,
+    /// The number of the condition being compiled, while the parameter recipe may
+    /// name it (in the statement's own filters, outside expressions).
+    recipe_leaf: Option<u32>,
 }
 
 /// An `OuterRef` of a subquery as an enclosing query resolved it: its path, how many
@@ -505,6 +526,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
             alias_values: false,
             qualify: None,
             having_parts: Vec::new(),
+            leaves: 0,
+            recipe_leaf: None,
         }
     }
 
@@ -985,7 +1008,13 @@ impl<'d, 'q> Compiler<'d, 'q> {
     /// Writes a condition; returns the joins it needs a row in (its votes for INNER).
     pub(super) fn q(&mut self, q: &Q, negated: bool) -> Result<Vec<usize>> {
         match q {
-            Q::Lookup { path, value } => self.lookup(path, value, negated),
+            Q::Lookup { path, value } => {
+                self.recipe_leaf = (self.depth == 0).then_some(self.leaves);
+                self.leaves += 1;
+                let votes = self.lookup(path, value, negated);
+                self.recipe_leaf = None;
+                votes
+            }
             Q::And(children) | Q::Or(children) => {
                 let children: Vec<&Q> = children.iter().filter(|c| !c.is_empty()).collect();
                 if children.is_empty() {
@@ -1030,6 +1059,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 Ok(v)
             }
             Q::Expr(e) => {
+                // Its parameters come from inside an expression.
+                self.w.recipe = None;
                 let typed = self.expr(e, None)?;
                 if typed.kind != FieldKind::BooleanField {
                     return Err(Error::invalid(format!(
@@ -1161,6 +1192,15 @@ impl<'d, 'q> Compiler<'d, 'q> {
         lhs: Fragment,
         value: &Expr,
     ) -> Result<()> {
+        let leaf = self.recipe_leaf.take();
+        if self.w.recipe.is_some() {
+            match (leaf, value) {
+                (Some(leaf), Expr::Value(v)) if lhs.params.is_empty() => {
+                    self.record_steps(leaf, lookup, kind, v)
+                }
+                _ => self.w.recipe = None,
+            }
+        }
         if matches!(value, Expr::Value(Value::Null))
             && lookup != Lookup::Exact
             && lookup != Lookup::IExact
@@ -1268,6 +1308,31 @@ impl<'d, 'q> Compiler<'d, 'q> {
             }
         }
         Ok(())
+    }
+
+    /// Records where the parameters [`Compiler::condition`] binds for `path <lookup>
+    /// value` come from (condition number `leaf`), mirroring its cases.
+    fn record_steps(&mut self, leaf: u32, lookup: Lookup, kind: FieldKind, v: &Value) {
+        let step = |take, conv| Step { leaf, take, conv };
+        let steps: &[Step] = match (lookup, v) {
+            (Lookup::Exact | Lookup::IExact, Value::Null) | (Lookup::IsNull, _) => &[],
+            (Lookup::In, Value::List(_)) => &[step(Take::Items, Conv::Field(kind))],
+            (Lookup::Range, Value::List(b)) if b.len() == 2 => &[
+                step(Take::Bound(0), Conv::Field(kind)),
+                step(Take::Bound(1), Conv::Field(kind)),
+            ],
+            (Lookup::Range | Lookup::In, _) => &[],
+            (Lookup::Regex | Lookup::IRegex, _) => &[step(Take::Whole, Conv::Text)],
+            (l, _) if l.is_pattern() || l == Lookup::IExact => {
+                &[step(Take::Whole, Conv::Pattern(l))]
+            }
+            _ => &[step(Take::Whole, Conv::Field(kind))],
+        };
+        if let Some(recipe) = self.w.recipe.as_mut() {
+            for s in steps {
+                recipe.push(*s);
+            }
+        }
     }
 
     /// Writes the dialect's template of `lookup` with both operands, their parameters in
@@ -2276,7 +2341,7 @@ impl<'a, I: Iterator<Item = &'a (usize, usize)>> PartitionVotes for I {
     }
 }
 
-fn value_text(v: &Value) -> String {
+pub(super) fn value_text(v: &Value) -> String {
     match v {
         Value::Text(s) => s.clone(),
         Value::I64(i) => i.to_string(),
@@ -2308,13 +2373,13 @@ pub(crate) fn params_of(
     })
 }
 
-/// Compiles `kind` of `query`.
+/// Compiles `kind` of `query`, recording the parameters' recipe where it can.
 pub(crate) fn compile(
     query: &Query,
     kind: StatementKind,
     dialect: &dyn Dialect,
 ) -> Result<Compiled> {
-    let w = SqlWriter::new(dialect);
+    let w = SqlWriter::recording(dialect);
     match kind {
         StatementKind::Select => select_with(query, w),
         StatementKind::Count => count_with(query, w),
@@ -2659,6 +2724,7 @@ fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             related: None,
             annotations: 0..0,
             loaded: None,
+            recipe: sub.recipe,
         });
     }
     if query.is_sliced() || query.distinct {
@@ -2672,6 +2738,7 @@ fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             related: None,
             annotations: 0..0,
             loaded: None,
+            recipe: sub.recipe,
         });
     }
     let mut c = Compiler::for_query(query, w);
@@ -2699,6 +2766,7 @@ fn exists_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
             related: None,
             annotations: 0..0,
             loaded: None,
+            recipe: sub.recipe,
         });
     }
     let mut c = Compiler::for_query(query, w);
@@ -2747,6 +2815,7 @@ fn write_where_of_change(c: &mut Compiler<'_, '_>, query: &Query) -> Result<()> 
         params: sub.params,
         dialect,
         params_only,
+        recipe: None,
     };
     c.w.push(") ");
     c.w.ident("subquery");

@@ -546,6 +546,7 @@ impl Compiler<'_, '_> {
             params: Vec::new(),
             dialect: self.w.dialect,
             params_only: self.w.params_only,
+            recipe: None,
         };
         let mut c = Compiler::for_query(&inner, w);
         c.depth = self.depth + 1;

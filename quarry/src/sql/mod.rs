@@ -1,6 +1,7 @@
 //! SQL generation: the compiler and one dialect per database.
 
 pub(crate) mod cache;
+mod recipe;
 pub mod compiler;
 mod dialect;
 mod expressions;

@@ -1,0 +1,134 @@
+//! Parameter recipes: where each parameter of a cached statement comes from.
+//!
+//! On a statement-cache hit the SQL is known and only the parameters are wanted. Most
+//! queries bind nothing but the values of their filter conditions, each converted as its
+//! lookup converts it. For those, the compile that wrote the SQL also writes down a
+//! recipe: for each parameter in order, the condition it comes from (its position in a
+//! preorder walk of the filters), which part of the value, and the conversion. A hit
+//! follows the recipe and resolves no path.
+//!
+//! The compiler records a step where it binds a filter value as it is; anything else
+//! (an expression, a subquery, an annotation) spoils the recipe, and such shapes take
+//! the compiler's params-only walk on a hit. A recipe is kept only when following it on
+//! the query it was recorded from gives exactly the parameters the compile bound; debug
+//! builds compare the two on every hit as well.
+
+use super::compiler::prep;
+use super::dialect::Dialect;
+use crate::error::Result;
+use crate::model::FieldKind;
+use crate::query::ast::Query;
+use crate::query::lookup::Lookup;
+use crate::query::{Expr, Q};
+use crate::value::Value;
+
+/// Where one or more parameters come from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Step {
+    /// The condition, numbered in a preorder walk of the query's filters.
+    pub(crate) leaf: u32,
+    /// Which part of its value.
+    pub(crate) take: Take,
+    /// What the lookup does to it.
+    pub(crate) conv: Conv,
+}
+
+/// The part of a condition's value a step binds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Take {
+    /// The value.
+    Whole,
+    /// Each item of a list that is not NULL (`__in`).
+    Items,
+    /// Item 0 or 1 of a two-item list (`__range`).
+    Bound(u8),
+}
+
+/// How a value becomes a parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Conv {
+    /// Converted to what a field of this kind stores ([`prep`]).
+    Field(FieldKind),
+    /// The text form, made into the dialect's pattern for this lookup (`contains`...).
+    Pattern(Lookup),
+    /// The text form (a regex).
+    Text,
+}
+
+/// The steps that rebuild a statement's parameters from a query of its shape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Recipe {
+    steps: Vec<Step>,
+}
+
+impl Recipe {
+    /// Adds a step.
+    pub(crate) fn push(&mut self, step: Step) {
+        self.steps.push(step);
+    }
+
+    /// The parameters of `query`, a query of the shape this recipe was recorded from.
+    pub(crate) fn apply(&self, query: &Query, dialect: &dyn Dialect) -> Result<Vec<Value>> {
+        if self.steps.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut leaves = Vec::with_capacity(self.steps.len());
+        for f in &query.filters {
+            collect_leaves(&f.q, &mut leaves);
+        }
+        let mut params = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            let value = match leaves.get(step.leaf as usize) {
+                Some(Expr::Value(v)) => v,
+                _ => unreachable!("a recipe's leaf is a value of a query of its shape"),
+            };
+            match (step.take, value) {
+                (Take::Whole, v) => params.push(convert(step.conv, v, dialect)?),
+                (Take::Items, Value::List(items)) => {
+                    params.reserve(items.len());
+                    for item in items.iter().filter(|v| !v.is_null()) {
+                        params.push(convert(step.conv, item, dialect)?);
+                    }
+                }
+                (Take::Bound(i), Value::List(items)) => {
+                    params.push(convert(step.conv, &items[usize::from(i)], dialect)?)
+                }
+                _ => unreachable!("a recipe's list step reads a list"),
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// The values of `q`'s conditions, in the order the compiler meets them.
+fn collect_leaves<'q>(q: &'q Q, out: &mut Vec<&'q Expr>) {
+    match q {
+        Q::Lookup { value, .. } => out.push(value),
+        Q::And(children) | Q::Or(children) => {
+            for c in children {
+                collect_leaves(c, out);
+            }
+        }
+        Q::Not(inner) => collect_leaves(inner, out),
+        // A recipe is never recorded for a query with one (it spoils the recording).
+        Q::Expr(_) => {}
+    }
+}
+
+/// One parameter, converted as the compiler converts it.
+fn convert(conv: Conv, v: &Value, dialect: &dyn Dialect) -> Result<Value> {
+    match conv {
+        Conv::Field(kind) => prep(kind, v.clone()),
+        Conv::Pattern(lookup) => {
+            let text = match v {
+                Value::Text(s) => dialect.pattern_value(lookup, s),
+                other => dialect.pattern_value(lookup, &super::compiler::value_text(other)),
+            };
+            prep(FieldKind::TextField, Value::Text(text))
+        }
+        Conv::Text => prep(
+            FieldKind::TextField,
+            Value::Text(super::compiler::value_text(v)),
+        ),
+    }
+}
