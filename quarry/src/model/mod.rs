@@ -5,6 +5,7 @@
 pub(crate) mod bulk;
 mod deletion;
 mod instance;
+mod link;
 mod many_manager;
 mod many_to_many;
 mod meta;

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::query::Q;
 use crate::value::{FieldValue, Value};
 use std::collections::HashMap;
+use super::link::LinkCell;
 use std::sync::{Arc, OnceLock};
 
 /// What happens to rows that point at a deleted row, Django's `on_delete`.
@@ -349,7 +350,7 @@ pub struct ForeignKey<T: Model, K = <T as Model>::Pk> {
     to_field: &'static str,
     /// Filled once, through a shared reference: `a.b.get(db)?.c.get(db)?` walks a chain
     /// of links loading each on demand.
-    cached: OnceLock<Arc<T>>,
+    cached: LinkCell<T>,
 }
 
 /// A one-to-one link, Django's `OneToOneField`: a [`ForeignKey`] whose column is unique
@@ -362,7 +363,7 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
         ForeignKey {
             id,
             to_field: "",
-            cached: OnceLock::new(),
+            cached: LinkCell::new(),
         }
     }
 
@@ -395,7 +396,7 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
         Ok(ForeignKey {
             id,
             to_field: "",
-            cached: OnceLock::from(Arc::new(obj)),
+            cached: LinkCell::with(Arc::new(obj)),
         })
     }
 
@@ -454,7 +455,7 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
         Ok(ForeignKey {
             id: K::from_value(obj.field_value(index))?,
             to_field: f.name,
-            cached: OnceLock::from(Arc::new(obj.clone())),
+            cached: LinkCell::with(Arc::new(obj.clone())),
         })
     }
 
@@ -466,7 +467,7 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
     /// The related object if it was loaded (by [`get`](Self::get), `select_related` or
     /// `prefetch_related`).
     pub fn cached(&self) -> Option<&T> {
-        self.cached.get().map(|a| &**a)
+        self.cached.get()
     }
 
     /// True once the related object is loaded.
@@ -488,18 +489,18 @@ impl<T: Model, K: FieldValue> ForeignKey<T, K> {
             self.to_field
         };
         let obj = T::objects().get(ex, Q::lookup(field, self.id.to_value()))?;
-        Ok(self.cached.get_or_init(|| Arc::new(obj)))
+        Ok(self.cached.get_or_set(Arc::new(obj)))
     }
 
     /// Points at another row; the cached object is dropped.
     pub fn set_id(&mut self, id: K) {
         self.id = id;
-        self.cached = OnceLock::new();
+        self.cached.take();
     }
 
     /// Forgets the cached object (the next [`get`](Self::get) queries again).
     pub fn clear_cache(&mut self) {
-        self.cached = OnceLock::new();
+        self.cached.take();
     }
 }
 
@@ -583,7 +584,7 @@ impl<T: Model, K: FieldValue> RelatedField for ForeignKey<T, K> {
         Some(self.id.to_value())
     }
     fn set_cached(&mut self, obj: Arc<T>) {
-        self.cached = OnceLock::from(obj);
+        self.cached.set(obj);
     }
     fn cached_target(&self) -> Option<&T> {
         self.cached()
@@ -600,7 +601,7 @@ impl<T: Model, K: FieldValue> RelatedField for Option<ForeignKey<T, K>> {
     }
     fn set_cached(&mut self, obj: Arc<T>) {
         if let Some(f) = self {
-            f.cached = OnceLock::from(obj);
+            f.cached.set(obj);
         }
     }
     fn cached_target(&self) -> Option<&T> {
