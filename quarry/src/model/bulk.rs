@@ -57,8 +57,14 @@ pub(crate) fn bulk_insert<M: Model>(
         pre_save(obj, adding)?;
     }
     // Objects with a primary key and objects without one are inserted separately, as Django does.
-    let (with_pk, without_pk): (Vec<usize>, Vec<usize>) =
-        (0..objs.len()).partition(|&i| objs[i].state().pk_is_set() || !pk_auto);
+    let (mut with_pk, mut without_pk) = (Vec::new(), Vec::with_capacity(objs.len()));
+    for (i, obj) in objs.iter().enumerate() {
+        if obj.state().pk_is_set() || !pk_auto {
+            with_pk.push(i);
+        } else {
+            without_pk.push(i);
+        }
+    }
     let all_fields: Vec<usize> = (0..meta.fields.len()).collect();
     let no_pk_fields: Vec<usize> = all_fields
         .iter()
