@@ -100,7 +100,10 @@ impl PgConn {
         let rows = with_binds(params, |refs| self.client.borrow_mut().query(&stmt, refs))
             .map_err(|e| map_error(e, Some(sql)))?;
         for row in &rows {
-            each(&PgRow(row))?;
+            each(&PgRow {
+                row,
+                result_len: rows.len(),
+            })?;
         }
         log_statement(sql, params, started, rows.len() as u64);
         Ok(())
@@ -245,17 +248,21 @@ fn int_to_sql(
     }
 }
 
-struct PgRow<'a>(&'a postgres::Row);
+struct PgRow<'a> {
+    row: &'a postgres::Row,
+    /// How many rows the result holds (all read before the first is handed out).
+    result_len: usize,
+}
 
 impl PgRow<'_> {
     fn get<'r, T: postgres::types::FromSql<'r>>(&'r self, idx: usize) -> Result<T> {
-        self.0
+        self.row
             .try_get(idx)
             .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
     }
 
     fn ty(&self, idx: usize) -> Result<&Type> {
-        self.0
+        self.row
             .columns()
             .get(idx)
             .map(|c| c.type_())
@@ -265,7 +272,11 @@ impl PgRow<'_> {
 
 impl Row for PgRow<'_> {
     fn len(&self) -> usize {
-        self.0.len()
+        self.row.len()
+    }
+
+    fn result_len_hint(&self) -> Option<usize> {
+        Some(self.result_len)
     }
 
     fn is_null(&self, idx: usize) -> Result<bool> {
@@ -307,9 +318,32 @@ impl Row for PgRow<'_> {
     }
 
     fn get_string(&self, idx: usize) -> Result<String> {
+        // Text columns first: no look at the type unless the driver refuses.
+        if let Ok(s) = self.row.try_get::<_, String>(idx) {
+            return Ok(s);
+        }
         match *self.ty(idx)? {
             Type::INT2 | Type::INT4 | Type::INT8 => self.get_i64(idx).map(|i| i.to_string()),
             _ => self.get(idx),
+        }
+    }
+
+    fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
+        if let Ok(s) = self.row.try_get::<_, Option<String>>(idx) {
+            return Ok(s);
+        }
+        if self.is_null(idx)? {
+            return Ok(None);
+        }
+        self.get_string(idx).map(Some)
+    }
+
+    fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
+        match *self.ty(idx)? {
+            Type::INT4 => self.get::<Option<i32>>(idx).map(|v| v.map(i64::from)),
+            Type::INT8 => self.get::<Option<i64>>(idx),
+            _ if self.is_null(idx)? => Ok(None),
+            _ => self.get_i64(idx).map(Some),
         }
     }
 
