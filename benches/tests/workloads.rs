@@ -81,6 +81,7 @@ fn harness_reports_a_ratio_per_case() {
     .unwrap();
     assert!(m.ratio > 0.0 && m.raw > Duration::ZERO && m.quarry > Duration::ZERO);
     assert!(m.spread.0 <= m.ratio && m.ratio <= m.spread.1);
+    assert!(m.cpu_ratio > 0.0 && m.cpu_spread.0 <= m.cpu_ratio && m.cpu_ratio <= m.cpu_spread.1);
 }
 
 #[test]
