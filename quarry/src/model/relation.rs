@@ -2,6 +2,7 @@
 //! the static [`Relation`] meta the derive writes beside the field, and the reverse side
 //! ([`ReverseRelation`]), computed once from the registry.
 
+use super::link::LinkCell;
 use super::meta::{FieldMeta, ModelMeta};
 use super::registry;
 use super::Model;
@@ -10,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::query::Q;
 use crate::value::{FieldValue, Value};
 use std::collections::HashMap;
-use super::link::LinkCell;
 use std::sync::{Arc, OnceLock};
 
 /// What happens to rows that point at a deleted row, Django's `on_delete`.

@@ -400,8 +400,8 @@ fn hash_value_shape(v: &Value, truth_matters: bool, h: &mut impl Hasher) {
 mod tests {
     use super::*;
     use crate::prelude::*;
-    use crate::{Exists, OuterRef};
     use crate::sql::SqliteDialect;
+    use crate::{Exists, OuterRef};
 
     #[derive(Model, Debug, Clone)]
     #[model(app_label = "recipe")]
@@ -456,7 +456,10 @@ mod tests {
         let ok = Person::objects().filter(q!(age = "3"));
         assert_eq!(through_cache(ok.query()).1, [Value::from(3)]);
         let err = statement(bad.query(), StatementKind::Select, &SqliteDialect).unwrap_err();
-        assert!(err.to_string().contains("expected a number but got 'x'"), "{err}");
+        assert!(
+            err.to_string().contains("expected a number but got 'x'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! two can never drift apart.
 
 use super::dialect::Dialect;
-use super::recipe::{Conv, Recipe, Step, Take};
 use super::joins::{JoinExtra, JoinRequest, Joins};
+use super::recipe::{Conv, Recipe, Step, Take};
 use crate::error::{Error, Result};
 use crate::model::{FieldKind, FieldMeta, ModelMeta};
 use crate::model::{RelatedPlan, ReverseRelation};

@@ -1,13 +1,13 @@
 //! SQL generation: the compiler and one dialect per database.
 
 pub(crate) mod cache;
-mod recipe;
 pub mod compiler;
 mod dialect;
 mod expressions;
 mod joins;
 mod mysql;
 mod postgres;
+mod recipe;
 mod sqlite;
 
 pub use dialect::{Dialect, Vendor};
