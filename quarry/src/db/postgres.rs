@@ -22,7 +22,9 @@ const STATEMENT_CACHE: usize = 256;
 /// An open PostgreSQL connection with its prepared-statement cache.
 pub(crate) struct PgConn {
     client: RefCell<postgres::Client>,
-    statements: RefCell<HashMap<String, postgres::Statement>>,
+    /// By SQL text, hashed with foldhash: SipHash spent about 700 instructions a lookup
+    /// on a ten-row INSERT's text.
+    statements: RefCell<HashMap<String, postgres::Statement, foldhash::fast::RandomState>>,
 }
 
 impl PgConn {
@@ -38,7 +40,7 @@ impl PgConn {
             .map_err(|e| map_error(e, None))?;
         Ok(PgConn {
             client: RefCell::new(client),
-            statements: RefCell::new(HashMap::new()),
+            statements: RefCell::new(HashMap::default()),
         })
     }
 

@@ -89,7 +89,7 @@ pub(crate) fn bulk_insert<M: Model>(
         let max_rows = (dialect.max_params() / fields.len()).max(1);
         let batch = options.batch_size.map_or(max_rows, |b| b.min(max_rows));
         plan.extend(
-            byte_bounded_chunks(objs, indexes, fields, batch, dialect.max_statement_bytes())
+            byte_bounded_chunks(objs, indexes, fields, batch, dialect.max_statement_bytes())?
                 .into_iter()
                 .map(|objects| InsertBatch {
                     objects,
@@ -188,22 +188,26 @@ fn wire_size(v: &Value) -> usize {
 /// Splits `indexes` into batches of at most `batch` rows whose values stay under
 /// `max_bytes` (MySQL's `max_allowed_packet`), always at least one row per batch.
 fn byte_bounded_chunks<'a, M: Model>(
-    objs: &[M],
+    objs: &mut [M],
     indexes: &'a [usize],
     fields: &[usize],
     batch: usize,
     max_bytes: Option<usize>,
-) -> Vec<&'a [usize]> {
+) -> Result<Vec<&'a [usize]>> {
     let Some(max_bytes) = max_bytes else {
-        return indexes.chunks(batch).collect();
+        return Ok(indexes.chunks(batch).collect());
     };
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (n, &i) in indexes.iter().enumerate() {
-        let row: usize = fields
-            .iter()
-            .map(|&f| wire_size(&objs[i].field_value(f)))
-            .sum();
+        let mut row = 0;
+        for &f in fields {
+            // Measured in place: taken and put back, not copied (a copy of every text
+            // was a tenth of a ten-row insert on MariaDB).
+            let value = objs[i].take_field_value(f);
+            row += wire_size(&value);
+            objs[i].set_field_value(f, value)?;
+        }
         if n > start && (n - start >= batch || bytes + row > max_bytes) {
             out.push(&indexes[start..n]);
             start = n;
@@ -214,7 +218,7 @@ fn byte_bounded_chunks<'a, M: Model>(
     if start < indexes.len() {
         out.push(&indexes[start..]);
     }
-    out
+    Ok(out)
 }
 
 pub(crate) fn bulk_update<M: Model>(
