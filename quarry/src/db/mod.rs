@@ -13,6 +13,8 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod statements;
 
 mod database;
 pub use database::{Database, PoolOptions, Transaction};

@@ -4,6 +4,7 @@
 //! Affected-row counts are rows *matched* (`CLIENT_FOUND_ROWS`), as Django asks for, so
 //! `save()` can tell an unchanged row from a missing one.
 
+use super::statements::StatementMap;
 use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
@@ -13,7 +14,6 @@ use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike};
 use mysql::prelude::Queryable;
 use mysql::Value as MyValue;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 static MYSQL: MysqlDialect = MysqlDialect { returning: false };
 static MARIADB: MysqlDialect = MysqlDialect { returning: true };
@@ -28,7 +28,7 @@ pub(crate) struct MyConn {
     conn: RefCell<mysql::Conn>,
     /// By SQL text: the driver's `exec` with a text parses it for named parameters on
     /// every call (a tenth of a ten-row insert's client time), with a statement it does not.
-    statements: RefCell<HashMap<String, mysql::Statement, foldhash::fast::RandomState>>,
+    statements: StatementMap<mysql::Statement>,
     dialect: &'static MysqlDialect,
     broken: std::cell::Cell<bool>,
 }
@@ -56,7 +56,7 @@ impl MyConn {
         };
         Ok(MyConn {
             conn: RefCell::new(conn),
-            statements: RefCell::new(HashMap::default()),
+            statements: StatementMap::new(STATEMENT_CACHE),
             dialect,
             broken: std::cell::Cell::new(false),
         })
@@ -82,16 +82,8 @@ impl MyConn {
 
     /// The prepared statement of `sql`, prepared on first use.
     fn statement(&self, conn: &mut mysql::Conn, sql: &str) -> Result<mysql::Statement> {
-        if let Some(s) = self.statements.borrow().get(sql) {
-            return Ok(s.clone());
-        }
-        let stmt = conn.prep(sql).map_err(|e| self.fail(e, sql))?;
-        let mut cache = self.statements.borrow_mut();
-        if cache.len() >= STATEMENT_CACHE {
-            cache.clear();
-        }
-        cache.insert(sql.to_owned(), stmt.clone());
-        Ok(stmt)
+        self.statements
+            .get_or_prepare(sql, || conn.prep(sql).map_err(|e| self.fail(e, sql)))
     }
 
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {

@@ -3,6 +3,7 @@
 //! Parameters are converted to the type the server inferred for each placeholder, so an
 //! `i64` binds to an `integer` column and a decimal to `numeric`. Sessions run in UTC.
 
+use super::statements::StatementMap;
 use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
@@ -12,7 +13,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use postgres::types::{IsNull, ToSql, Type};
 use rust_decimal::Decimal;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 static DIALECT: PostgresDialect = PostgresDialect;
 
@@ -22,9 +22,7 @@ const STATEMENT_CACHE: usize = 256;
 /// An open PostgreSQL connection with its prepared-statement cache.
 pub(crate) struct PgConn {
     client: RefCell<postgres::Client>,
-    /// By SQL text, hashed with foldhash: SipHash spent about 700 instructions a lookup
-    /// on a ten-row INSERT's text.
-    statements: RefCell<HashMap<String, postgres::Statement, foldhash::fast::RandomState>>,
+    statements: StatementMap<postgres::Statement>,
 }
 
 impl PgConn {
@@ -40,7 +38,7 @@ impl PgConn {
             .map_err(|e| map_error(e, None))?;
         Ok(PgConn {
             client: RefCell::new(client),
-            statements: RefCell::new(HashMap::default()),
+            statements: StatementMap::new(STATEMENT_CACHE),
         })
     }
 
@@ -53,20 +51,12 @@ impl PgConn {
     }
 
     fn statement(&self, sql: &str) -> Result<postgres::Statement> {
-        if let Some(s) = self.statements.borrow().get(sql) {
-            return Ok(s.clone());
-        }
-        let stmt = self
-            .client
-            .borrow_mut()
-            .prepare(sql)
-            .map_err(|e| map_error(e, Some(sql)))?;
-        let mut cache = self.statements.borrow_mut();
-        if cache.len() >= STATEMENT_CACHE {
-            cache.clear();
-        }
-        cache.insert(sql.to_owned(), stmt.clone());
-        Ok(stmt)
+        self.statements.get_or_prepare(sql, || {
+            self.client
+                .borrow_mut()
+                .prepare(sql)
+                .map_err(|e| map_error(e, Some(sql)))
+        })
     }
 
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
