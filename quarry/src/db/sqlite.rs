@@ -10,13 +10,68 @@ use crate::model::FieldKind;
 use crate::sql::{Dialect, SqliteDialect};
 use crate::value::Value;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
+use hashbrown::HashTable;
 use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::cell::RefCell;
 
 static DIALECT: SqliteDialect = SqliteDialect;
 
-/// An open SQLite connection.
+/// An open SQLite connection and the statements it has prepared.
+///
+/// The statements are kept here rather than in rusqlite's `prepare_cached`, whose LRU
+/// hashes the SQL twice and copies it into a fresh `Arc<str>` on every call (about
+/// 1,000 instructions of a 5,000-instruction one-row query); see [`Statements`].
 pub(crate) struct SqliteConn {
-    conn: rusqlite::Connection,
+    /// Statements by SQL text. Each borrows `*conn`, so `Drop` empties this first.
+    statements: Statements,
+    /// Leaked from a `Box` in [`SqliteConn::open`] so the statements can borrow it for
+    /// `'static`; reclaimed in `Drop` once they are gone. Never handed out.
+    conn: &'static rusqlite::Connection,
+}
+
+// SAFETY: the connection is `Send`; the statements (`!Send` only for their raw pointers
+// and their `&Connection`) borrow nothing but this struct's own connection, are never
+// lent outside a method call, and move with it, as rusqlite's own statement cache moves
+// inside its `Connection`.
+unsafe impl Send for SqliteConn {}
+
+impl Drop for SqliteConn {
+    fn drop(&mut self) {
+        self.statements.table.get_mut().clear();
+        let conn = self.conn as *const rusqlite::Connection as *mut rusqlite::Connection;
+        // SAFETY: `conn` came from `Box::leak` in `open`; every statement borrowing it
+        // was dropped just above (a statement in use lives only inside a method call,
+        // which cannot outlast `&mut self`), and no other reference to it exists.
+        drop(unsafe { Box::from_raw(conn) });
+    }
+}
+
+/// Statements a connection keeps, found by SQL text.
+///
+/// A statement in use is taken out of the table and put back after, so a query run
+/// from inside another's row callback (on the same connection, in a transaction)
+/// prepares its own copy rather than finding the table borrowed.
+struct Statements {
+    table: RefCell<HashTable<Prepared>>,
+}
+
+/// One kept statement.
+struct Prepared {
+    hash: u64,
+    sql: Box<str>,
+    stmt: rusqlite::Statement<'static>,
+}
+
+/// At most this many statements are kept; the table is emptied when it is full.
+const STATEMENTS: usize = 256;
+
+/// A bound value this long or longer is not left bound in a kept statement (SQLite
+/// holds a copy of it until the statement is next run).
+const LARGE_BINDING: usize = 4096;
+
+fn sql_hash(sql: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x7371_6c69_7465).hash_one(sql)
 }
 
 impl SqliteConn {
@@ -28,7 +83,6 @@ impl SqliteConn {
             rusqlite::Connection::open(path)
         }
         .map_err(|e| map_error(e, None))?;
-        conn.set_prepared_statement_cache_capacity(256);
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| map_error(e, None))?;
         conn.execute_batch("PRAGMA foreign_keys = ON")
@@ -36,7 +90,50 @@ impl SqliteConn {
         register_regexp(&conn)?;
         register_spread(&conn)?;
         register_math(&conn)?;
-        Ok(SqliteConn { conn })
+        Ok(SqliteConn {
+            statements: Statements {
+                table: RefCell::new(HashTable::new()),
+            },
+            conn: Box::leak(Box::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the prepared statement of `sql`, preparing it on first use.
+    fn with_statement<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnOnce(&mut rusqlite::Statement<'static>) -> Result<T>,
+    ) -> Result<T> {
+        let hash = sql_hash(sql);
+        let kept = self
+            .statements
+            .table
+            .borrow_mut()
+            .find_entry(hash, |p| p.hash == hash && *p.sql == *sql)
+            .ok()
+            .map(|entry| entry.remove().0);
+        let mut prepared = match kept {
+            Some(prepared) => prepared,
+            None => Prepared {
+                hash,
+                sql: sql.into(),
+                stmt: self
+                    .conn
+                    .prepare_with_flags(sql, rusqlite::PrepFlags::SQLITE_PREPARE_PERSISTENT)
+                    .map_err(|e| map_error(e, Some(sql)))?,
+            },
+        };
+        let out = f(&mut prepared.stmt);
+        if params.iter().any(is_large) {
+            prepared.stmt.clear_bindings();
+        }
+        let mut table = self.statements.table.borrow_mut();
+        if table.len() >= STATEMENTS {
+            table.clear();
+        }
+        table.insert_unique(hash, prepared, |p| p.hash);
+        out
     }
 
     pub(crate) fn dialect(&self) -> &'static dyn Dialect {
@@ -45,13 +142,10 @@ impl SqliteConn {
 
     pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         let started = statement_started();
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| map_error(e, Some(sql)))?;
-        let n = stmt
-            .execute(rusqlite::params_from_iter(params.iter().map(Bind)))
-            .map_err(|e| map_error(e, Some(sql)))? as u64;
+        let n = self.with_statement(sql, params, |stmt| {
+            stmt.execute(rusqlite::params_from_iter(params.iter().map(Bind)))
+                .map_err(|e| map_error(e, Some(sql)))
+        })? as u64;
         log_statement(sql, params, started, n);
         Ok(n)
     }
@@ -72,18 +166,17 @@ impl SqliteConn {
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         let started = statement_started();
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .map_err(|e| map_error(e, Some(sql)))?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params.iter().map(Bind)))
-            .map_err(|e| map_error(e, Some(sql)))?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next().map_err(|e| map_error(e, Some(sql)))? {
-            n += 1;
-            each(&SqliteRow(row))?;
-        }
+        let n = self.with_statement(sql, params, |stmt| {
+            let mut rows = stmt
+                .query(rusqlite::params_from_iter(params.iter().map(Bind)))
+                .map_err(|e| map_error(e, Some(sql)))?;
+            let mut n = 0u64;
+            while let Some(row) = rows.next().map_err(|e| map_error(e, Some(sql)))? {
+                n += 1;
+                each(&SqliteRow(row))?;
+            }
+            Ok(n)
+        })?;
         log_statement(sql, params, started, n);
         Ok(())
     }
@@ -345,6 +438,16 @@ fn pad_text(
 
 /// A bound parameter.
 struct Bind<'a>(&'a Value);
+
+/// True for a value [`LARGE_BINDING`] bytes long or longer.
+fn is_large(value: &Value) -> bool {
+    match value {
+        Value::Text(s) => s.len() >= LARGE_BINDING,
+        Value::Bytes(b) => b.len() >= LARGE_BINDING,
+        Value::Json(_) => true,
+        _ => false,
+    }
+}
 
 pub(crate) fn format_datetime(dt: &DateTime<Utc>) -> String {
     let naive = dt.naive_utc();
@@ -609,5 +712,78 @@ pub(crate) fn map_error(e: rusqlite::Error, sql: Option<&str>) -> Error {
         message: e.to_string(),
         sql_state: None,
         sql: sql.map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(conn: &SqliteConn, sql: &str, params: &[Value]) -> Vec<i64> {
+        let mut out = Vec::new();
+        conn.query(sql, params, &mut |row| {
+            out.push(row.get_i64(0)?);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_kept_statement_is_reused_and_rebound() {
+        let conn = SqliteConn::open(":memory:").unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1), (2), (3);")
+            .unwrap();
+        let sql = "SELECT a FROM t WHERE a >= ? ORDER BY a";
+        assert_eq!(ints(&conn, sql, &[Value::I64(2)]), [2, 3]);
+        assert_eq!(ints(&conn, sql, &[Value::I64(3)]), [3]);
+        assert_eq!(conn.statements.table.borrow().len(), 1);
+        // Too few parameters is the driver's error, not a stale binding.
+        let mut none = |_: &dyn Row| Ok(());
+        assert!(conn.query(sql, &[], &mut none).is_err());
+    }
+
+    #[test]
+    fn the_same_statement_runs_inside_its_own_row_callback() {
+        let conn = SqliteConn::open(":memory:").unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1), (2);")
+            .unwrap();
+        let sql = "SELECT a FROM t WHERE a >= ? ORDER BY a";
+        let mut seen = Vec::new();
+        conn.query(sql, &[Value::I64(1)], &mut |row| {
+            let a = row.get_i64(0)?;
+            seen.push((a, ints(&conn, sql, &[Value::I64(a)])));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [(1, vec![1, 2]), (2, vec![2])]);
+        assert_eq!(ints(&conn, sql, &[Value::I64(2)]), [2]);
+    }
+
+    #[test]
+    fn a_kept_statement_follows_a_schema_change() {
+        let conn = SqliteConn::open(":memory:").unwrap();
+        conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);")
+            .unwrap();
+        let sql = "SELECT a FROM t";
+        assert_eq!(ints(&conn, sql, &[]), [1]);
+        conn.execute_batch(
+            "DROP TABLE t; CREATE TABLE t (b TEXT, a INTEGER); INSERT INTO t VALUES ('x', 7);",
+        )
+        .unwrap();
+        assert_eq!(ints(&conn, sql, &[]), [7]);
+        conn.execute_batch("DROP TABLE t").unwrap();
+        let mut none = |_: &dyn Row| Ok(());
+        let err = conn.query(sql, &[], &mut none).unwrap_err();
+        assert!(err.to_string().contains("no such table"), "{err}");
+    }
+
+    #[test]
+    fn the_table_of_statements_stays_bounded() {
+        let conn = SqliteConn::open(":memory:").unwrap();
+        for i in 0..(STATEMENTS + 10) {
+            assert_eq!(ints(&conn, &format!("SELECT {i}"), &[]), [i as i64]);
+        }
+        assert!(conn.statements.table.borrow().len() <= STATEMENTS);
     }
 }
