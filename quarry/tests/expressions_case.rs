@@ -979,7 +979,7 @@ fn update_with_case() {
     run(&models(), |db| {
         let rows = fixture(db);
         let objects = CaseTestModel::objects;
-        let column = |name: &str| -> Vec<Value> {
+        let column = |name: &'static str| -> Vec<Value> {
             objects()
                 .order_by(["pk"])
                 .values_list_flat(name)

@@ -386,7 +386,7 @@ fn in_query(model: &'static ModelMeta, field: &str, values: &[Value]) -> Query {
 /// The values of `field` in the rows `query` matches.
 pub(crate) fn select_values(ex: &dyn Executor, query: &Query, field: &str) -> Result<Vec<Value>> {
     let mut q = query.clone();
-    q.selection = Selection::Values(vec![field.to_owned()]);
+    q.selection = Selection::Values(vec![field.to_owned().into()]);
     q.order_by = Some(Vec::new());
     q.select_related = crate::query::SelectRelated::None;
     let kind = query.model.field_or_error(field)?.1.kind;

@@ -157,13 +157,24 @@ impl OrderBy {
     }
 }
 
+/// A field path as a query holds it: borrowed when written as a literal, so building a
+/// query allocates nothing for it; owned when made at run time.
+///
+/// ```
+/// use quarry::query::Name;
+/// let literal: Name = "posts__title".into();
+/// let built: Name = format!("{}__title", "posts").into();
+/// assert_eq!(literal, built);
+/// ```
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// What the SELECT list holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Selection {
     /// Every concrete field of the model, in declaration order (hydration reads them by index).
     Model,
     /// `values()`/`values_list()`: the named paths (every field when empty).
-    Values(Vec<String>),
+    Values(Vec<Name>),
 }
 
 /// One `annotate()` or `alias()` entry: a named expression computed per row (or per
@@ -332,7 +343,7 @@ pub enum Grouping {
     /// One group per row of the model: `annotate()` on a model QuerySet.
     Model,
     /// By these `values()` paths (every field when empty): `values(...).annotate(...)`.
-    Values(Vec<String>),
+    Values(Vec<Name>),
 }
 
 /// The related objects a SELECT reads in the same query (`select_related`).

@@ -17,7 +17,7 @@ pub use aggregates::{
     AggFunc, Aggregate, Avg, Count, Max, Min, StdDev, StdDevSample, Sum, Variance, VarianceSample,
 };
 pub use ast::{Annotation, Combined, Grouping, Loading, SetOp};
-pub use ast::{Nulls, OrderBy, Query, SelectRelated};
+pub use ast::{Name, Nulls, OrderBy, Query, SelectRelated};
 pub use conditional::{Case, When};
 pub use expr::{ArithOp, Expr, ExprArg, RawSQL, F};
 pub use functions::{Coalesce, Func, Function};

@@ -20,7 +20,7 @@ pub enum Q {
     /// One `path__lookup = value` condition.
     Lookup {
         /// `field__transform__lookup`, Django's keyword.
-        path: String,
+        path: crate::query::Name,
         /// The right-hand side.
         value: Expr,
     },
@@ -36,7 +36,7 @@ pub enum Q {
 
 impl Q {
     /// A leaf: `path` is `field[__transform...][__lookup]`.
-    pub fn lookup(path: impl Into<String>, value: impl Into<Expr>) -> Q {
+    pub fn lookup(path: impl Into<crate::query::Name>, value: impl Into<Expr>) -> Q {
         Q::Lookup {
             path: path.into(),
             value: value.into(),

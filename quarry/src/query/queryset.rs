@@ -1,7 +1,7 @@
 //! `QuerySet`: lazy, cloneable, chainable; nothing runs until a terminal method gets an
 //! executor.
 
-use super::ast::{Filter, OrderBy, Query, Selection};
+use super::ast::{Filter, Name, OrderBy, Query, Selection};
 use super::expr::Expr;
 use super::q::Q;
 use super::rows::FromQueryRow;
@@ -167,6 +167,21 @@ fn bound_start(b: Bound<&i64>) -> Option<i64> {
     }
 }
 
+#[cold]
+fn sliced_refusal(what: &str) -> String {
+    format!("Cannot {what} a query once a slice has been taken.")
+}
+
+#[cold]
+fn combined_refusal(what: &str, op: super::ast::SetOp) -> String {
+    let op = match op {
+        super::ast::SetOp::Union => "union",
+        super::ast::SetOp::Intersection => "intersection",
+        super::ast::SetOp::Difference => "difference",
+    };
+    format!("Calling QuerySet.{what}() after {op}() is not supported.")
+}
+
 fn bound_end(b: Bound<&i64>) -> Option<i64> {
     match b {
         Bound::Included(v) => Some(v + 1),
@@ -176,6 +191,9 @@ fn bound_end(b: Bound<&i64>) -> Option<i64> {
 }
 
 impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
+    // The chained helpers are inlined into each builder method: called, each copied
+    // the whole QuerySet in and out.
+    #[inline(always)]
     fn with(mut self, f: impl FnOnce(&mut Query)) -> Self {
         f(&mut self.query);
         // Stickiness lasts for the one call after the related manager's filter.
@@ -190,27 +208,20 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         self
     }
 
+    #[inline(always)]
     fn refuse_if_sliced(mut self, what: &str) -> Self {
         if self.query.is_sliced() && self.error.is_none() {
-            self.error = Some(format!(
-                "Cannot {what} a query once a slice has been taken."
-            ));
+            self.error = Some(sliced_refusal(what));
         }
         self
     }
 
     /// Django allows only slicing, ordering, counting and `values()` after a set
     /// operation.
+    #[inline(always)]
     fn refuse_if_combined(mut self, what: &str) -> Self {
         if let (Some(c), None) = (&self.query.combined, &self.error) {
-            let op = match c.op {
-                super::ast::SetOp::Union => "union",
-                super::ast::SetOp::Intersection => "intersection",
-                super::ast::SetOp::Difference => "difference",
-            };
-            self.error = Some(format!(
-                "Calling QuerySet.{what}() after {op}() is not supported."
-            ));
+            self.error = Some(combined_refusal(what, c.op));
         }
         self
     }
@@ -329,7 +340,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             // Naming fields leaves out the annotations not named, as Django's values().
             if !paths.is_empty() {
                 for a in &mut query.annotations {
-                    a.selected = paths.contains(&a.name);
+                    a.selected = paths.iter().any(|p| *p == a.name);
                 }
             }
             if let Some(a) = query.annotations.iter().find(|a| a.alias && a.selected) {
@@ -485,7 +496,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     }
 
     /// Rows as name → value maps, Django's `values()`. An empty list selects every field.
-    pub fn values<S: Into<String>>(
+    pub fn values<S: Into<Name>>(
         self,
         fields: impl IntoIterator<Item = S>,
     ) -> QuerySet<M, super::ValuesRow> {
@@ -494,7 +505,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     }
 
     /// Rows as lists of values, Django's `values_list()`.
-    pub fn values_list<S: Into<String>>(
+    pub fn values_list<S: Into<Name>>(
         self,
         fields: impl IntoIterator<Item = S>,
     ) -> QuerySet<M, Vec<Value>> {
@@ -527,11 +538,11 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// assert_eq!(rows, [(1, "Rust".to_owned())]);
     /// # Ok::<(), quarry::Error>(())
     /// ```
-    pub fn values_list_as<T: super::ValuesTuple, S: Into<String>>(
+    pub fn values_list_as<T: super::ValuesTuple, S: Into<Name>>(
         self,
         fields: impl IntoIterator<Item = S>,
     ) -> QuerySet<M, T> {
-        let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
+        let fields: Vec<Name> = fields.into_iter().map(Into::into).collect();
         let named = fields.len();
         let mut qs = self.map_rows(Selection::Values(fields));
         if named != 0 && named != T::WIDTH {
@@ -570,7 +581,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     /// assert_eq!(rows[0].get_as::<String>("lower")?, "rust");
     /// # Ok::<(), quarry::Error>(())
     /// ```
-    pub fn values_with<S: Into<String>, N: Into<String>, E: Into<Expr>>(
+    pub fn values_with<S: Into<Name>, N: Into<String>, E: Into<Expr>>(
         self,
         fields: impl IntoIterator<Item = S>,
         expressions: impl IntoIterator<Item = (N, E)>,
@@ -581,7 +592,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
 
     /// Rows as lists of these fields' and expressions' values, Django's
     /// `values_list(*fields, **expressions)`; see [`values_with`](Self::values_with).
-    pub fn values_list_with<S: Into<String>, N: Into<String>, E: Into<Expr>>(
+    pub fn values_list_with<S: Into<Name>, N: Into<String>, E: Into<Expr>>(
         self,
         fields: impl IntoIterator<Item = S>,
         expressions: impl IntoIterator<Item = (N, E)>,
@@ -590,22 +601,22 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         qs.map_rows(Selection::Values(paths))
     }
 
-    fn with_expressions<S: Into<String>, N: Into<String>, E: Into<Expr>>(
+    fn with_expressions<S: Into<Name>, N: Into<String>, E: Into<Expr>>(
         self,
         fields: impl IntoIterator<Item = S>,
         expressions: impl IntoIterator<Item = (N, E)>,
-    ) -> (Self, Vec<String>) {
-        let mut paths: Vec<String> = fields.into_iter().map(Into::into).collect();
+    ) -> (Self, Vec<Name>) {
+        let mut paths: Vec<Name> = fields.into_iter().map(Into::into).collect();
         let expressions: Vec<(String, Expr)> = expressions
             .into_iter()
             .map(|(n, e)| (n.into(), e.into()))
             .collect();
-        paths.extend(expressions.iter().map(|(n, _)| n.clone()));
+        paths.extend(expressions.iter().map(|(n, _)| Name::from(n.clone())));
         (self.annotate(expressions), paths)
     }
 
     /// One field's values, Django's `values_list(field, flat=True)`.
-    pub fn values_list_flat(self, field: impl Into<String>) -> QuerySet<M, Value> {
+    pub fn values_list_flat(self, field: impl Into<Name>) -> QuerySet<M, Value> {
         self.map_rows(Selection::Values(vec![field.into()]))
     }
 
@@ -791,7 +802,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             // Django checks the names of the model (fields, their `_id` names and
             // relations), or after values() only the names it selected.
             let conflicts = match &self.query.selection {
-                Selection::Values(paths) => paths.contains(&name),
+                Selection::Values(paths) => paths.iter().any(|p| *p == name),
                 Selection::Model => {
                     meta.field(&name).is_some() || meta.field_choices().contains(&name)
                 }

@@ -13,8 +13,8 @@ use crate::query::ast::{
     Grouping, Nulls, OrderBy, Query, SelectRelated, Selection, SetOp,
 };
 use crate::query::lookup::{Lookup, Transform};
-use crate::query::Expr;
 use crate::query::Q;
+use crate::query::{Expr, Name};
 use crate::value::Value;
 
 /// SQL text with its parameters, and what each output column holds.
@@ -1588,7 +1588,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 }
             }
             Selection::Values(paths) => {
-                let all: Vec<String>;
+                let all: Vec<Name>;
                 let paths = if paths.is_empty() {
                     // Django's `values()`: every field, relations by their key's name.
                     all = self
@@ -1596,8 +1596,8 @@ impl<'d, 'q> Compiler<'d, 'q> {
                         .fields
                         .iter()
                         .map(|f| match f.relation {
-                            Some(_) => format!("{}_id", f.name),
-                            None => f.name.to_owned(),
+                            Some(_) => Name::Owned(format!("{}_id", f.name)),
+                            None => Name::Borrowed(f.name),
                         })
                         .collect();
                     &all
@@ -1622,14 +1622,14 @@ impl<'d, 'q> Compiler<'d, 'q> {
                         self.w.ident(p);
                     }
                     out.push(OutColumn {
-                        name: p.clone(),
+                        name: p.to_string(),
                         kind: r.output_kind(),
                         decimal_places: r.field.decimal_places.filter(|_| r.transforms.is_empty()),
                     });
                     items.push(SelectItem::Column(lhs));
                 }
                 for (i, a) in query.annotations.iter().enumerate() {
-                    if a.selected && !paths.contains(&a.name) {
+                    if a.selected && !paths.iter().any(|p| *p == a.name) {
                         self.annotation_column(i, &mut out, &mut items)?;
                     }
                 }
@@ -1695,9 +1695,14 @@ impl<'d, 'q> Compiler<'d, 'q> {
                 }
             }
             (Grouping::Model, Selection::Values(_)) | (Grouping::Values(_), _) => {
-                let paths: Vec<String> = match &query.grouping {
+                let paths: Vec<Name> = match &query.grouping {
                     Grouping::Values(p) if !p.is_empty() => p.clone(),
-                    _ => self.meta.fields.iter().map(|f| f.name.to_owned()).collect(),
+                    _ => self
+                        .meta
+                        .fields
+                        .iter()
+                        .map(|f| Name::Borrowed(f.name))
+                        .collect(),
                 };
                 for p in &paths {
                     if let Some(i) = self.annotation_index(p) {
@@ -1829,7 +1834,7 @@ impl<'d, 'q> Compiler<'d, 'q> {
                     let after = query
                         .annotations
                         .iter()
-                        .filter(|a| a.selected && !paths.contains(&a.name))
+                        .filter(|a| a.selected && !paths.iter().any(|p| *p == a.name))
                         .position(|a| &a.name == name)?;
                     Some(paths.len() + after)
                 })
@@ -2596,32 +2601,32 @@ pub fn aggregate(
         });
     }
     let aggregates = &aggregates[..];
-    let mut needed: Vec<String> = Vec::new();
+    let mut needed: Vec<Name> = Vec::new();
     for (_, e) in aggregates {
         e.walk_fields(&mut |p| {
             if !needed.iter().any(|n| n == p) {
-                needed.push(p.to_owned());
+                needed.push(Name::Owned(p.to_owned()));
             }
         });
     }
     if query.distinct {
         // DISTINCT applies to the rows as the QuerySet selects them: its columns first,
         // then what the aggregates read (Django keeps the select list and adds theirs).
-        let mut selected: Vec<String> = match &query.selection {
+        let mut selected: Vec<Name> = match &query.selection {
             Selection::Values(paths) if !paths.is_empty() => paths.clone(),
             _ => {
-                let mut all: Vec<String> = query
+                let mut all: Vec<Name> = query
                     .model
                     .fields
                     .iter()
-                    .map(|f| f.name.to_owned())
+                    .map(|f| Name::Borrowed(f.name))
                     .collect();
                 all.extend(
                     query
                         .annotations
                         .iter()
                         .filter(|a| a.selected && !a.alias)
-                        .map(|a| a.name.clone()),
+                        .map(|a| Name::Owned(a.name.clone())),
                 );
                 all
             }
@@ -2636,7 +2641,7 @@ pub fn aggregate(
     if needed.is_empty() {
         needed = match &query.grouping {
             Grouping::Values(paths) if !paths.is_empty() => paths.clone(),
-            _ => vec![query.model.pk_field().name.to_owned()],
+            _ => vec![Name::Borrowed(query.model.pk_field().name)],
         };
     }
     let mut inner = bare(query, Some(Selection::Values(needed.clone())));
@@ -2650,7 +2655,7 @@ pub fn aggregate(
         });
     }
     for a in &mut inner.annotations {
-        a.selected = needed.contains(&a.name);
+        a.selected = needed.iter().any(|n| *n == a.name);
     }
     let (inner_w, columns) = if inner.combined.is_some() {
         let (w, columns, ..) = select_raw(&inner, SqlWriter::new(dialect))?;
@@ -2729,7 +2734,7 @@ fn count_with(query: &Query, w: SqlWriter<'_>) -> Result<Compiled> {
     }
     if query.is_sliced() || query.distinct {
         let selection = (!query.distinct)
-            .then(|| Selection::Values(vec![query.model.pk_field().name.to_owned()]));
+            .then(|| Selection::Values(vec![Name::Borrowed(query.model.pk_field().name)]));
         let sub = select_with(&bare(query, selection), w)?;
         return Ok(Compiled {
             sql: format!("SELECT COUNT(*) FROM ({}) subquery", sub.sql),
@@ -2805,7 +2810,10 @@ fn write_where_of_change(c: &mut Compiler<'_, '_>, query: &Query) -> Result<()> 
     let dialect = c.w.dialect;
     let params_only = c.w.params_only;
     let w = std::mem::replace(&mut c.w, SqlWriter::params_only(dialect));
-    let mut inner = bare(query, Some(Selection::Values(vec![pk.name.to_owned()])));
+    let mut inner = bare(
+        query,
+        Some(Selection::Values(vec![Name::Borrowed(pk.name)])),
+    );
     for a in &mut inner.annotations {
         a.selected = false;
     }

@@ -536,7 +536,9 @@ impl Compiler<'_, '_> {
             inner.select_related = SelectRelated::None;
         } else if inner.selection == Selection::Model {
             // A model QuerySet stands for its primary keys (`pk__in=qs`).
-            inner.selection = Selection::Values(vec![inner.model.pk_field().name.to_owned()]);
+            inner.selection = Selection::Values(vec![crate::query::Name::Borrowed(
+                inner.model.pk_field().name,
+            )]);
             for a in &mut inner.annotations {
                 a.selected = false;
             }

@@ -59,11 +59,18 @@ pub(crate) enum Conv {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Recipe {
     steps: Vec<Step>,
+    /// The steps read the conditions in walk order (the usual case): applying walks the
+    /// filters once, with no list of their values.
+    in_order: bool,
 }
 
 impl Recipe {
     /// Adds a step.
     pub(crate) fn push(&mut self, step: Step) {
+        self.in_order = match self.steps.last() {
+            None => true,
+            Some(last) => self.in_order && last.leaf <= step.leaf,
+        };
         self.steps.push(step);
     }
 
@@ -72,46 +79,76 @@ impl Recipe {
         if self.steps.is_empty() {
             return Ok(Vec::new());
         }
-        let mut leaves = Vec::with_capacity(self.steps.len());
-        for f in &query.filters {
-            collect_leaves(&f.q, &mut leaves);
-        }
         let mut params = Vec::with_capacity(self.steps.len());
-        for step in &self.steps {
-            let value = match leaves.get(step.leaf as usize) {
-                Some(Expr::Value(v)) => v,
-                _ => unreachable!("a recipe's leaf is a value of a query of its shape"),
-            };
-            match (step.take, value) {
-                (Take::Whole, v) => params.push(convert(step.conv, v, dialect)?),
-                (Take::Items, Value::List(items)) => {
-                    params.reserve(items.len());
-                    for item in items.iter().filter(|v| !v.is_null()) {
-                        params.push(convert(step.conv, item, dialect)?);
+        if self.in_order {
+            let (mut leaf, mut next) = (0u32, 0usize);
+            for f in &query.filters {
+                visit_leaves(&f.q, &mut |value| {
+                    while let Some(step) = self.steps.get(next).filter(|s| s.leaf == leaf) {
+                        apply_step(step, value, dialect, &mut params)?;
+                        next += 1;
                     }
-                }
-                (Take::Bound(i), Value::List(items)) => {
-                    params.push(convert(step.conv, &items[usize::from(i)], dialect)?)
-                }
-                _ => unreachable!("a recipe's list step reads a list"),
+                    leaf += 1;
+                    Ok(())
+                })?;
+            }
+            debug_assert_eq!(next, self.steps.len(), "a recipe step's leaf is missing");
+        } else {
+            let mut leaves = Vec::new();
+            for f in &query.filters {
+                visit_leaves(&f.q, &mut |value| {
+                    leaves.push(value);
+                    Ok(())
+                })?;
+            }
+            for step in &self.steps {
+                apply_step(step, leaves[step.leaf as usize], dialect, &mut params)?;
             }
         }
         Ok(params)
     }
 }
 
-/// The values of `q`'s conditions, in the order the compiler meets them.
-fn collect_leaves<'q>(q: &'q Q, out: &mut Vec<&'q Expr>) {
-    match q {
-        Q::Lookup { value, .. } => out.push(value),
-        Q::And(children) | Q::Or(children) => {
-            for c in children {
-                collect_leaves(c, out);
+/// Pushes the parameters `step` takes from the condition value `value`.
+fn apply_step(
+    step: &Step,
+    value: &Expr,
+    dialect: &dyn Dialect,
+    params: &mut Vec<Value>,
+) -> Result<()> {
+    let Expr::Value(value) = value else {
+        unreachable!("a recipe's leaf is a value of a query of its shape")
+    };
+    match (step.take, value) {
+        (Take::Whole, v) => params.push(convert(step.conv, v, dialect)?),
+        (Take::Items, Value::List(items)) => {
+            params.reserve(items.len());
+            for item in items.iter().filter(|v| !v.is_null()) {
+                params.push(convert(step.conv, item, dialect)?);
             }
         }
-        Q::Not(inner) => collect_leaves(inner, out),
+        (Take::Bound(i), Value::List(items)) => {
+            params.push(convert(step.conv, &items[usize::from(i)], dialect)?)
+        }
+        _ => unreachable!("a recipe's list step reads a list"),
+    }
+    Ok(())
+}
+
+/// Calls `f` with the value of each of `q`'s conditions, in the order the compiler
+/// meets them.
+fn visit_leaves<'q>(q: &'q Q, f: &mut impl FnMut(&'q Expr) -> Result<()>) -> Result<()> {
+    match q {
+        Q::Lookup { value, .. } => f(value),
+        Q::And(children) | Q::Or(children) => {
+            for c in children {
+                visit_leaves(c, f)?;
+            }
+            Ok(())
+        }
+        Q::Not(inner) => visit_leaves(inner, f),
         // A recipe is never recorded for a query with one (it spoils the recording).
-        Q::Expr(_) => {}
+        Q::Expr(_) => Ok(()),
     }
 }
 
