@@ -28,7 +28,7 @@ cargo build --release -p quarry-benches --bin iterator_memory
   echo "- SQLite bundled by libsqlite3-sys $(cargo tree -p quarry-benches -i libsqlite3-sys -e normal --depth 0 2>/dev/null | head -1 | awk '{print $2}') (in memory),"\
        "$(psql -h 127.0.0.1 -U postgres -d test -tAc 'SHOW server_version' 2>/dev/null | awk '{print "PostgreSQL " $1}'),"\
        "$(mariadb -h 127.0.0.1 -u root -N -e 'SELECT VERSION()' 2>/dev/null | sed 's/^/MariaDB /'), over TCP on localhost"
-  echo "- Drivers: rusqlite 0.37, postgres 0.19, mysql 28"
+  echo "- Drivers: rusqlite 0.37, mysql 28; PostgreSQL: the raw side on postgres 0.19, quarry on tokio-postgres 0.7"
   echo
   echo "## quarry / raw driver"
   echo

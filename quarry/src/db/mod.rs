@@ -30,12 +30,6 @@ pub trait Row {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// How many rows the whole result holds, when the driver has read it all before
-    /// the first row is handed out (PostgreSQL): collecting code allocates that much
-    /// once instead of growing. `None` when rows stream in (the default).
-    fn result_len_hint(&self) -> Option<usize> {
-        None
-    }
     /// True when column `idx` is NULL.
     fn is_null(&self, idx: usize) -> Result<bool>;
     /// Column `idx` as an integer.
@@ -170,11 +164,6 @@ pub(crate) fn fetch_all<T>(
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
     ex.query(sql, params, &mut |row| {
-        if out.capacity() == 0 {
-            if let Some(n) = row.result_len_hint() {
-                out.reserve_exact(n);
-            }
-        }
         out.push(f(row)?);
         Ok(())
     })?;
