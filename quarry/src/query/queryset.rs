@@ -963,9 +963,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(Vec::new());
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
-        let mut rows = fetch_all(ex, &stmt.sql, &params, |row| {
-            R::from_query_row(row, &stmt.shape)
-        })?;
+        let mut rows = R::fetch(ex, &stmt.sql, &params, &stmt.shape)?;
         if !self.query.prefetch.is_empty() {
             R::after_fetch(&mut rows, &self.query, &ExecutorRef(ex))?;
         }

@@ -2,7 +2,7 @@
 
 use super::ast::Query;
 use super::prefetch::{prefetch_objects, tree};
-use crate::db::{Executor, Row};
+use crate::db::{fetch_all, Executor, Row};
 use crate::error::{Error, Result};
 use crate::model::{hydrate_related, RelatedPlan};
 use crate::model::{FieldKind, Model};
@@ -57,6 +57,18 @@ pub trait FromQueryRow: Sized {
     /// Builds one row.
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self>;
 
+    /// Runs the statement and reads every row. A row type may pick its reader once per
+    /// query here rather than deciding per row in `from_query_row`.
+    #[doc(hidden)]
+    fn fetch<E: Executor + ?Sized>(
+        ex: &E,
+        sql: &str,
+        params: &[Value],
+        shape: &RowShape,
+    ) -> Result<Vec<Self>> {
+        fetch_all(ex, sql, params, |row| Self::from_query_row(row, shape))
+    }
+
     /// Runs after all rows are read: model rows run their `prefetch_related` queries.
     #[doc(hidden)]
     fn after_fetch(rows: &mut Vec<Self>, query: &Query, ex: &dyn Executor) -> Result<()> {
@@ -85,6 +97,21 @@ impl<M: Model> FromQueryRow for M {
                 .set_annotation(shape.names[i].clone(), value);
         }
         Ok(obj)
+    }
+
+    fn fetch<E: Executor + ?Sized>(
+        ex: &E,
+        sql: &str,
+        params: &[Value],
+        shape: &RowShape,
+    ) -> Result<Vec<Self>> {
+        // A model's own columns and nothing else (most queries): every row is `from_row`,
+        // with none of the per-row checks for deferred fields, relations or annotations.
+        if shape.loaded.is_none() && shape.related.is_none() && shape.annotations.is_empty() {
+            fetch_all(ex, sql, params, |row| M::from_row(row, 0))
+        } else {
+            fetch_all(ex, sql, params, |row| Self::from_query_row(row, shape))
+        }
     }
 
     fn after_fetch(rows: &mut Vec<Self>, query: &Query, ex: &dyn Executor) -> Result<()> {
