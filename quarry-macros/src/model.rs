@@ -625,7 +625,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let mut defaults = Vec::new();
     let mut reads = Vec::new();
     let mut gets = Vec::new();
-    let mut takes = Vec::new();
+    let mut params = Vec::new();
     let mut sets = Vec::new();
     let mut builds = Vec::new();
     let mut load_arms = Vec::new();
@@ -850,7 +850,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         });
         gets.push(quote!(#i => ::quarry::FieldValue::to_value(&self.#ident)));
         clones.push(quote!(#ident: ::core::clone::Clone::clone(&self.#ident)));
-        takes.push(quote!(#i => ::quarry::FieldValue::take_value(&mut self.#ident)));
+        params.push(quote!(#i => ::quarry::FieldValue::param(&self.#ident)));
         sets.push(quote! {
             #i => {
                 self.#ident = <#ty as ::quarry::FieldValue>::from_value(value)
@@ -1362,10 +1362,10 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     }
                 }
 
-                fn take_field_value(&mut self, index: usize) -> ::quarry::Value {
+                fn field_param(&self, index: usize) -> ::quarry::Param<'_> {
                     match index {
-                        #(#takes,)*
-                        _ => ::quarry::Value::Null,
+                        #(#params,)*
+                        _ => ::quarry::Param::Owned(::quarry::Value::Null),
                     }
                 }
 

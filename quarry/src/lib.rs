@@ -69,7 +69,7 @@ pub use query::{
     Prefetch, QuerySet, RawSQL, StdDev, StdDevSample, Subquery, Sum, ValuesRow, Variance,
     VarianceSample, When, F, Q,
 };
-pub use value::{FieldValue, Json, Value};
+pub use value::{FieldValue, Json, Param, Value};
 
 #[doc(hidden)]
 pub mod __private {

@@ -54,6 +54,92 @@ pub enum Value {
     List(Vec<Value>),
 }
 
+/// A statement parameter that borrows what it binds where it can: a bulk insert binds
+/// each object's text and bytes fields in place, and a cached query binds its
+/// conditions' values without copying them.
+///
+/// ```
+/// use quarry::{Param, Value};
+/// let name = Value::Text("Lyon".into());
+/// assert_eq!(Param::Value(&name).to_value(), name);
+/// assert_eq!(Param::Text("Lyon").to_value(), name);
+/// assert_eq!(format!("{:?}", Param::Text("Lyon")), format!("{name:?}"));
+/// ```
+#[derive(Clone, PartialEq)]
+pub enum Param<'a> {
+    /// Text, borrowed.
+    Text(&'a str),
+    /// Bytes, borrowed.
+    Bytes(&'a [u8]),
+    /// A value, borrowed.
+    Value(&'a Value),
+    /// A value made for the statement (numbers, conversions).
+    Owned(Value),
+}
+
+impl Param<'_> {
+    /// The parameter as an owned [`Value`] (copies borrowed text and bytes).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Param::Text(s) => Value::Text((*s).to_owned()),
+            Param::Bytes(b) => Value::Bytes(b.to_vec()),
+            Param::Value(v) => (*v).clone(),
+            Param::Owned(v) => v.clone(),
+        }
+    }
+}
+
+/// A parameter equals the value it binds.
+impl PartialEq<Value> for Param<'_> {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Param::Text(s), Value::Text(t)) => *s == t.as_str(),
+            (Param::Bytes(b), Value::Bytes(c)) => *b == c.as_slice(),
+            (Param::Text(_) | Param::Bytes(_), _) => false,
+            (Param::Value(v), other) => *v == other,
+            (Param::Owned(v), other) => v == other,
+        }
+    }
+}
+
+/// Written as the value it binds, so statement logs read the same whichever way a
+/// parameter is held.
+impl std::fmt::Debug for Param<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Param::Text(s) => f.debug_tuple("Text").field(s).finish(),
+            Param::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Param::Value(v) => v.fmt(f),
+            Param::Owned(v) => v.fmt(f),
+        }
+    }
+}
+
+/// What a backend binds: a [`Value`] or a [`Param`], seen as a `Param`.
+pub(crate) trait Bindable: std::fmt::Debug {
+    /// The parameter, borrowing from `self`.
+    fn param(&self) -> Param<'_>;
+}
+
+impl Bindable for Value {
+    #[inline]
+    fn param(&self) -> Param<'_> {
+        Param::Value(self)
+    }
+}
+
+impl Bindable for Param<'_> {
+    #[inline]
+    fn param(&self) -> Param<'_> {
+        match self {
+            Param::Text(s) => Param::Text(s),
+            Param::Bytes(b) => Param::Bytes(b),
+            Param::Value(v) => Param::Value(v),
+            Param::Owned(v) => Param::Value(v),
+        }
+    }
+}
+
 impl Value {
     /// True for [`Value::Null`].
     pub fn is_null(&self) -> bool {
@@ -207,20 +293,17 @@ pub trait FieldValue: Sized {
     fn to_value(&self) -> Value;
     /// Builds the Rust value from a [`Value`].
     fn from_value(value: Value) -> Result<Self>;
-    /// Moves the value out to be bound, leaving an empty value behind;
-    /// [`from_value`](Self::from_value) of the result puts it back. Types that own heap
-    /// data (text, bytes) override it so that a bulk insert binds them without copying.
+    /// The value to bind, borrowed from `self` where it owns heap data (text, bytes):
+    /// what a bulk insert binds, without copying the field.
     ///
     /// ```
-    /// use quarry::{FieldValue, Value};
-    /// let mut s = String::from("Lyon");
-    /// let v = s.take_value();
-    /// assert_eq!(v, Value::Text("Lyon".into()));
-    /// assert_eq!(String::from_value(v)?, "Lyon");
-    /// # Ok::<(), quarry::Error>(())
+    /// use quarry::{FieldValue, Param, Value};
+    /// let s = String::from("Lyon");
+    /// assert_eq!(s.param(), Param::Text("Lyon"));
+    /// assert_eq!(7i32.param(), Param::Owned(Value::I64(7)));
     /// ```
-    fn take_value(&mut self) -> Value {
-        self.to_value()
+    fn param(&self) -> Param<'_> {
+        Param::Owned(self.to_value())
     }
     /// Reads column `idx` of a driver row.
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
@@ -340,8 +423,8 @@ impl FieldValue for String {
     fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
         row.get_string_opt(idx)
     }
-    fn take_value(&mut self) -> Value {
-        Value::Text(std::mem::take(self))
+    fn param(&self) -> Param<'_> {
+        Param::Text(self)
     }
 }
 
@@ -360,8 +443,8 @@ impl FieldValue for Vec<u8> {
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         row.get_bytes(idx)
     }
-    fn take_value(&mut self) -> Value {
-        Value::Bytes(std::mem::take(self))
+    fn param(&self) -> Param<'_> {
+        Param::Bytes(self)
     }
 }
 
@@ -466,10 +549,10 @@ impl<T: FieldValue> FieldValue for Option<T> {
             None => Value::Null,
         }
     }
-    fn take_value(&mut self) -> Value {
+    fn param(&self) -> Param<'_> {
         match self {
-            Some(v) => v.take_value(),
-            None => Value::Null,
+            Some(v) => v.param(),
+            None => Param::Owned(Value::Null),
         }
     }
     fn from_value(value: Value) -> Result<Self> {

@@ -3,7 +3,7 @@
 use super::{config_error, ContentTypesAccess, Executor, Row};
 use crate::error::{Error, Result};
 use crate::sql::Dialect;
-use crate::value::Value;
+use crate::value::{Bindable, Param, Value};
 use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -74,7 +74,7 @@ impl Conn {
         }
     }
 
-    fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
         each_backend!(self, c => c.execute(sql, params))
     }
 
@@ -82,10 +82,10 @@ impl Conn {
         each_backend!(self, c => c.execute_batch(sql))
     }
 
-    fn query(
+    fn query<P: Bindable>(
         &self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         each_backend!(self, c => c.query(sql, params, each))
@@ -465,6 +465,19 @@ impl Executor for Database {
         self.checkout()?.query(sql, params, each)
     }
 
+    fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.checkout()?.execute(sql, params)
+    }
+
+    fn query_params(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.checkout()?.query(sql, params, each)
+    }
+
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.atomic(|tx| f(tx))
     }
@@ -543,6 +556,19 @@ impl Executor for Transaction<'_> {
         &self,
         sql: &str,
         params: &[Value],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.conn.query(sql, params, each)
+    }
+
+    fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.conn.execute(sql, params)
+    }
+
+    fn query_params(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         self.conn.query(sql, params, each)

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::model::FieldKind;
 use crate::sql::Dialect;
-use crate::value::Value;
+use crate::value::{Bindable, Param, Value};
 use std::time::Instant;
 
 #[cfg(feature = "mysql")]
@@ -85,6 +85,26 @@ pub trait Executor {
     /// returns `Ok`, rolled back when it returns `Err`.
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()>;
 
+    /// [`execute`](Self::execute) with parameters that borrow what they bind (a bulk
+    /// insert's fields). The default copies them into [`Value`]s; quarry's executors
+    /// bind them in place.
+    fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        let owned: Vec<Value> = params.iter().map(Param::to_value).collect();
+        self.execute(sql, &owned)
+    }
+
+    /// [`query`](Self::query) with parameters that borrow what they bind. The default
+    /// copies them into [`Value`]s; quarry's executors bind them in place.
+    fn query_params(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        let owned: Vec<Value> = params.iter().map(Param::to_value).collect();
+        self.query(sql, &owned, each)
+    }
+
     /// The database's cache of content type ids, if this executor has one.
     #[doc(hidden)]
     fn content_types(&self) -> Option<ContentTypesAccess<'_>> {
@@ -113,7 +133,12 @@ pub(crate) fn statement_started() -> Option<Instant> {
 /// Logs one statement through `tracing`, as Django's `django.db.backends` logger does:
 /// the SQL, the duration and the rows at DEBUG, with the bound values.
 #[inline]
-pub(crate) fn log_statement(sql: &str, params: &[Value], started: Option<Instant>, rows: u64) {
+pub(crate) fn log_statement<P: Bindable>(
+    sql: &str,
+    params: &[P],
+    started: Option<Instant>,
+    rows: u64,
+) {
     crate::testing::record(sql);
     if let Some(started) = started {
         let elapsed = started.elapsed();
@@ -147,6 +172,17 @@ impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
     ) -> Result<()> {
         self.0.query(sql, params, each)
     }
+    fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        self.0.execute_params(sql, params)
+    }
+    fn query_params(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.0.query_params(sql, params, each)
+    }
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.0.atomic_dyn(f)
     }
@@ -164,6 +200,21 @@ pub(crate) fn fetch_all<T>(
 ) -> Result<Vec<T>> {
     let mut out = Vec::new();
     ex.query(sql, params, &mut |row| {
+        out.push(f(row)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Collects every row of a query with borrowed parameters through `f`.
+pub(crate) fn fetch_params<T>(
+    ex: &(impl Executor + ?Sized),
+    sql: &str,
+    params: &[Param<'_>],
+    mut f: impl FnMut(&dyn Row) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    ex.query_params(sql, params, &mut |row| {
         out.push(f(row)?);
         Ok(())
     })?;

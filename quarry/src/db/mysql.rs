@@ -9,7 +9,7 @@ use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, MysqlDialect};
-use crate::value::Value;
+use crate::value::{Bindable, Param, Value};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike};
 use mysql::prelude::Queryable;
 use mysql::Value as MyValue;
@@ -86,7 +86,7 @@ impl MyConn {
             .get_or_prepare(sql, || conn.prep(sql).map_err(|e| self.fail(e, sql)))
     }
 
-    pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
         let started = statement_started();
         let mut conn = self.conn.borrow_mut();
         let stmt = self.statement(&mut conn, sql)?;
@@ -103,14 +103,14 @@ impl MyConn {
             .borrow_mut()
             .query_drop(sql)
             .map_err(|e| self.fail(e, sql))?;
-        log_statement(sql, &[], started, 0);
+        log_statement::<Value>(sql, &[], started, 0);
         Ok(())
     }
 
-    pub(crate) fn query(
+    pub(crate) fn query<P: Bindable>(
         &self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         let started = statement_started();
@@ -140,11 +140,21 @@ impl MyConn {
     }
 }
 
-fn to_params(params: &[Value]) -> mysql::Params {
+fn to_params<P: Bindable>(params: &[P]) -> mysql::Params {
     if params.is_empty() {
         return mysql::Params::Empty;
     }
-    mysql::Params::Positional(params.iter().map(to_my).collect())
+    mysql::Params::Positional(
+        params
+            .iter()
+            .map(|p| match p.param() {
+                Param::Text(s) => MyValue::Bytes(s.as_bytes().to_vec()),
+                Param::Bytes(b) => MyValue::Bytes(b.to_vec()),
+                Param::Value(v) => to_my(v),
+                Param::Owned(v) => to_my(&v),
+            })
+            .collect(),
+    )
 }
 
 fn to_my(v: &Value) -> MyValue {

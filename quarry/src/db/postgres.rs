@@ -15,7 +15,7 @@ use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, PostgresDialect};
-use crate::value::Value;
+use crate::value::{Bindable, Param, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use tokio_postgres::types::{IsNull, ToSql, Type};
@@ -98,12 +98,15 @@ impl PgConn {
         })
     }
 
-    pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
         let started = statement_started();
         let stmt = self.statement(sql)?;
         let n = self
             .runtime
-            .block_on(self.client().execute_raw(&stmt, params.iter().map(Bind)))
+            .block_on(
+                self.client()
+                    .execute_raw(&stmt, params.iter().map(|p| Bind(p.param()))),
+            )
             .map_err(|e| map_error(e, Some(sql)))?;
         log_statement(sql, params, started, n);
         Ok(n)
@@ -114,14 +117,14 @@ impl PgConn {
         self.runtime
             .block_on(self.client().batch_execute(sql))
             .map_err(|e| map_error(e, Some(sql)))?;
-        log_statement(sql, &[], started, 0);
+        log_statement::<Value>(sql, &[], started, 0);
         Ok(())
     }
 
-    pub(crate) fn query(
+    pub(crate) fn query<P: Bindable>(
         &self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         use futures_util::TryStreamExt;
@@ -130,7 +133,7 @@ impl PgConn {
         let n = self.runtime.block_on(async {
             let rows = self
                 .client()
-                .query_raw(&stmt, params.iter().map(Bind))
+                .query_raw(&stmt, params.iter().map(|p| Bind(p.param())))
                 .await
                 .map_err(|e| map_error(e, Some(sql)))?;
             let mut rows = std::pin::pin!(rows);
@@ -148,7 +151,7 @@ impl PgConn {
 
 /// A parameter, converted to the type the server expects at its placeholder.
 #[derive(Debug)]
-struct Bind<'a>(&'a Value);
+struct Bind<'a>(Param<'a>);
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
@@ -187,7 +190,41 @@ impl ToSql for Bind<'_> {
         ty: &Type,
         out: &mut tokio_postgres::types::private::BytesMut,
     ) -> std::result::Result<IsNull, BoxError> {
-        match self.0 {
+        match &self.0 {
+            Param::Text(s) => text_to_sql(s, ty, out),
+            Param::Bytes(b) => b.to_sql(ty, out),
+            Param::Value(v) => value_to_sql(v, ty, out),
+            Param::Owned(v) => value_to_sql(v, ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+/// Text, as the column at its placeholder wants it.
+fn text_to_sql(
+    s: &str,
+    ty: &Type,
+    out: &mut tokio_postgres::types::private::BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
+    match *ty {
+        Type::JSON | Type::JSONB => serde_json::Value::String(s.to_owned()).to_sql(ty, out),
+        _ => s.to_sql(ty, out),
+    }
+}
+
+/// A value, converted to the type the server expects at its placeholder.
+fn value_to_sql(
+    value: &Value,
+    ty: &Type,
+    out: &mut tokio_postgres::types::private::BytesMut,
+) -> std::result::Result<IsNull, BoxError> {
+    {
+        match value {
             Value::Null => Ok(IsNull::Yes),
             Value::Bool(b) => match *ty {
                 Type::BOOL => b.to_sql(ty, out),
@@ -200,10 +237,7 @@ impl ToSql for Bind<'_> {
                 Type::TEXT | Type::VARCHAR => f.to_string().to_sql(ty, out),
                 _ => f.to_sql(ty, out),
             },
-            Value::Text(s) => match *ty {
-                Type::JSON | Type::JSONB => serde_json::Value::String(s.clone()).to_sql(ty, out),
-                _ => s.as_str().to_sql(ty, out),
-            },
+            Value::Text(s) => text_to_sql(s, ty, out),
             Value::Bytes(b) => b.as_slice().to_sql(ty, out),
             Value::Decimal(d) => match *ty {
                 Type::FLOAT4 | Type::FLOAT8 => rust_decimal::prelude::ToPrimitive::to_f64(d)
@@ -247,12 +281,6 @@ impl ToSql for Bind<'_> {
             }
         }
     }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    tokio_postgres::types::to_sql_checked!();
 }
 
 fn int_to_sql(

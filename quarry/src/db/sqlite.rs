@@ -8,7 +8,7 @@ use super::{log_statement, statement_started, Row};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, SqliteDialect};
-use crate::value::Value;
+use crate::value::{Bindable, Param, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use hashbrown::HashTable;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -99,10 +99,10 @@ impl SqliteConn {
     }
 
     /// Runs `f` on the prepared statement of `sql`, preparing it on first use.
-    fn with_statement<T>(
+    fn with_statement<T, P: Bindable>(
         &self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         f: impl FnOnce(&mut rusqlite::Statement<'static>) -> Result<T>,
     ) -> Result<T> {
         let hash = sql_hash(sql);
@@ -125,7 +125,7 @@ impl SqliteConn {
             },
         };
         let out = f(&mut prepared.stmt);
-        if params.iter().any(is_large) {
+        if params.iter().any(|p| is_large(&p.param())) {
             prepared.stmt.clear_bindings();
         }
         let mut table = self.statements.table.borrow_mut();
@@ -140,11 +140,13 @@ impl SqliteConn {
         &DIALECT
     }
 
-    pub(crate) fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
         let started = statement_started();
         let n = self.with_statement(sql, params, |stmt| {
-            stmt.execute(rusqlite::params_from_iter(params.iter().map(Bind)))
-                .map_err(|e| map_error(e, Some(sql)))
+            stmt.execute(rusqlite::params_from_iter(
+                params.iter().map(|p| Bind(p.param())),
+            ))
+            .map_err(|e| map_error(e, Some(sql)))
         })? as u64;
         log_statement(sql, params, started, n);
         Ok(n)
@@ -155,20 +157,22 @@ impl SqliteConn {
         self.conn
             .execute_batch(sql)
             .map_err(|e| map_error(e, Some(sql)))?;
-        log_statement(sql, &[], started, 0);
+        log_statement::<Value>(sql, &[], started, 0);
         Ok(())
     }
 
-    pub(crate) fn query(
+    pub(crate) fn query<P: Bindable>(
         &self,
         sql: &str,
-        params: &[Value],
+        params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         let started = statement_started();
         let n = self.with_statement(sql, params, |stmt| {
             let mut rows = stmt
-                .query(rusqlite::params_from_iter(params.iter().map(Bind)))
+                .query(rusqlite::params_from_iter(
+                    params.iter().map(|p| Bind(p.param())),
+                ))
                 .map_err(|e| map_error(e, Some(sql)))?;
             let mut n = 0u64;
             while let Some(row) = rows.next().map_err(|e| map_error(e, Some(sql)))? {
@@ -437,10 +441,19 @@ fn pad_text(
 }
 
 /// A bound parameter.
-struct Bind<'a>(&'a Value);
+struct Bind<'a>(Param<'a>);
 
 /// True for a value [`LARGE_BINDING`] bytes long or longer.
-fn is_large(value: &Value) -> bool {
+fn is_large(param: &Param<'_>) -> bool {
+    match param {
+        Param::Text(s) => s.len() >= LARGE_BINDING,
+        Param::Bytes(b) => b.len() >= LARGE_BINDING,
+        Param::Value(v) => is_large_value(v),
+        Param::Owned(v) => is_large_value(v),
+    }
+}
+
+fn is_large_value(value: &Value) -> bool {
     match value {
         Value::Text(s) => s.len() >= LARGE_BINDING,
         Value::Bytes(b) => b.len() >= LARGE_BINDING,
@@ -469,9 +482,22 @@ pub(crate) fn format_time(t: &NaiveTime) -> String {
 }
 
 impl rusqlite::ToSql for Bind<'_> {
+    #[inline]
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        use rusqlite::types::Value as V;
-        Ok(match self.0 {
+        match &self.0 {
+            Param::Text(s) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
+            Param::Bytes(b) => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(b))),
+            Param::Value(v) => value_to_sql(v),
+            Param::Owned(v) => value_to_sql(v),
+        }
+    }
+}
+
+/// How SQLite stores each kind of value.
+fn value_to_sql(value: &Value) -> rusqlite::Result<ToSqlOutput<'_>> {
+    use rusqlite::types::Value as V;
+    {
+        Ok(match value {
             Value::Null => ToSqlOutput::Owned(V::Null),
             Value::Bool(b) => ToSqlOutput::Owned(V::Integer(*b as i64)),
             Value::I64(i) => ToSqlOutput::Owned(V::Integer(*i)),
@@ -740,7 +766,7 @@ mod tests {
         assert_eq!(conn.statements.table.borrow().len(), 1);
         // Too few parameters is the driver's error, not a stale binding.
         let mut none = |_: &dyn Row| Ok(());
-        assert!(conn.query(sql, &[], &mut none).is_err());
+        assert!(conn.query::<Value>(sql, &[], &mut none).is_err());
     }
 
     #[test]
@@ -774,7 +800,7 @@ mod tests {
         assert_eq!(ints(&conn, sql, &[]), [7]);
         conn.execute_batch("DROP TABLE t").unwrap();
         let mut none = |_: &dyn Row| Ok(());
-        let err = conn.query(sql, &[], &mut none).unwrap_err();
+        let err = conn.query::<Value>(sql, &[], &mut none).unwrap_err();
         assert!(err.to_string().contains("no such table"), "{err}");
     }
 

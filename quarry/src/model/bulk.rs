@@ -7,7 +7,7 @@ use crate::db::{Executor, ExecutorRef};
 use crate::error::{Error, Result};
 use crate::query::{insert_batch, BulkCreate, Q};
 use crate::sql::compiler;
-use crate::value::Value;
+use crate::value::{Param, Value};
 use crate::Expr;
 
 /// Builds a new object from a lookup's exact conditions and `defaults`, Django's
@@ -125,27 +125,22 @@ fn insert_one_batch<M: Model>(
     let meta = M::meta();
     let returning =
         !batch.include_pk && ex.dialect().supports_returning() && !options.ignore_conflicts;
-    // The values are moved out of the objects for binding and moved back afterwards,
-    // whether the INSERT succeeded or not: text is bound without a copy.
-    let mut params = Vec::with_capacity(batch.objects.len() * fields.len());
-    for &i in batch.objects {
-        params.extend(fields.iter().map(|&f| objs[i].take_field_value(f)));
-    }
-    let inserted = insert_batch::<M>(
-        ex,
-        fields,
-        batch.objects.len(),
-        &params,
-        returning,
-        options.ignore_conflicts,
-    );
-    let mut values = params.into_iter();
-    for &i in batch.objects {
-        for &f in fields {
-            objs[i].set_field_value(f, values.next().expect("one value per field"))?;
+    // Each field is bound where it lives: text and bytes are not copied.
+    let ids = {
+        let mut params = Vec::with_capacity(batch.objects.len() * fields.len());
+        for &i in batch.objects {
+            params.extend(fields.iter().map(|&f| objs[i].field_param(f)));
         }
-    }
-    let ids = inserted?;
+        insert_batch::<M>(
+            ex,
+            fields,
+            batch.objects.len(),
+            &params,
+            returning,
+            options.ignore_conflicts,
+        )
+    };
+    let ids = ids?;
     if returning {
         if ids.len() != batch.objects.len() {
             return Err(Error::Database {
@@ -176,7 +171,16 @@ fn insert_one_batch<M: Model>(
 }
 
 /// Rough size of a bound value on the wire.
-fn wire_size(v: &Value) -> usize {
+fn wire_size(p: &Param<'_>) -> usize {
+    match p {
+        Param::Text(s) => s.len() + 8,
+        Param::Bytes(b) => b.len() + 8,
+        Param::Value(v) => value_wire_size(v),
+        Param::Owned(v) => value_wire_size(v),
+    }
+}
+
+fn value_wire_size(v: &Value) -> usize {
     match v {
         Value::Text(s) => s.len() + 8,
         Value::Bytes(b) => b.len() + 8,
@@ -188,7 +192,7 @@ fn wire_size(v: &Value) -> usize {
 /// Splits `indexes` into batches of at most `batch` rows whose values stay under
 /// `max_bytes` (MySQL's `max_allowed_packet`), always at least one row per batch.
 fn byte_bounded_chunks<'a, M: Model>(
-    objs: &mut [M],
+    objs: &[M],
     indexes: &'a [usize],
     fields: &[usize],
     batch: usize,
@@ -202,11 +206,9 @@ fn byte_bounded_chunks<'a, M: Model>(
     for (n, &i) in indexes.iter().enumerate() {
         let mut row = 0;
         for &f in fields {
-            // Measured in place: taken and put back, not copied (a copy of every text
-            // was a tenth of a ten-row insert on MariaDB).
-            let value = objs[i].take_field_value(f);
-            row += wire_size(&value);
-            objs[i].set_field_value(f, value)?;
+            // Measured in place, not copied (a copy of every text was a tenth of a
+            // ten-row insert on MariaDB).
+            row += wire_size(&objs[i].field_param(f));
         }
         if n > start && (n - start >= batch || bytes + row > max_bytes) {
             out.push(&indexes[start..n]);

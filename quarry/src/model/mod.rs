@@ -75,11 +75,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// The value of field `index` (an index into `meta().fields`).
     fn field_value(&self, index: usize) -> Value;
 
-    /// Moves the value of field `index` out (see [`FieldValue::take_value`]); put it
-    /// back with [`set_field_value`](Self::set_field_value). Bulk inserts bind text
-    /// fields this way without copying them.
-    fn take_field_value(&mut self, index: usize) -> Value {
-        self.field_value(index)
+    /// The value of field `index` to bind, borrowing the field's text or bytes (see
+    /// [`FieldValue::param`]): bulk inserts bind fields this way without copying them.
+    fn field_param(&self, index: usize) -> crate::value::Param<'_> {
+        crate::value::Param::Owned(self.field_value(index))
     }
 
     /// Sets field `index` from a value.

@@ -546,8 +546,8 @@ impl<T: Model, K: FieldValue> FieldValue for ForeignKey<T, K> {
         K::from_value(value).map(Self::new)
     }
 
-    fn take_value(&mut self) -> Value {
-        self.id.take_value()
+    fn param(&self) -> crate::value::Param<'_> {
+        self.id.param()
     }
 
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {

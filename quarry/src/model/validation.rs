@@ -2,7 +2,7 @@
 //! before failing.
 
 use super::{FieldKind, FieldMeta, Model};
-use crate::db::{fetch_all, Executor};
+use crate::db::{fetch_params, Executor};
 use crate::error::{Error, Result, ValidationErrors};
 use crate::query::ast::Filter;
 use crate::query::{Query, QuerySet, Q};
@@ -328,7 +328,7 @@ pub const NON_FIELD_ERRORS: &str = "__all__";
 
 fn query_exists(ex: &dyn Executor, query: &Query) -> Result<bool> {
     let (stmt, params) = cache::statement(query, StatementKind::Exists, ex.dialect())?;
-    Ok(!fetch_all(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
+    Ok(!fetch_params(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
 }
 
 /// Django's `capfirst`.

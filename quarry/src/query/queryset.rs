@@ -5,12 +5,12 @@ use super::ast::{Filter, Name, OrderBy, Query, Selection};
 use super::expr::Expr;
 use super::q::Q;
 use super::rows::FromQueryRow;
-use crate::db::{fetch_all, Executor, ExecutorRef};
+use crate::db::{fetch_all, fetch_params, Executor, ExecutorRef};
 use crate::error::{Error, Result};
 use crate::model::{bulk, Deleted, Model};
 use crate::sql::cache;
 use crate::sql::compiler::{self, Compiled, OnConflict, StatementKind};
-use crate::value::{FieldValue, Value};
+use crate::value::{FieldValue, Param, Value};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::marker::PhantomData;
@@ -980,7 +980,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
         let last = stmt.shape.width() - 1;
         let kind = stmt.shape.kind(last);
-        let rows = fetch_all(ex, &stmt.sql, &params, |row| {
+        let rows = fetch_params(ex, &stmt.sql, &params, |row| {
             Ok((R::from_query_row(row, &stmt.shape)?, row.value(last, kind)?))
         })?;
         if self.query.prefetch.is_empty() {
@@ -1105,7 +1105,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(0);
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Count, ex.dialect())?;
-        let n = fetch_all(ex, &stmt.sql, &params, |r| r.get_i64(0))?;
+        let n = fetch_params(ex, &stmt.sql, &params, |r| r.get_i64(0))?;
         Ok(n.first().copied().unwrap_or(0) as u64)
     }
 
@@ -1116,7 +1116,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(false);
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Exists, ex.dialect())?;
-        Ok(!fetch_all(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
+        Ok(!fetch_params(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
     }
 
     /// Streams rows in chunks of `chunk_size`, holding one chunk in memory at a time.
@@ -1474,7 +1474,7 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
             cache::statement(&chunk.query, StatementKind::Select, self.ex.dialect())?;
         let (column, kind) = (keyset.column, M::meta().pk_field().kind);
         let mut last = None;
-        let mut rows = fetch_all(self.ex, &stmt.sql, &params, |row| {
+        let mut rows = fetch_params(self.ex, &stmt.sql, &params, |row| {
             last = Some(read_column(row, column, kind)?);
             R::from_query_row(row, &stmt.shape)
         })?;
@@ -1606,7 +1606,7 @@ pub(crate) fn insert_batch<M: Model>(
     ex: &(impl Executor + ?Sized),
     fields: &[usize],
     rows: usize,
-    params: &[Value],
+    params: &[Param<'_>],
     returning: bool,
     ignore: bool,
 ) -> Result<Vec<Value>> {
@@ -1619,9 +1619,14 @@ pub(crate) fn insert_batch<M: Model>(
     let stmt = cache::insert_statement(meta, fields, rows, returning, on_conflict, ex.dialect())?;
     if returning {
         let kind = meta.pk_field().kind;
-        fetch_all(ex, &stmt.sql, params, |r| read_key(r, kind))
+        let mut keys = Vec::with_capacity(rows);
+        ex.query_params(&stmt.sql, params, &mut |r| {
+            keys.push(read_key(r, kind)?);
+            Ok(())
+        })?;
+        Ok(keys)
     } else {
-        ex.execute(&stmt.sql, params)?;
+        ex.execute_params(&stmt.sql, params)?;
         Ok(Vec::new())
     }
 }

@@ -2,12 +2,12 @@
 
 use super::ast::Query;
 use super::prefetch::{prefetch_objects, tree};
-use crate::db::{fetch_all, Executor, Row};
+use crate::db::{fetch_params, Executor, Row};
 use crate::error::{Error, Result};
 use crate::model::{hydrate_related, RelatedPlan};
 use crate::model::{FieldKind, Model};
 use crate::sql::compiler::OutColumn;
-use crate::value::{FieldValue, Value};
+use crate::value::{FieldValue, Param, Value};
 use std::sync::Arc;
 
 /// The output columns of a compiled query, shared by every row it yields.
@@ -63,10 +63,10 @@ pub trait FromQueryRow: Sized {
     fn fetch<E: Executor + ?Sized>(
         ex: &E,
         sql: &str,
-        params: &[Value],
+        params: &[Param<'_>],
         shape: &RowShape,
     ) -> Result<Vec<Self>> {
-        fetch_all(ex, sql, params, |row| Self::from_query_row(row, shape))
+        fetch_params(ex, sql, params, |row| Self::from_query_row(row, shape))
     }
 
     /// Runs after all rows are read: model rows run their `prefetch_related` queries.
@@ -102,15 +102,15 @@ impl<M: Model> FromQueryRow for M {
     fn fetch<E: Executor + ?Sized>(
         ex: &E,
         sql: &str,
-        params: &[Value],
+        params: &[Param<'_>],
         shape: &RowShape,
     ) -> Result<Vec<Self>> {
         // A model's own columns and nothing else (most queries): every row is `from_row`,
         // with none of the per-row checks for deferred fields, relations or annotations.
         if shape.loaded.is_none() && shape.related.is_none() && shape.annotations.is_empty() {
-            fetch_all(ex, sql, params, |row| M::from_row(row, 0))
+            fetch_params(ex, sql, params, |row| M::from_row(row, 0))
         } else {
-            fetch_all(ex, sql, params, |row| Self::from_query_row(row, shape))
+            fetch_params(ex, sql, params, |row| Self::from_query_row(row, shape))
         }
     }
 

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::query::ast::{Grouping, Loading, OrderBy, Query, SelectRelated, Selection};
 use crate::query::RowShape;
 use crate::query::{Expr, Name, Q};
-use crate::value::Value;
+use crate::value::{Param, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
@@ -65,17 +65,20 @@ thread_local! {
 
 /// The compiled statement of `kind` for `query` and its parameters, from the cache when
 /// this thread has compiled the shape before.
-pub(crate) fn statement(
-    query: &Query,
+///
+/// A hit's parameters borrow the values of `query`'s conditions where they bind as they
+/// are (the recipe's path); made ones are owned.
+pub(crate) fn statement<'q>(
+    query: &'q Query,
     kind: StatementKind,
     dialect: &dyn Dialect,
-) -> Result<(Rc<CachedStatement>, Vec<Value>)> {
+) -> Result<(Rc<CachedStatement>, Vec<Param<'q>>)> {
     let key = shape_key(query, kind, dialect);
     let hit = STATEMENTS.with(|c| c.borrow().get(&key).cloned());
     if let Some(stmt) = hit {
         let params = match &stmt.recipe {
             Some(recipe) => recipe.apply(query, dialect)?,
-            None => compiler::params_of(query, kind, dialect)?,
+            None => owned(compiler::params_of(query, kind, dialect)?),
         };
         #[cfg(debug_assertions)]
         {
@@ -85,7 +88,8 @@ pub(crate) fn statement(
                 "statement cache: two shapes share a key"
             );
             debug_assert_eq!(
-                full.params, params,
+                full.params,
+                params.iter().map(Param::to_value).collect::<Vec<_>>(),
                 "statement cache: the parameters of a hit drifted"
             );
             if stmt.recipe.is_some() {
@@ -105,9 +109,16 @@ pub(crate) fn statement(
         // recipe gives what the compile bound.
         !query.binds_outside_filters()
             && query.combined.is_none()
-            && recipe.apply(query, dialect).ok().as_ref() == Some(&params)
+            && recipe.apply(query, dialect).is_ok_and(|followed| {
+                followed.len() == params.len() && followed.iter().zip(&params).all(|(f, p)| f == p)
+            })
     });
-    Ok((remember(key, compiled), params))
+    Ok((remember(key, compiled), owned(params)))
+}
+
+/// Parameters the compiler made, as statement parameters.
+fn owned<'q>(params: Vec<Value>) -> Vec<Param<'q>> {
+    params.into_iter().map(Param::Owned).collect()
 }
 
 /// The cached INSERT of `rows` rows of `fields` (compiled on the first use of the shape).
@@ -435,7 +446,10 @@ mod tests {
     /// the parameters of this use.
     fn through_cache(query: &Query) -> (bool, Vec<Value>) {
         let (stmt, params) = statement(query, StatementKind::Select, &SqliteDialect).unwrap();
-        (stmt.recipe.is_some(), params)
+        (
+            stmt.recipe.is_some(),
+            params.iter().map(Param::to_value).collect(),
+        )
     }
 
     #[test]

@@ -342,7 +342,13 @@ fn unsupported_lookup(
 
 /// Converts a value to what the field stores, as Django's `get_prep_value` does.
 pub(crate) fn prep(kind: FieldKind, v: Value) -> Result<Value> {
-    Ok(match (kind, v) {
+    Ok(prep_ref(kind, &v)?.unwrap_or(v))
+}
+
+/// What [`prep`] makes of `v`, or `None` when it binds as it is (most values): a cached
+/// query then binds the condition's value in place.
+pub(crate) fn prep_ref(kind: FieldKind, v: &Value) -> Result<Option<Value>> {
+    Ok(Some(match (kind, v) {
         (FieldKind::DateField, Value::DateTime(dt)) => Value::Date(dt.date_naive()),
         (FieldKind::DateTimeField, Value::Date(d)) => {
             Value::DateTime(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
@@ -356,12 +362,12 @@ pub(crate) fn prep(kind: FieldKind, v: Value) -> Result<Value> {
                 )))
             }
         },
-        (FieldKind::BooleanField, Value::I64(i)) => Value::Bool(i != 0),
+        (FieldKind::BooleanField, Value::I64(i)) => Value::Bool(*i != 0),
         (FieldKind::DecimalField, Value::F64(f)) => Value::Decimal(
-            rust_decimal::Decimal::try_from(f)
+            rust_decimal::Decimal::try_from(*f)
                 .map_err(|e| Error::invalid(format!("cannot use {f} as a decimal: {e}")))?,
         ),
-        (FieldKind::JSONField, Value::Text(s)) => Value::Json(serde_json::Value::String(s)),
+        (FieldKind::JSONField, Value::Text(s)) => Value::Json(serde_json::Value::String(s.clone())),
         (FieldKind::DateField, Value::Text(s)) => Value::Date(
             chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
                 Error::invalid(format!(
@@ -369,7 +375,7 @@ pub(crate) fn prep(kind: FieldKind, v: Value) -> Result<Value> {
                 ))
             })?,
         ),
-        (FieldKind::DateTimeField, Value::Text(s)) => Value::DateTime(parse_datetime_text(&s)?),
+        (FieldKind::DateTimeField, Value::Text(s)) => Value::DateTime(parse_datetime_text(s)?),
         (FieldKind::TimeField, Value::Text(s)) => Value::Time(
             chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
                 .or_else(|_| chrono::NaiveTime::parse_from_str(s.trim(), "%H:%M"))
@@ -388,8 +394,8 @@ pub(crate) fn prep(kind: FieldKind, v: Value) -> Result<Value> {
                 .parse()
                 .map_err(|_| Error::invalid(format!("“{s}” value must be a decimal number.")))?,
         ),
-        (_, v) => v,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 /// Parses Django's accepted datetime strings (`YYYY-MM-DD[ HH:MM[:ss[.uuuuuu]]][TZ]`),

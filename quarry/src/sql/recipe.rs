@@ -13,14 +13,14 @@
 //! the query it was recorded from gives exactly the parameters the compile bound; debug
 //! builds compare the two on every hit as well.
 
-use super::compiler::prep;
+use super::compiler::{prep, prep_ref};
 use super::dialect::Dialect;
 use crate::error::Result;
 use crate::model::FieldKind;
 use crate::query::ast::Query;
 use crate::query::lookup::Lookup;
 use crate::query::{Expr, Q};
-use crate::value::Value;
+use crate::value::{Param, Value};
 
 /// Where one or more parameters come from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,7 +75,11 @@ impl Recipe {
     }
 
     /// The parameters of `query`, a query of the shape this recipe was recorded from.
-    pub(crate) fn apply(&self, query: &Query, dialect: &dyn Dialect) -> Result<Vec<Value>> {
+    pub(crate) fn apply<'q>(
+        &self,
+        query: &'q Query,
+        dialect: &dyn Dialect,
+    ) -> Result<Vec<Param<'q>>> {
         if self.steps.is_empty() {
             return Ok(Vec::new());
         }
@@ -110,11 +114,11 @@ impl Recipe {
 }
 
 /// Pushes the parameters `step` takes from the condition value `value`.
-fn apply_step(
+fn apply_step<'q>(
     step: &Step,
-    value: &Expr,
+    value: &'q Expr,
     dialect: &dyn Dialect,
-    params: &mut Vec<Value>,
+    params: &mut Vec<Param<'q>>,
 ) -> Result<()> {
     let Expr::Value(value) = value else {
         unreachable!("a recipe's leaf is a value of a query of its shape")
@@ -152,8 +156,20 @@ fn visit_leaves<'q>(q: &'q Q, f: &mut impl FnMut(&'q Expr) -> Result<()>) -> Res
     }
 }
 
-/// One parameter, converted as the compiler converts it.
-fn convert(conv: Conv, v: &Value, dialect: &dyn Dialect) -> Result<Value> {
+/// One parameter, converted as the compiler converts it; a value bound as it is stays
+/// borrowed from the query.
+fn convert<'q>(conv: Conv, v: &'q Value, dialect: &dyn Dialect) -> Result<Param<'q>> {
+    match conv {
+        Conv::Field(kind) => Ok(match prep_ref(kind, v)? {
+            Some(converted) => Param::Owned(converted),
+            None => Param::Value(v),
+        }),
+        Conv::Pattern(..) | Conv::Text => convert_owned(conv, v, dialect).map(Param::Owned),
+    }
+}
+
+/// The parameters the compiler makes new text for (`LIKE` patterns, regexes).
+fn convert_owned(conv: Conv, v: &Value, dialect: &dyn Dialect) -> Result<Value> {
     match conv {
         Conv::Field(kind) => prep(kind, v.clone()),
         Conv::Pattern(lookup) => {
