@@ -10,7 +10,7 @@ use super::{QuerySet, Q};
 use crate::db::Executor;
 use crate::error::{Error, Result};
 use crate::model::{clone_via_values, ManyToManyLink, Model, RelatedField, ReverseRelation};
-use crate::value::{key_of, KeyMap, KeySet, Value, ValueKey as Key};
+use crate::value::{into_key, key_of, KeyMap, KeySet, Value, ValueKey as Key};
 use std::any::Any;
 use std::sync::Arc;
 
@@ -458,14 +458,14 @@ pub fn prefetch_forward<M: Model, F: RelatedField>(
     let mut by_key: KeyMap<Arc<F::Target>> =
         KeyMap::with_capacity_and_hasher(targets.len(), Default::default());
     for t in targets {
-        if let Some(k) = key_of(&t.field_value(key_index)) {
+        if let Some(k) = into_key(t.field_value(key_index)) {
             by_key.insert(k, Arc::new(t));
         }
     }
     for obj in objs.iter_mut() {
         let found = access(obj)
             .key()
-            .and_then(|k| key_of(&k))
+            .and_then(into_key)
             .and_then(|k| by_key.get(&k).cloned());
         match (&node.to_attr, found) {
             (Some(name), found) => {
@@ -511,14 +511,14 @@ pub fn prefetch_reverse<C: Model, P: Model>(
     prefetch_objects(&mut children, &node.children, ex)?;
     let keys = children
         .iter()
-        .map(|c| key_of(&c.field_value(rel.field_index)))
+        .map(|c| into_key(c.field_value(rel.field_index)))
         .collect();
     let groups = group_by_key(children, keys);
     let back_links = node.to_attr.is_none();
     distribute(
         parents,
         groups,
-        |p| key_of(&p.field_value(key_index)),
+        |p| into_key(p.field_value(key_index)),
         slice.as_ref(),
         name,
         |p, share| {
@@ -611,12 +611,12 @@ pub fn prefetch_many<P: Model, C: Model>(
         }
     }
     prefetch_objects(&mut children, &node.children, ex)?;
-    let keys = child_keys.iter().map(key_of).collect();
+    let keys = child_keys.into_iter().map(into_key).collect();
     let groups = group_by_key(children, keys);
     distribute(
         parents,
         groups,
-        |p| key_of(&p.field_value(key_index)),
+        |p| into_key(p.field_value(key_index)),
         slice.as_ref(),
         name,
         |_, _| {},
