@@ -225,3 +225,59 @@ pub(crate) fn fetch_params<T>(
 pub(crate) fn config_error(message: impl Into<String>) -> Error {
     Error::Config(message.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::SqliteDialect;
+    use std::cell::RefCell;
+
+    /// An executor written outside quarry: it implements only the required methods.
+    struct Recorder(RefCell<Vec<Vec<Value>>>);
+
+    impl Executor for Recorder {
+        fn dialect(&self) -> &'static dyn Dialect {
+            &SqliteDialect
+        }
+        fn execute(&self, _: &str, params: &[Value]) -> Result<u64> {
+            self.0.borrow_mut().push(params.to_vec());
+            Ok(1)
+        }
+        fn query(
+            &self,
+            _: &str,
+            params: &[Value],
+            _: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        ) -> Result<()> {
+            self.0.borrow_mut().push(params.to_vec());
+            Ok(())
+        }
+        fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
+            f(self)
+        }
+    }
+
+    #[test]
+    fn borrowed_parameters_reach_an_outside_executor_as_values() {
+        let ex = Recorder(RefCell::new(Vec::new()));
+        let kept = Value::I64(3);
+        let params = [
+            Param::Text("Lyon"),
+            Param::Bytes(b"\x00\x01"),
+            Param::Value(&kept),
+            Param::Owned(Value::Null),
+        ];
+        assert_eq!(ex.execute_params("UPDATE t SET x = ?", &params).unwrap(), 1);
+        ex.query_params("SELECT ?", &params, &mut |_| Ok(()))
+            .unwrap();
+        let expected = vec![
+            Value::Text("Lyon".into()),
+            Value::Bytes(vec![0, 1]),
+            Value::I64(3),
+            Value::Null,
+        ];
+        assert_eq!(*ex.0.borrow(), [expected.clone(), expected.clone()]);
+        assert_eq!(params[0], expected[0]);
+        assert_ne!(params[0], expected[1]);
+    }
+}
