@@ -77,6 +77,10 @@ pub enum Param<'a> {
     Owned(Value),
 }
 
+// A `Param` is no larger than a `Value`, so the compiler's `Vec<Value>` of parameters
+// becomes a `Vec<Param>` in its own allocation (`into_iter().map().collect()`).
+const _: () = assert!(std::mem::size_of::<Param<'static>>() == std::mem::size_of::<Value>());
+
 impl Param<'_> {
     /// The parameter as an owned [`Value`] (copies borrowed text and bytes).
     pub fn to_value(&self) -> Value {

@@ -223,63 +223,59 @@ fn value_to_sql(
     ty: &Type,
     out: &mut tokio_postgres::types::private::BytesMut,
 ) -> std::result::Result<IsNull, BoxError> {
-    {
-        match value {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Bool(b) => match *ty {
-                Type::BOOL => b.to_sql(ty, out),
-                _ => int_to_sql(*b as i64, ty, out),
-            },
-            Value::I64(i) => int_to_sql(*i, ty, out),
-            Value::F64(f) => match *ty {
-                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                Type::NUMERIC => Decimal::try_from(*f)?.to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR => f.to_string().to_sql(ty, out),
-                _ => f.to_sql(ty, out),
-            },
-            Value::Text(s) => text_to_sql(s, ty, out),
-            Value::Bytes(b) => b.as_slice().to_sql(ty, out),
-            Value::Decimal(d) => match *ty {
-                Type::FLOAT4 | Type::FLOAT8 => rust_decimal::prelude::ToPrimitive::to_f64(d)
-                    .unwrap_or(f64::NAN)
-                    .to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
-                _ => d.to_sql(ty, out),
-            },
-            Value::Date(d) => match *ty {
-                Type::TIMESTAMPTZ => d
-                    .and_hms_opt(0, 0, 0)
-                    .expect("midnight exists")
-                    .and_utc()
-                    .to_sql(ty, out),
-                Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
-                _ => d.to_sql(ty, out),
-            },
-            Value::Time(t) => t.to_sql(ty, out),
-            Value::DateTime(dt) => match *ty {
-                Type::TIMESTAMP => dt.naive_utc().to_sql(ty, out),
-                Type::DATE => dt.date_naive().to_sql(ty, out),
-                _ => dt.to_sql(ty, out),
-            },
-            Value::Duration(d) => match *ty {
-                Type::INTERVAL => {
-                    encode_interval(d, out);
-                    Ok(IsNull::No)
-                }
-                _ => int_to_sql(d.num_microseconds().unwrap_or(i64::MAX), ty, out),
-            },
-            Value::Uuid(u) => match *ty {
-                Type::TEXT | Type::VARCHAR | Type::BPCHAR => u.simple().to_string().to_sql(ty, out),
-                _ => u.to_sql(ty, out),
-            },
-            Value::Json(j) => match *ty {
-                Type::TEXT | Type::VARCHAR => j.to_string().to_sql(ty, out),
-                _ => j.to_sql(ty, out),
-            },
-            Value::List(_) => {
-                Err("a list can only be bound by the `in` and `range` lookups".into())
+    match value {
+        Value::Null => Ok(IsNull::Yes),
+        Value::Bool(b) => match *ty {
+            Type::BOOL => b.to_sql(ty, out),
+            _ => int_to_sql(*b as i64, ty, out),
+        },
+        Value::I64(i) => int_to_sql(*i, ty, out),
+        Value::F64(f) => match *ty {
+            Type::FLOAT4 => (*f as f32).to_sql(ty, out),
+            Type::NUMERIC => Decimal::try_from(*f)?.to_sql(ty, out),
+            Type::TEXT | Type::VARCHAR => f.to_string().to_sql(ty, out),
+            _ => f.to_sql(ty, out),
+        },
+        Value::Text(s) => text_to_sql(s, ty, out),
+        Value::Bytes(b) => b.as_slice().to_sql(ty, out),
+        Value::Decimal(d) => match *ty {
+            Type::FLOAT4 | Type::FLOAT8 => rust_decimal::prelude::ToPrimitive::to_f64(d)
+                .unwrap_or(f64::NAN)
+                .to_sql(ty, out),
+            Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
+            _ => d.to_sql(ty, out),
+        },
+        Value::Date(d) => match *ty {
+            Type::TIMESTAMPTZ => d
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc()
+                .to_sql(ty, out),
+            Type::TEXT | Type::VARCHAR => d.to_string().to_sql(ty, out),
+            _ => d.to_sql(ty, out),
+        },
+        Value::Time(t) => t.to_sql(ty, out),
+        Value::DateTime(dt) => match *ty {
+            Type::TIMESTAMP => dt.naive_utc().to_sql(ty, out),
+            Type::DATE => dt.date_naive().to_sql(ty, out),
+            _ => dt.to_sql(ty, out),
+        },
+        Value::Duration(d) => match *ty {
+            Type::INTERVAL => {
+                encode_interval(d, out);
+                Ok(IsNull::No)
             }
-        }
+            _ => int_to_sql(d.num_microseconds().unwrap_or(i64::MAX), ty, out),
+        },
+        Value::Uuid(u) => match *ty {
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR => u.simple().to_string().to_sql(ty, out),
+            _ => u.to_sql(ty, out),
+        },
+        Value::Json(j) => match *ty {
+            Type::TEXT | Type::VARCHAR => j.to_string().to_sql(ty, out),
+            _ => j.to_sql(ty, out),
+        },
+        Value::List(_) => Err("a list can only be bound by the `in` and `range` lookups".into()),
     }
 }
 

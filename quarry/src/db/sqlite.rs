@@ -496,30 +496,28 @@ impl rusqlite::ToSql for Bind<'_> {
 /// How SQLite stores each kind of value.
 fn value_to_sql(value: &Value) -> rusqlite::Result<ToSqlOutput<'_>> {
     use rusqlite::types::Value as V;
-    {
-        Ok(match value {
-            Value::Null => ToSqlOutput::Owned(V::Null),
-            Value::Bool(b) => ToSqlOutput::Owned(V::Integer(*b as i64)),
-            Value::I64(i) => ToSqlOutput::Owned(V::Integer(*i)),
-            Value::F64(f) => ToSqlOutput::Owned(V::Real(*f)),
-            Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
-            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Value::Decimal(d) => ToSqlOutput::Owned(V::Text(d.to_string())),
-            Value::Date(d) => ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string())),
-            Value::Time(t) => ToSqlOutput::Owned(V::Text(format_time(t))),
-            Value::DateTime(dt) => ToSqlOutput::Owned(V::Text(format_datetime(dt))),
-            Value::Duration(d) => {
-                ToSqlOutput::Owned(V::Integer(d.num_microseconds().unwrap_or(i64::MAX)))
-            }
-            Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.simple().to_string())),
-            Value::Json(j) => ToSqlOutput::Owned(V::Text(j.to_string())),
-            Value::List(_) => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    "a list can only be bound by the `in` and `range` lookups".into(),
-                ))
-            }
-        })
-    }
+    Ok(match value {
+        Value::Null => ToSqlOutput::Owned(V::Null),
+        Value::Bool(b) => ToSqlOutput::Owned(V::Integer(*b as i64)),
+        Value::I64(i) => ToSqlOutput::Owned(V::Integer(*i)),
+        Value::F64(f) => ToSqlOutput::Owned(V::Real(*f)),
+        Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        Value::Decimal(d) => ToSqlOutput::Owned(V::Text(d.to_string())),
+        Value::Date(d) => ToSqlOutput::Owned(V::Text(d.format("%Y-%m-%d").to_string())),
+        Value::Time(t) => ToSqlOutput::Owned(V::Text(format_time(t))),
+        Value::DateTime(dt) => ToSqlOutput::Owned(V::Text(format_datetime(dt))),
+        Value::Duration(d) => {
+            ToSqlOutput::Owned(V::Integer(d.num_microseconds().unwrap_or(i64::MAX)))
+        }
+        Value::Uuid(u) => ToSqlOutput::Owned(V::Text(u.simple().to_string())),
+        Value::Json(j) => ToSqlOutput::Owned(V::Text(j.to_string())),
+        Value::List(_) => {
+            return Err(rusqlite::Error::ToSqlConversionFailure(
+                "a list can only be bound by the `in` and `range` lookups".into(),
+            ))
+        }
+    })
 }
 
 struct SqliteRow<'a, 'stmt>(&'a rusqlite::Row<'stmt>);
