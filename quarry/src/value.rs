@@ -77,9 +77,12 @@ pub enum Param<'a> {
     Owned(Value),
 }
 
-// A `Param` is no larger than a `Value`, so the compiler's `Vec<Value>` of parameters
-// becomes a `Vec<Param>` in its own allocation (`into_iter().map().collect()`).
+// A `Param` is no larger than a `Value`: a statement's parameters are kept inline
+// (`Params`) and moved by value.
 const _: () = assert!(std::mem::size_of::<Param<'static>>() == std::mem::size_of::<Value>());
+
+/// A statement's parameters: most statements bind one or two, which need no allocation.
+pub(crate) type Params<'a> = smallvec::SmallVec<[Param<'a>; 2]>;
 
 impl Param<'_> {
     /// The parameter as an owned [`Value`] (copies borrowed text and bytes).

@@ -903,3 +903,33 @@ fn test_values_rescale_decimals_and_first_on_a_slice() {
         );
     });
 }
+
+/// A query's result vector starts with room for about as many rows as the last run of
+/// the same shape returned, and gives back room the rows did not fill.
+#[test]
+fn test_all_reserves_what_the_shape_returned_last_time() {
+    run(&[Article::meta()], |db| {
+        let articles: Vec<Article> = (0..300)
+            .map(|i| article(&format!("Article {i}"), dt(2005, 7, 28)))
+            .collect();
+        Article::objects()
+            .bulk_create(db, articles, &BulkCreate::default())
+            .unwrap();
+        let first = Article::objects().all(db).unwrap();
+        assert_eq!(first.len(), 300);
+        let second = Article::objects().all(db).unwrap();
+        assert_eq!(second.len(), 300);
+        assert!(
+            (300..=300 + 300 / 8).contains(&second.capacity()),
+            "room for the 300 rows of the last run and an eighth more, got {}",
+            second.capacity()
+        );
+        Article::objects()
+            .filter(q!(headline__gt = "Article 1"))
+            .delete(db)
+            .unwrap();
+        let few = Article::objects().all(db).unwrap();
+        assert_eq!(few.len(), 2);
+        assert!(few.capacity() <= 2 * 2 + 8, "capacity {}", few.capacity());
+    });
+}

@@ -1,6 +1,6 @@
 //! `Database`, the handle users connect with, and `Transaction`, what `atomic` hands out.
 
-use super::{config_error, ContentTypesAccess, Executor, Row};
+use super::{config_error, ContentTypesAccess, Executor, Row, SqlText};
 use crate::error::{Error, Result};
 use crate::sql::Dialect;
 use crate::value::{Bindable, Param, Value};
@@ -74,7 +74,7 @@ impl Conn {
         }
     }
 
-    fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
+    fn execute<P: Bindable>(&self, sql: SqlText<'_>, params: &[P]) -> Result<u64> {
         each_backend!(self, c => c.execute(sql, params))
     }
 
@@ -84,7 +84,7 @@ impl Conn {
 
     fn query<P: Bindable>(
         &self,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
@@ -453,7 +453,7 @@ impl Executor for Database {
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.checkout()?.execute(sql, params)
+        self.checkout()?.execute(sql.into(), params)
     }
 
     fn query(
@@ -462,16 +462,29 @@ impl Executor for Database {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.checkout()?.query(sql, params, each)
+        self.checkout()?.query(sql.into(), params, each)
     }
 
     fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.checkout()?.execute(sql, params)
+        self.checkout()?.execute(sql.into(), params)
     }
 
     fn query_params(
         &self,
         sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.checkout()?.query(sql.into(), params, each)
+    }
+
+    fn execute_sql(&self, sql: SqlText<'_>, params: &[Param<'_>]) -> Result<u64> {
+        self.checkout()?.execute(sql, params)
+    }
+
+    fn query_sql(
+        &self,
+        sql: SqlText<'_>,
         params: &[Param<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
@@ -539,7 +552,7 @@ impl Transaction<'_> {
 
     /// Runs raw SQL that returns no rows; returns rows changed.
     pub fn execute_raw(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.conn.execute(sql, params)
+        self.conn.execute(sql.into(), params)
     }
 }
 
@@ -549,7 +562,7 @@ impl Executor for Transaction<'_> {
     }
 
     fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.conn.execute(sql, params)
+        self.conn.execute(sql.into(), params)
     }
 
     fn query(
@@ -558,16 +571,29 @@ impl Executor for Transaction<'_> {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.conn.query(sql, params, each)
+        self.conn.query(sql.into(), params, each)
     }
 
     fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.conn.execute(sql, params)
+        self.conn.execute(sql.into(), params)
     }
 
     fn query_params(
         &self,
         sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.conn.query(sql.into(), params, each)
+    }
+
+    fn execute_sql(&self, sql: SqlText<'_>, params: &[Param<'_>]) -> Result<u64> {
+        self.conn.execute(sql, params)
+    }
+
+    fn query_sql(
+        &self,
+        sql: SqlText<'_>,
         params: &[Param<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {

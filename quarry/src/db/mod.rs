@@ -63,6 +63,66 @@ pub trait Row {
     fn value(&self, idx: usize, kind: FieldKind) -> Result<Value>;
 }
 
+/// A statement's text and its hash, which connections find their prepared statements
+/// by. A statement from quarry's statement cache carries the hash its compile worked
+/// out, so running it hashes nothing; text from anywhere else is hashed here.
+///
+/// ```
+/// use quarry::db::SqlText;
+/// let a = SqlText::new("SELECT 1");
+/// assert_eq!(a.text(), "SELECT 1");
+/// assert_eq!(a.hash(), SqlText::new("SELECT 1").hash());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SqlText<'a> {
+    text: &'a str,
+    hash: u64,
+}
+
+impl<'a> SqlText<'a> {
+    /// `text`, hashed.
+    #[inline]
+    pub fn new(text: &'a str) -> SqlText<'a> {
+        SqlText {
+            text,
+            hash: sql_hash(text),
+        }
+    }
+
+    /// `text` with the hash [`SqlText::new`] gives it, worked out earlier.
+    #[inline]
+    pub(crate) fn prehashed(text: &'a str, hash: u64) -> SqlText<'a> {
+        debug_assert_eq!(hash, sql_hash(text), "a statement's hash is not its text's");
+        SqlText { text, hash }
+    }
+
+    /// The statement.
+    #[inline]
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The hash connections key their prepared statements by.
+    #[inline]
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+impl<'a> From<&'a str> for SqlText<'a> {
+    #[inline]
+    fn from(text: &'a str) -> SqlText<'a> {
+        SqlText::new(text)
+    }
+}
+
+/// The hash of a statement's text (foldhash, fixed seed: every connection of every
+/// thread agrees, so the statement cache can work it out once per shape).
+pub(crate) fn sql_hash(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x7371_6c74_6578_7421).hash_one(text)
+}
+
 /// Something statements run on: a [`Database`] or a [`Transaction`].
 ///
 /// Every QuerySet terminal method and instance method takes `&impl Executor`.
@@ -103,6 +163,25 @@ pub trait Executor {
     ) -> Result<()> {
         let owned: Vec<Value> = params.iter().map(Param::to_value).collect();
         self.query(sql, &owned, each)
+    }
+
+    /// [`execute_params`](Self::execute_params) with the statement's hash worked out
+    /// (a cached statement's): quarry's executors look up the prepared statement
+    /// without hashing the text again.
+    #[doc(hidden)]
+    fn execute_sql(&self, sql: SqlText<'_>, params: &[Param<'_>]) -> Result<u64> {
+        self.execute_params(sql.text(), params)
+    }
+
+    /// [`query_params`](Self::query_params) with the statement's hash worked out.
+    #[doc(hidden)]
+    fn query_sql(
+        &self,
+        sql: SqlText<'_>,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.query_params(sql.text(), params, each)
     }
 
     /// The database's cache of content type ids, if this executor has one.
@@ -183,6 +262,17 @@ impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
     ) -> Result<()> {
         self.0.query_params(sql, params, each)
     }
+    fn execute_sql(&self, sql: SqlText<'_>, params: &[Param<'_>]) -> Result<u64> {
+        self.0.execute_sql(sql, params)
+    }
+    fn query_sql(
+        &self,
+        sql: SqlText<'_>,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.0.query_sql(sql, params, each)
+    }
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.0.atomic_dyn(f)
     }
@@ -206,18 +296,30 @@ pub(crate) fn fetch_all<T>(
     Ok(out)
 }
 
-/// Collects every row of a query with borrowed parameters through `f`.
+/// The most a result vector reserves up front from a hint: a query whose last run
+/// returned a million rows reserves this much, not the million, if it returns few now.
+const RESERVE_BYTES: usize = 1 << 20;
+
+/// Collects every row of a query with borrowed parameters through `f`, into a vector
+/// with room for `expected` rows (at most [`RESERVE_BYTES`] of them; more grow it;
+/// 0 when the caller cannot tell). Room reserved for rows that did not come is given
+/// back.
 pub(crate) fn fetch_params<T>(
     ex: &(impl Executor + ?Sized),
-    sql: &str,
+    sql: SqlText<'_>,
     params: &[Param<'_>],
+    expected: usize,
     mut f: impl FnMut(&dyn Row) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let mut out = Vec::new();
-    ex.query_params(sql, params, &mut |row| {
+    let reserve = expected.min(RESERVE_BYTES / std::mem::size_of::<T>().max(1));
+    let mut out = Vec::with_capacity(reserve);
+    ex.query_sql(sql, params, &mut |row| {
         out.push(f(row)?);
         Ok(())
     })?;
+    if out.capacity() > 2 * out.len() + 8 {
+        out.shrink_to_fit();
+    }
     Ok(out)
 }
 

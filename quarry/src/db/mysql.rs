@@ -5,7 +5,7 @@
 //! `save()` can tell an unchanged row from a missing one.
 
 use super::statements::StatementMap;
-use super::{log_statement, statement_started, Row};
+use super::{log_statement, statement_started, Row, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, MysqlDialect};
@@ -81,15 +81,18 @@ impl MyConn {
     }
 
     /// The prepared statement of `sql`, prepared on first use.
-    fn statement(&self, conn: &mut mysql::Conn, sql: &str) -> Result<mysql::Statement> {
-        self.statements
-            .get_or_prepare(sql, || conn.prep(sql).map_err(|e| self.fail(e, sql)))
+    fn statement(&self, conn: &mut mysql::Conn, sql: SqlText<'_>) -> Result<mysql::Statement> {
+        self.statements.get_or_prepare(sql, || {
+            let sql = sql.text();
+            conn.prep(sql).map_err(|e| self.fail(e, sql))
+        })
     }
 
-    pub(crate) fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
+    pub(crate) fn execute<P: Bindable>(&self, sql: SqlText<'_>, params: &[P]) -> Result<u64> {
+        let (key, sql) = (sql, sql.text());
         let started = statement_started();
         let mut conn = self.conn.borrow_mut();
-        let stmt = self.statement(&mut conn, sql)?;
+        let stmt = self.statement(&mut conn, key)?;
         conn.exec_drop(&stmt, to_params(params))
             .map_err(|e| self.fail(e, sql))?;
         let n = conn.affected_rows();
@@ -109,13 +112,14 @@ impl MyConn {
 
     pub(crate) fn query<P: Bindable>(
         &self,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
+        let (key, sql) = (sql, sql.text());
         let started = statement_started();
         let mut conn = self.conn.borrow_mut();
-        let stmt = self.statement(&mut conn, sql)?;
+        let stmt = self.statement(&mut conn, key)?;
         let mut result = conn
             .exec_iter(&stmt, to_params(params))
             .map_err(|e| self.fail(e, sql))?;

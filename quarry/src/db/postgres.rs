@@ -11,7 +11,7 @@
 //! client time per row than `postgres`' `query` on 10,000 rows (`benches/pg-drivers`).
 
 use super::statements::StatementMap;
-use super::{log_statement, statement_started, Row};
+use super::{log_statement, statement_started, Row, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, PostgresDialect};
@@ -90,17 +90,19 @@ impl PgConn {
         self.client().is_closed()
     }
 
-    fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement> {
+    fn statement(&self, sql: SqlText<'_>) -> Result<tokio_postgres::Statement> {
         self.statements.get_or_prepare(sql, || {
+            let sql = sql.text();
             self.runtime
                 .block_on(self.client().prepare(sql))
                 .map_err(|e| map_error(e, Some(sql)))
         })
     }
 
-    pub(crate) fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
+    pub(crate) fn execute<P: Bindable>(&self, sql: SqlText<'_>, params: &[P]) -> Result<u64> {
+        let (key, sql) = (sql, sql.text());
         let started = statement_started();
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement(key)?;
         let n = self
             .runtime
             .block_on(
@@ -123,13 +125,14 @@ impl PgConn {
 
     pub(crate) fn query<P: Bindable>(
         &self,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
+        let (key, sql) = (sql, sql.text());
         use futures_util::TryStreamExt;
         let started = statement_started();
-        let stmt = self.statement(sql)?;
+        let stmt = self.statement(key)?;
         let n = self.runtime.block_on(async {
             let rows = self
                 .client()

@@ -4,7 +4,7 @@
 //! dates and times as ISO text, datetimes in UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
 //! durations as integer microseconds, UUIDs as 32 hex digits, JSON as text.
 
-use super::{log_statement, statement_started, Row};
+use super::{log_statement, statement_started, Row, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, SqliteDialect};
@@ -69,11 +69,6 @@ const STATEMENTS: usize = 256;
 /// holds a copy of it until the statement is next run).
 const LARGE_BINDING: usize = 4096;
 
-fn sql_hash(sql: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::with_seed(0x7371_6c69_7465).hash_one(sql)
-}
-
 impl SqliteConn {
     /// Opens `path` (`:memory:` for an in-memory database).
     pub(crate) fn open(path: &str) -> Result<SqliteConn> {
@@ -101,11 +96,11 @@ impl SqliteConn {
     /// Runs `f` on the prepared statement of `sql`, preparing it on first use.
     fn with_statement<T, P: Bindable>(
         &self,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[P],
         f: impl FnOnce(&mut rusqlite::Statement<'static>) -> Result<T>,
     ) -> Result<T> {
-        let hash = sql_hash(sql);
+        let (hash, sql) = (sql.hash(), sql.text());
         let kept = self
             .statements
             .table
@@ -140,15 +135,16 @@ impl SqliteConn {
         &DIALECT
     }
 
-    pub(crate) fn execute<P: Bindable>(&self, sql: &str, params: &[P]) -> Result<u64> {
+    pub(crate) fn execute<P: Bindable>(&self, sql: SqlText<'_>, params: &[P]) -> Result<u64> {
         let started = statement_started();
         let n = self.with_statement(sql, params, |stmt| {
+            let sql = sql.text();
             stmt.execute(rusqlite::params_from_iter(
                 params.iter().map(|p| Bind(p.param())),
             ))
             .map_err(|e| map_error(e, Some(sql)))
         })? as u64;
-        log_statement(sql, params, started, n);
+        log_statement(sql.text(), params, started, n);
         Ok(n)
     }
 
@@ -163,12 +159,13 @@ impl SqliteConn {
 
     pub(crate) fn query<P: Bindable>(
         &self,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[P],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
         let started = statement_started();
         let n = self.with_statement(sql, params, |stmt| {
+            let sql = sql.text();
             let mut rows = stmt
                 .query(rusqlite::params_from_iter(
                     params.iter().map(|p| Bind(p.param())),
@@ -181,7 +178,7 @@ impl SqliteConn {
             }
             Ok(n)
         })?;
-        log_statement(sql, params, started, n);
+        log_statement(sql.text(), params, started, n);
         Ok(())
     }
 }
@@ -745,7 +742,7 @@ mod tests {
 
     fn ints(conn: &SqliteConn, sql: &str, params: &[Value]) -> Vec<i64> {
         let mut out = Vec::new();
-        conn.query(sql, params, &mut |row| {
+        conn.query(sql.into(), params, &mut |row| {
             out.push(row.get_i64(0)?);
             Ok(())
         })
@@ -764,7 +761,7 @@ mod tests {
         assert_eq!(conn.statements.table.borrow().len(), 1);
         // Too few parameters is the driver's error, not a stale binding.
         let mut none = |_: &dyn Row| Ok(());
-        assert!(conn.query::<Value>(sql, &[], &mut none).is_err());
+        assert!(conn.query::<Value>(sql.into(), &[], &mut none).is_err());
     }
 
     #[test]
@@ -774,7 +771,7 @@ mod tests {
             .unwrap();
         let sql = "SELECT a FROM t WHERE a >= ? ORDER BY a";
         let mut seen = Vec::new();
-        conn.query(sql, &[Value::I64(1)], &mut |row| {
+        conn.query(sql.into(), &[Value::I64(1)], &mut |row| {
             let a = row.get_i64(0)?;
             seen.push((a, ints(&conn, sql, &[Value::I64(a)])));
             Ok(())
@@ -798,7 +795,7 @@ mod tests {
         assert_eq!(ints(&conn, sql, &[]), [7]);
         conn.execute_batch("DROP TABLE t").unwrap();
         let mut none = |_: &dyn Row| Ok(());
-        let err = conn.query::<Value>(sql, &[], &mut none).unwrap_err();
+        let err = conn.query::<Value>(sql.into(), &[], &mut none).unwrap_err();
         assert!(err.to_string().contains("no such table"), "{err}");
     }
 

@@ -328,7 +328,7 @@ pub const NON_FIELD_ERRORS: &str = "__all__";
 
 fn query_exists(ex: &dyn Executor, query: &Query) -> Result<bool> {
     let (stmt, params) = cache::statement(query, StatementKind::Exists, ex.dialect())?;
-    Ok(!fetch_params(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
+    Ok(!fetch_params(ex, stmt.text(), &params, 0, |_| Ok(()))?.is_empty())
 }
 
 /// Django's `capfirst`.

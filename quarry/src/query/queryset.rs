@@ -963,7 +963,8 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(Vec::new());
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
-        let mut rows = R::fetch(ex, &stmt.sql, &params, &stmt.shape)?;
+        let mut rows = R::fetch(ex, stmt.text(), &params, &stmt.shape, stmt.rows_hint())?;
+        stmt.record_rows(rows.len());
         if !self.query.prefetch.is_empty() {
             R::after_fetch(&mut rows, &self.query, &ExecutorRef(ex))?;
         }
@@ -980,9 +981,10 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
         let last = stmt.shape.width() - 1;
         let kind = stmt.shape.kind(last);
-        let rows = fetch_params(ex, &stmt.sql, &params, |row| {
+        let rows = fetch_params(ex, stmt.text(), &params, stmt.rows_hint(), |row| {
             Ok((R::from_query_row(row, &stmt.shape)?, row.value(last, kind)?))
         })?;
+        stmt.record_rows(rows.len());
         if self.query.prefetch.is_empty() {
             return Ok(rows);
         }
@@ -1105,7 +1107,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(0);
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Count, ex.dialect())?;
-        let n = fetch_params(ex, &stmt.sql, &params, |r| r.get_i64(0))?;
+        let n = fetch_params(ex, stmt.text(), &params, 0, |r| r.get_i64(0))?;
         Ok(n.first().copied().unwrap_or(0) as u64)
     }
 
@@ -1116,7 +1118,7 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
             return Ok(false);
         }
         let (stmt, params) = cache::statement(&self.query, StatementKind::Exists, ex.dialect())?;
-        Ok(!fetch_params(ex, &stmt.sql, &params, |_| Ok(()))?.is_empty())
+        Ok(!fetch_params(ex, stmt.text(), &params, 0, |_| Ok(()))?.is_empty())
     }
 
     /// Streams rows in chunks of `chunk_size`, holding one chunk in memory at a time.
@@ -1474,10 +1476,11 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
             cache::statement(&chunk.query, StatementKind::Select, self.ex.dialect())?;
         let (column, kind) = (keyset.column, M::meta().pk_field().kind);
         let mut last = None;
-        let mut rows = fetch_params(self.ex, &stmt.sql, &params, |row| {
+        let mut rows = fetch_params(self.ex, stmt.text(), &params, stmt.rows_hint(), |row| {
             last = Some(read_column(row, column, kind)?);
             R::from_query_row(row, &stmt.shape)
         })?;
+        stmt.record_rows(rows.len());
         if last.is_some() {
             keyset.last = last;
         }
@@ -1620,13 +1623,13 @@ pub(crate) fn insert_batch<M: Model>(
     if returning {
         let kind = meta.pk_field().kind;
         let mut keys = Vec::with_capacity(rows);
-        ex.query_params(&stmt.sql, params, &mut |r| {
+        ex.query_sql(stmt.text(), params, &mut |r| {
             keys.push(read_key(r, kind)?);
             Ok(())
         })?;
         Ok(keys)
     } else {
-        ex.execute_params(&stmt.sql, params)?;
+        ex.execute_sql(stmt.text(), params)?;
         Ok(Vec::new())
     }
 }

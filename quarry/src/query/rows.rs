@@ -2,7 +2,7 @@
 
 use super::ast::Query;
 use super::prefetch::{prefetch_objects, tree};
-use crate::db::{fetch_params, Executor, Row};
+use crate::db::{fetch_params, Executor, Row, SqlText};
 use crate::error::{Error, Result};
 use crate::model::{hydrate_related, RelatedPlan};
 use crate::model::{FieldKind, Model};
@@ -57,16 +57,20 @@ pub trait FromQueryRow: Sized {
     /// Builds one row.
     fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self>;
 
-    /// Runs the statement and reads every row. A row type may pick its reader once per
-    /// query here rather than deciding per row in `from_query_row`.
+    /// Runs the statement and reads every row into a vector with room for about
+    /// `expected` of them. A row type may pick its reader once per query here rather
+    /// than deciding per row in `from_query_row`.
     #[doc(hidden)]
     fn fetch<E: Executor + ?Sized>(
         ex: &E,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[Param<'_>],
         shape: &RowShape,
+        expected: usize,
     ) -> Result<Vec<Self>> {
-        fetch_params(ex, sql, params, |row| Self::from_query_row(row, shape))
+        fetch_params(ex, sql, params, expected, |row| {
+            Self::from_query_row(row, shape)
+        })
     }
 
     /// Runs after all rows are read: model rows run their `prefetch_related` queries.
@@ -101,16 +105,19 @@ impl<M: Model> FromQueryRow for M {
 
     fn fetch<E: Executor + ?Sized>(
         ex: &E,
-        sql: &str,
+        sql: SqlText<'_>,
         params: &[Param<'_>],
         shape: &RowShape,
+        expected: usize,
     ) -> Result<Vec<Self>> {
         // A model's own columns and nothing else (most queries): every row is `from_row`,
         // with none of the per-row checks for deferred fields, relations or annotations.
         if shape.loaded.is_none() && shape.related.is_none() && shape.annotations.is_empty() {
-            fetch_params(ex, sql, params, |row| M::from_row(row, 0))
+            fetch_params(ex, sql, params, expected, |row| M::from_row(row, 0))
         } else {
-            fetch_params(ex, sql, params, |row| Self::from_query_row(row, shape))
+            fetch_params(ex, sql, params, expected, |row| {
+                Self::from_query_row(row, shape)
+            })
         }
     }
 

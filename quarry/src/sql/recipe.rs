@@ -20,7 +20,7 @@ use crate::model::FieldKind;
 use crate::query::ast::Query;
 use crate::query::lookup::Lookup;
 use crate::query::{Expr, Q};
-use crate::value::{Param, Value};
+use crate::value::{Param, Params, Value};
 
 /// Where one or more parameters come from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,15 +75,11 @@ impl Recipe {
     }
 
     /// The parameters of `query`, a query of the shape this recipe was recorded from.
-    pub(crate) fn apply<'q>(
-        &self,
-        query: &'q Query,
-        dialect: &dyn Dialect,
-    ) -> Result<Vec<Param<'q>>> {
+    pub(crate) fn apply<'q>(&self, query: &'q Query, dialect: &dyn Dialect) -> Result<Params<'q>> {
         if self.steps.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Params::new());
         }
-        let mut params = Vec::with_capacity(self.steps.len());
+        let mut params = Params::with_capacity(self.steps.len());
         if self.in_order {
             let (mut leaf, mut next) = (0u32, 0usize);
             for f in &query.filters {
@@ -118,7 +114,7 @@ fn apply_step<'q>(
     step: &Step,
     value: &'q Expr,
     dialect: &dyn Dialect,
-    params: &mut Vec<Param<'q>>,
+    params: &mut Params<'q>,
 ) -> Result<()> {
     let Expr::Value(value) = value else {
         unreachable!("a recipe's leaf is a value of a query of its shape")
