@@ -54,7 +54,8 @@ impl Clone for PrefetchedEntry {
 struct StateExtra {
     deferred: Option<Arc<[usize]>>,
     annotations: Vec<(Arc<str>, Value)>,
-    prefetched: Vec<PrefetchedEntry>,
+    /// Most objects hold one relation's prefetched objects, kept inline.
+    prefetched: smallvec::SmallVec<[PrefetchedEntry; 1]>,
 }
 
 impl std::fmt::Debug for StateExtra {
@@ -181,13 +182,19 @@ impl ModelState {
     /// Stores objects `prefetch_related` loaded (a `Vec` of the related model).
     #[doc(hidden)]
     pub fn set_prefetched(&mut self, name: &str, objects: Prefetched) {
+        self.set_prefetched_shared(&Arc::from(name), objects);
+    }
+
+    /// [`set_prefetched`](Self::set_prefetched) with the name shared by every object of
+    /// one prefetch (one count more each, not one allocation each).
+    pub(crate) fn set_prefetched_shared(&mut self, name: &Arc<str>, objects: Prefetched) {
         let list = &mut self.extra.get_or_insert_with(Default::default).prefetched;
         let entry = PrefetchedEntry {
-            name: Arc::from(name),
+            name: name.clone(),
             objects,
             stale: AtomicBool::new(false),
         };
-        match list.iter_mut().find(|e| &*e.name == name) {
+        match list.iter_mut().find(|e| e.name == *name) {
             Some(slot) => *slot = entry,
             None => list.push(entry),
         }

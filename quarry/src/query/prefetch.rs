@@ -635,6 +635,7 @@ pub(crate) fn distribute<P: Model, C: Model>(
     name: &str,
     mut fill: impl FnMut(&P, &mut Vec<C>),
 ) {
+    let name: Arc<str> = Arc::from(name);
     let mut remaining: KeyMap<usize> =
         KeyMap::with_capacity_and_hasher(parents.len(), Default::default());
     for p in parents.iter() {
@@ -653,7 +654,7 @@ pub(crate) fn distribute<P: Model, C: Model>(
         if !share.is_empty() {
             fill(p, &mut share);
         }
-        p.state_mut().set_prefetched(name, Arc::new(share));
+        p.state_mut().set_prefetched_shared(&name, Arc::new(share));
     }
 }
 
