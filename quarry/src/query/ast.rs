@@ -8,6 +8,10 @@ use super::expr::Expr;
 use super::q::Q;
 use crate::model::ModelMeta;
 
+/// The `filter()`/`exclude()` calls of a [`Query`]: the first is stored in the query
+/// itself, so a query of one condition allocates nothing for its list.
+pub type Filters = smallvec::SmallVec<[Filter; 1]>;
+
 /// One `filter()` or `exclude()` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
@@ -363,8 +367,8 @@ pub enum SelectRelated {
 pub struct Query {
     /// The model queried.
     pub model: &'static ModelMeta,
-    /// `filter()`/`exclude()` calls, ANDed.
-    pub filters: Vec<Filter>,
+    /// `filter()`/`exclude()` calls, ANDed. Most queries have one at most, kept inline.
+    pub filters: Filters,
     /// Explicit `order_by()`; `None` means the model's `Meta.ordering`.
     pub order_by: Option<Vec<OrderBy>>,
     /// `reverse()` was called an odd number of times.
@@ -405,10 +409,11 @@ pub struct Query {
 
 impl Query {
     /// A query for every row of `model`.
+    #[inline]
     pub fn new(model: &'static ModelMeta) -> Query {
         Query {
             model,
-            filters: Vec::new(),
+            filters: Filters::new(),
             order_by: None,
             reversed: false,
             distinct: false,

@@ -198,9 +198,9 @@ fn remember(key: u64, compiled: compiler::Compiled) -> Rc<CachedStatement> {
     stmt
 }
 
-/// The 64-bit key of a query's shape (foldhash, fixed seed).
+/// The 64-bit key of a query's shape.
 fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
-    let mut h = foldhash::fast::FixedState::with_seed(0x7175_6172_7279).build_hasher();
+    let mut h = ShapeHasher::new();
     let flags = (kind as u64)
         | (dialect.vendor() as u64) << 4
         | u64::from(dialect.supports_returning()) << 8;
@@ -208,9 +208,71 @@ fn shape_key(query: &Query, kind: StatementKind, dialect: &dyn Dialect) -> u64 {
     h.finish()
 }
 
+/// The hasher of shape keys: each word folded into the state with one 64×64→128-bit
+/// multiply (the update of ahash's fallback hasher, the core of foldhash). A shape is a
+/// dozen words, most of them written one at a time; foldhash's sponge spent more on
+/// bookkeeping per word than on mixing. Collisions matter (a key stands for its SQL),
+/// so the mixing is a full multiply, not FxHash's rotate-and-multiply.
+struct ShapeHasher(u64);
+
+impl ShapeHasher {
+    /// An odd constant from the digits of pi (the one ahash and foldhash fold with).
+    const MULTIPLE: u64 = 0x5851_f42d_4c95_7f2d;
+    const SEED: u64 = 0x243f_6a88_85a3_08d3;
+
+    fn new() -> Self {
+        ShapeHasher(Self::SEED)
+    }
+
+    #[inline(always)]
+    fn fold(x: u64, y: u64) -> u64 {
+        let full = u128::from(x) * u128::from(y);
+        (full as u64) ^ ((full >> 64) as u64)
+    }
+}
+
+impl Hasher for ShapeHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        Self::fold(self.0, Self::SEED).rotate_left(23)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().expect("eight bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        // The length ends the text, so "ab" and "ab\0" differ.
+        self.write_u64(u64::from_le_bytes(tail) ^ (bytes.len() as u64) << 56);
+    }
+
+    #[inline(always)]
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline(always)]
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    #[inline(always)]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = Self::fold(self.0 ^ n, Self::MULTIPLE);
+    }
+
+    #[inline(always)]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
 /// Hashes the shape of `query`; `flags` holds the caller's bits (below bit 9).
-fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
-    // The small parts packed in one word: one hash step instead of eight.
+fn hash_query(query: &Query, flags: u64, h: &mut ShapeHasher) {
+    // The small parts packed in one word, with a bit for each rarely used part, so a
+    // plain query tests one word instead of eight fields.
     let selection = match &query.selection {
         Selection::Model => 0,
         Selection::Values(_) => 1,
@@ -219,13 +281,21 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         None => 0,
         Some(terms) => 1 + terms.len() as u64,
     };
+    let rare = u64::from(query.group_key.is_some())
+        | u64::from(!query.annotations.is_empty()) << 1
+        | u64::from(!query.distinct_fields.is_empty()) << 2
+        | u64::from(query.combined.is_some()) << 3
+        | u64::from(!matches!(query.loading, Loading::All)) << 4
+        | u64::from(!matches!(query.grouping, Grouping::None)) << 5
+        | u64::from(!matches!(query.select_related, SelectRelated::None)) << 6;
     let flags = flags
         | u64::from(query.reversed) << 9
         | u64::from(query.distinct) << 10
         | u64::from(query.empty) << 11
         | u64::from(query.limit.is_some()) << 12
         | selection << 13
-        | (query.filters.len() as u64) << 16
+        | rare << 16
+        | (query.filters.len() as u64) << 24
         | order << 40;
     h.write_u64(flags);
     h.write_usize(query.model as *const _ as usize);
@@ -234,8 +304,7 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
         h.write_u64(query.limit.unwrap_or(0));
     }
     for f in &query.filters {
-        f.negated.hash(h);
-        hash_q(&f.q, h);
+        hash_q(&f.q, u64::from(f.negated) << 8, h);
     }
     for t in query.order_by.iter().flatten() {
         hash_order(t, h);
@@ -243,6 +312,14 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
     if let Selection::Values(paths) = &query.selection {
         hash_names(paths, h);
     }
+    if rare != 0 {
+        hash_rare_parts(query, h);
+    }
+}
+
+/// The parts of a query most queries leave empty.
+#[cold]
+fn hash_rare_parts(query: &Query, h: &mut ShapeHasher) {
     query.group_key.hash(h);
     for a in &query.annotations {
         a.name.hash(h);
@@ -284,23 +361,35 @@ fn hash_query(query: &Query, flags: u64, h: &mut impl Hasher) {
 }
 
 /// Hashes a path: a literal by its address and length (static text never changes, so
-/// equal keys still mean equal text), one word instead of every byte; an owned one by
-/// its text. The same text written both ways makes two entries with the same SQL.
-fn hash_name(name: &Name, h: &mut impl Hasher) {
+/// equal keys still mean equal text), in one word; an owned one by its text. The same
+/// text written both ways makes two entries with the same SQL.
+#[inline]
+fn hash_name(name: &Name, h: &mut ShapeHasher) {
     match name {
-        Name::Borrowed(s) => h.write_u128((s.as_ptr() as usize as u128) << 64 | s.len() as u128),
-        Name::Owned(s) => s.hash(h),
+        // An address fits in 48 bits on every platform quarry runs on; the top bit
+        // stays clear, which no owned text's tag word below leaves clear.
+        Name::Borrowed(s) if s.len() < 1 << 15 && (s.as_ptr() as u64) < 1 << 48 => {
+            h.write_u64((s.as_ptr() as u64) << 15 | s.len() as u64)
+        }
+        Name::Borrowed(s) => {
+            h.write_u64(1 << 63 | s.len() as u64);
+            h.write_usize(s.as_ptr() as usize);
+        }
+        Name::Owned(s) => {
+            h.write_u64(3 << 62 | s.len() as u64);
+            h.write(s.as_bytes());
+        }
     }
 }
 
-fn hash_names(names: &[Name], h: &mut impl Hasher) {
+fn hash_names(names: &[Name], h: &mut ShapeHasher) {
     h.write_usize(names.len());
     for name in names {
         hash_name(name, h);
     }
 }
 
-fn hash_order(t: &OrderBy, h: &mut impl Hasher) {
+fn hash_order(t: &OrderBy, h: &mut ShapeHasher) {
     match t {
         OrderBy::Random => 0u8.hash(h),
         OrderBy::Field { path, descending } => {
@@ -318,32 +407,70 @@ fn hash_order(t: &OrderBy, h: &mut impl Hasher) {
     }
 }
 
-fn hash_q(q: &Q, h: &mut impl Hasher) {
+/// Hashes a condition; `tag` carries the caller's bits (a filter's negation) above the
+/// low byte.
+fn hash_q(q: &Q, tag: u64, h: &mut ShapeHasher) {
     match q {
         Q::Lookup { path, value } => {
-            0u8.hash(h);
-            hash_name(path, h);
-            hash_expr(value, path.ends_with("isnull"), h);
+            match value {
+                // The usual condition, a path and a plain value: one word for the tags
+                // and the value's type, one for the path.
+                Expr::Value(v) if !matches!(v, Value::List(_)) => {
+                    let truth = match v {
+                        Value::Bool(b) => 2 | u64::from(*b),
+                        Value::I64(i) if path.ends_with("isnull") => 2 | u64::from(*i != 0),
+                        _ => 0,
+                    };
+                    h.write_u64(tag | 5 | value_kind(v) << 16 | truth << 24);
+                    hash_name(path, h);
+                }
+                _ => {
+                    h.write_u64(tag);
+                    hash_name(path, h);
+                    hash_expr(value, path.ends_with("isnull"), h);
+                }
+            }
         }
         Q::And(children) | Q::Or(children) => {
-            (if matches!(q, Q::And(_)) { 1u8 } else { 2u8 }).hash(h);
-            children.len().hash(h);
+            let which = if matches!(q, Q::And(_)) { 1 } else { 2 };
+            h.write_u64(tag | which | (children.len() as u64) << 16);
             for c in children {
-                hash_q(c, h);
+                hash_q(c, 0, h);
             }
         }
         Q::Not(inner) => {
-            3u8.hash(h);
-            hash_q(inner, h);
+            h.write_u64(tag | 3);
+            hash_q(inner, 0, h);
         }
         Q::Expr(e) => {
-            4u8.hash(h);
+            h.write_u64(tag | 4);
             hash_expr(e, false, h);
         }
     }
 }
 
-fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
+/// A number for each kind of value.
+#[inline]
+fn value_kind(v: &Value) -> u64 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::I64(_) => 2,
+        Value::F64(_) => 3,
+        Value::Text(_) => 4,
+        Value::Bytes(_) => 5,
+        Value::Decimal(_) => 6,
+        Value::Date(_) => 7,
+        Value::Time(_) => 8,
+        Value::DateTime(_) => 9,
+        Value::Duration(_) => 10,
+        Value::Uuid(_) => 11,
+        Value::Json(_) => 12,
+        Value::List(_) => 13,
+    }
+}
+
+fn hash_expr(e: &Expr, truth_matters: bool, h: &mut ShapeHasher) {
     match e {
         Expr::Value(v) => {
             0u8.hash(h);
@@ -365,7 +492,7 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
             hash_opt_expr(a.arg.as_ref(), h);
             hash_opt_expr(a.default.as_ref(), h);
             match &a.filter {
-                Some(q) => hash_q(q, h),
+                Some(q) => hash_q(q, 0, h),
                 None => 0xffu8.hash(h),
             }
         }
@@ -373,7 +500,7 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
             4u8.hash(h);
             (c.whens.len(), c.output.map(|k| k as u8)).hash(h);
             for w in &c.whens {
-                hash_q(&w.condition, h);
+                hash_q(&w.condition, 0, h);
                 hash_expr(&w.then, false, h);
             }
             hash_opt_expr(c.default.as_ref(), h);
@@ -419,7 +546,7 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
         }
         Expr::Condition(q) => {
             11u8.hash(h);
-            hash_q(q, h);
+            hash_q(q, 0, h);
         }
         Expr::Wrapper { expr, output } => {
             6u8.hash(h);
@@ -429,7 +556,7 @@ fn hash_expr(e: &Expr, truth_matters: bool, h: &mut impl Hasher) {
     }
 }
 
-fn hash_opt_expr(e: Option<&Expr>, h: &mut impl Hasher) {
+fn hash_opt_expr(e: Option<&Expr>, h: &mut ShapeHasher) {
     match e {
         Some(e) => hash_expr(e, false, h),
         None => 0xfeu8.hash(h),
@@ -438,19 +565,21 @@ fn hash_opt_expr(e: Option<&Expr>, h: &mut impl Hasher) {
 
 /// What of a value decides the SQL: its type; a boolean's truth (`isnull`); whether an
 /// `isnull` integer is zero; a list's length and how many of its items are NULL.
-fn hash_value_shape(v: &Value, truth_matters: bool, h: &mut impl Hasher) {
-    std::mem::discriminant(v).hash(h);
+fn hash_value_shape(v: &Value, truth_matters: bool, h: &mut ShapeHasher) {
     match v {
-        Value::Bool(b) => b.hash(h),
-        Value::I64(i) if truth_matters => (*i != 0).hash(h),
+        Value::Bool(b) => h.write_u64(value_kind(v) | u64::from(*b) << 8),
+        Value::I64(i) if truth_matters => {
+            h.write_u64(value_kind(v) | (2 | u64::from(*i != 0)) << 8)
+        }
         Value::List(items) => {
-            items.len().hash(h);
-            items.iter().filter(|i| i.is_null()).count().hash(h);
+            let nulls = items.iter().filter(|i| i.is_null()).count();
+            h.write_u64(value_kind(v) | (items.len() as u64) << 8);
+            h.write_usize(nulls);
             for item in items {
-                std::mem::discriminant(item).hash(h);
+                h.write_u64(value_kind(item));
             }
         }
-        _ => {}
+        _ => h.write_u64(value_kind(v)),
     }
 }
 

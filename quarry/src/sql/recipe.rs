@@ -76,23 +76,28 @@ impl Recipe {
 
     /// The parameters of `query`, a query of the shape this recipe was recorded from.
     pub(crate) fn apply<'q>(&self, query: &'q Query, dialect: &dyn Dialect) -> Result<Params<'q>> {
+        let mut params = Params::new();
         if self.steps.is_empty() {
-            return Ok(Params::new());
+            return Ok(params);
         }
-        let mut params = Params::with_capacity(self.steps.len());
         if self.in_order {
-            let (mut leaf, mut next) = (0u32, 0usize);
+            let mut cursor = Cursor {
+                steps: &self.steps,
+                next: 0,
+                leaf: 0,
+            };
             for f in &query.filters {
-                visit_leaves(&f.q, &mut |value| {
-                    while let Some(step) = self.steps.get(next).filter(|s| s.leaf == leaf) {
-                        apply_step(step, value, dialect, &mut params)?;
-                        next += 1;
-                    }
-                    leaf += 1;
-                    Ok(())
-                })?;
+                match &f.q {
+                    // A filter of one condition, the usual case: no walk.
+                    Q::Lookup { value, .. } => cursor.visit(value, dialect, &mut params)?,
+                    q => visit_leaves(q, &mut |value| cursor.visit(value, dialect, &mut params))?,
+                }
             }
-            debug_assert_eq!(next, self.steps.len(), "a recipe step's leaf is missing");
+            debug_assert_eq!(
+                cursor.next,
+                self.steps.len(),
+                "a recipe step's leaf is missing"
+            );
         } else {
             let mut leaves = Vec::new();
             for f in &query.filters {
@@ -109,7 +114,33 @@ impl Recipe {
     }
 }
 
+/// Where an in-order recipe is: its next step, and the number of the next condition.
+struct Cursor<'r> {
+    steps: &'r [Step],
+    next: usize,
+    leaf: u32,
+}
+
+impl Cursor<'_> {
+    /// Takes the parameters of the next condition, whose value is `value`.
+    #[inline(always)]
+    fn visit<'q>(
+        &mut self,
+        value: &'q Expr,
+        dialect: &dyn Dialect,
+        params: &mut Params<'q>,
+    ) -> Result<()> {
+        while let Some(step) = self.steps.get(self.next).filter(|s| s.leaf == self.leaf) {
+            apply_step(step, value, dialect, params)?;
+            self.next += 1;
+        }
+        self.leaf += 1;
+        Ok(())
+    }
+}
+
 /// Pushes the parameters `step` takes from the condition value `value`.
+#[inline]
 fn apply_step<'q>(
     step: &Step,
     value: &'q Expr,
@@ -154,6 +185,7 @@ fn visit_leaves<'q>(q: &'q Q, f: &mut impl FnMut(&'q Expr) -> Result<()>) -> Res
 
 /// One parameter, converted as the compiler converts it; a value bound as it is stays
 /// borrowed from the query.
+#[inline]
 fn convert<'q>(conv: Conv, v: &'q Value, dialect: &dyn Dialect) -> Result<Param<'q>> {
     match conv {
         Conv::Field(kind) => Ok(match prep_ref(kind, v)? {
