@@ -612,6 +612,77 @@ mod tests {
     }
 
     #[test]
+    fn shape_keys_share_across_values_and_differ_across_shapes() {
+        let key =
+            |qs: &QuerySet<Person>| shape_key(qs.query(), StatementKind::Select, &SqliteDialect);
+        let p = Person::objects;
+        // Values that leave the SQL alone share a key.
+        assert_eq!(key(&p().filter(q!(age = 1))), key(&p().filter(q!(age = 2))));
+        assert_eq!(
+            key(&p().filter(q!(name = "a"))),
+            key(&p().filter(q!(name = String::from("bb"))))
+        );
+        // Whatever can change the SQL gives another key (a value's type, an owned path:
+        // some of these compile to the same SQL under two keys, which is allowed).
+        let shapes = [
+            p(),
+            p().filter(q!(age = 1)),
+            p().exclude(q!(age = 1)),
+            p().filter(q!(age = "1")),
+            p().filter(q!(age = Value::Null)),
+            p().filter(q!(age__gt = 1)),
+            p().filter(q!(nickname__isnull = true)),
+            p().filter(q!(nickname__isnull = false)),
+            p().filter(q!(nickname__isnull = 1)),
+            p().filter(q!(nickname__isnull = 0)),
+            p().filter(q!(age__in = vec![1, 2])),
+            p().filter(q!(age__in = vec![1, 2, 3])),
+            p().filter(q!(age__in = vec![Value::from(1), Value::Null])),
+            p().filter(q!(age = 1)).filter(q!(age = 1)),
+            p().filter(q!(age = 1, name = "a")),
+            p().filter(q!(age = 1) | q!(name = "a")),
+            p().filter(!q!(age = 1)),
+            p().filter(Q::lookup(String::from("age"), 1)),
+            p().order_by(["name"]),
+            p().order_by(["-name"]),
+            p().slice(1..3),
+            p().slice(0..3),
+            p().distinct(),
+            p().reverse(),
+            p().annotate([("n", F("age") + 1)]),
+            p().defer(["name"]),
+            p().only(["name"]),
+        ];
+        let keys: Vec<u64> = shapes.iter().map(key).collect();
+        for (i, a) in keys.iter().enumerate() {
+            for (j, b) in keys.iter().enumerate().skip(i + 1) {
+                assert_ne!(
+                    a,
+                    b,
+                    "shapes {i} and {j} share a key: {:?}",
+                    shapes[j].query()
+                );
+            }
+        }
+        let values = |paths: Vec<Name>| {
+            let mut q = p().query().clone();
+            q.selection = Selection::Values(paths);
+            shape_key(&q, StatementKind::Select, &SqliteDialect)
+        };
+        assert_ne!(values(vec!["name".into()]), values(vec!["age".into()]));
+        assert_ne!(
+            values(vec!["name".into(), "age".into()]),
+            values(vec!["age".into(), "name".into()])
+        );
+        assert_ne!(values(vec!["name".into()]), values(vec![]));
+        // An owned path hashes by its text.
+        assert_eq!(
+            values(vec![Name::Owned("name".into())]),
+            values(vec![Name::Owned(String::from("na") + "me")])
+        );
+    }
+
+    #[test]
     fn filter_values_are_rebuilt_from_the_recipe() {
         let shape = |name: &str, ages: Vec<Value>, low: i64| {
             Person::objects()
