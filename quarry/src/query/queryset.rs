@@ -195,8 +195,7 @@ fn bound_end(b: Bound<&i64>) -> Option<i64> {
 
 impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
     // The helpers are inlined into each builder method, and the checks take the
-    // QuerySet by reference: chained by value, each copied the whole QuerySet in and
-    // out (a `memcpy` of 320 bytes per step).
+    // QuerySet by reference: chained by value, each moved it in and out again.
     #[inline(always)]
     fn with(mut self, f: impl FnOnce(&mut Query)) -> Self {
         f(&mut self.query);
