@@ -820,6 +820,65 @@ fn test_nested_levels_cost_one_query_each() {
     });
 }
 
+/// Each prefetched child links back to its parent at every level, without a query,
+/// and a parent listed twice (the same row) gets its objects in both places.
+#[test]
+fn test_reverse_back_links_at_every_level_and_repeated_parents() {
+    run(&models(), |db| {
+        houses(db);
+        let (walks, queries) = capture_queries(|| {
+            let people = Person::objects()
+                .prefetch_related(["house_set__rooms"])
+                .all(db)
+                .unwrap();
+            let mut walks = Vec::new();
+            for p in &people {
+                for h in p.house_set().cached().unwrap() {
+                    let owner = h.owner.as_ref().unwrap().cached().unwrap();
+                    assert_eq!(owner.id, p.id);
+                    for r in h.rooms().cached().unwrap() {
+                        assert_eq!(r.house.cached().unwrap().id, h.id);
+                        walks.push(format!("{}/{}/{}", owner.name, h.name, r.name));
+                    }
+                }
+            }
+            walks
+        });
+        assert_eq!(queries.len(), 3, "{queries:#?}");
+        assert_eq!(walks.len(), 12);
+        assert_eq!(walks[0], "Joe/House 1/Dining room");
+        assert_eq!(walks[11], "Mary/house 4/Kitchen");
+
+        let mut people = Person::objects().all(db).unwrap();
+        people.push(people[0].clone());
+        let (_, queries) = capture_queries(|| {
+            quarry::prefetch_related_objects(&mut people, ["house_set__rooms"], db).unwrap()
+        });
+        assert_eq!(queries.len(), 2, "{queries:#?}");
+        let houses_of = |p: &Person| -> Vec<(String, i64, usize)> {
+            p.house_set()
+                .cached()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    let owner = h.owner.as_ref().unwrap().cached().unwrap().id;
+                    (h.name.clone(), owner, h.rooms().cached().unwrap().len())
+                })
+                .collect()
+        };
+        let first = houses_of(&people[0]);
+        assert_eq!(
+            first,
+            [
+                ("House 1".to_owned(), people[0].id, 3),
+                ("House 2".to_owned(), people[0].id, 3)
+            ]
+        );
+        assert_eq!(houses_of(&people[2]), first);
+        assert_eq!(houses_of(&people[1]).len(), 2);
+    });
+}
+
 /// Django's `TestDataMixin` with its many-to-many links: who wrote and who read what.
 fn with_links(db: &Database) -> (Vec<Book>, Vec<Author>, Vec<Reader>) {
     let (books, authors) = books_and_authors(db);

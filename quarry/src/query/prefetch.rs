@@ -320,9 +320,6 @@ pub(crate) fn key_batch(ex: &dyn Executor) -> usize {
     ex.dialect().max_params().saturating_sub(100).max(1)
 }
 
-/// The objects of `C` whose `field` is one of `keys`, read in batches the database's
-/// parameter limit allows, with the node's query applied; and the node's slice, which
-/// the caller applies per parent.
 /// Appends `rows` to `out`; the first batch becomes `out` (no copy).
 pub(crate) fn append<C>(out: &mut Vec<C>, mut rows: Vec<C>) {
     if out.is_empty() {
@@ -391,6 +388,9 @@ pub(crate) fn group_by_key<C>(children: Vec<C>, keys: Vec<Option<Key>>) -> Group
     Groups { index, lists }
 }
 
+/// The objects of `C` whose `field` is one of `keys`, read in batches the database's
+/// parameter limit allows, with the node's query applied; and the node's slice, which
+/// the caller applies per parent.
 fn fetch_by_keys<C: Model>(
     field: &str,
     keys: Vec<Value>,
