@@ -329,7 +329,9 @@ pub trait FieldValue: Sized {
     fn param(&self) -> Param<'_> {
         Param::Owned(self.to_value())
     }
-    /// Reads column `idx` of a driver row.
+    /// Reads column `idx` of a driver row. A cell is read once: on MariaDB text and
+    /// bytes are moved out of the driver's row rather than copied, and reading the
+    /// same cell again is an error there.
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
         Self::from_value(row.value(idx, Self::KIND)?)
     }
@@ -441,11 +443,11 @@ impl FieldValue for String {
     }
     #[inline]
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
-        row.get_string(idx)
+        row.take_string(idx)
     }
     #[inline]
     fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
-        row.get_string_opt(idx)
+        row.take_string_opt(idx)
     }
     fn param(&self) -> Param<'_> {
         Param::Text(self)
@@ -465,7 +467,7 @@ impl FieldValue for Vec<u8> {
         }
     }
     fn read(row: &dyn Row, idx: usize) -> Result<Self> {
-        row.get_bytes(idx)
+        row.take_bytes(idx)
     }
     fn param(&self) -> Param<'_> {
         Param::Bytes(self)

@@ -5,7 +5,7 @@ mod common;
 
 use common::{backends, fresh_database};
 use quarry::prelude::*;
-use quarry::sql::{compiler, Dialect, MysqlDialect, PostgresDialect, SqliteDialect};
+use quarry::sql::{compiler, Dialect, MysqlDialect, PostgresDialect, SqliteDialect, Vendor};
 use quarry::{IntegrityKind, PoolOptions};
 use std::time::Duration;
 
@@ -231,5 +231,52 @@ fn integrity_errors_are_classified_on_every_server() {
             }
             other => panic!("expected Database, got {other}"),
         }
+    });
+}
+
+/// A text cell read by `FieldValue::read` (hydration's reader) is read once; on MariaDB
+/// it is moved out of the driver's row. A NULL, text, bytes and an integer read as
+/// text come back as they are; a cell that fails to convert fails the same way twice
+/// (MariaDB puts the bytes back); a second read of a cell read once is an error there
+/// (the others copy, and read it again).
+#[test]
+fn text_cells_read_once_by_field_readers() {
+    common::run(&[], |db| {
+        let invalid_text = match db.dialect().vendor() {
+            Vendor::Postgres => "SELECT 'caf\u{e9}', NULL, 7, '\\xff'::bytea",
+            _ => "SELECT 'caf\u{e9}', NULL, 7, X'FF'",
+        };
+        let mut seen = Vec::new();
+        db.query(invalid_text, &[], &mut |row| {
+            let text = String::read(row, 0)?;
+            let null = Option::<String>::read(row, 1)?;
+            let number = String::read(row, 2)?;
+            let bytes = Vec::<u8>::read(row, 3)?;
+            let again = String::read(row, 0).map_err(|e| e.to_string());
+            seen.push((text, null, number, bytes, again));
+            Ok(())
+        })
+        .unwrap();
+        let (text, null, number, bytes, again) = seen.pop().unwrap();
+        assert_eq!(
+            (text.as_str(), null, number.as_str()),
+            ("caf\u{e9}", None, "7")
+        );
+        assert_eq!(bytes, [0xff]);
+        if db.dialect().vendor() == Vendor::Mysql {
+            let e = again.unwrap_err();
+            assert!(e.contains("column 0") && e.contains("read already"), "{e}");
+        } else {
+            assert_eq!(again.unwrap(), "caf\u{e9}");
+        }
+        // Bytes that are not UTF-8, read as text: the same error on a second read.
+        db.query(invalid_text, &[], &mut |row| {
+            let first = String::read(row, 3).map(|_| ()).map_err(|e| e.to_string());
+            let second = String::read(row, 3).map(|_| ()).map_err(|e| e.to_string());
+            assert!(first.is_err(), "bytes 0xFF read as text");
+            assert_eq!(first, second);
+            Ok(())
+        })
+        .unwrap();
     });
 }

@@ -59,6 +59,26 @@ pub trait Row {
     }
     /// Column `idx` as bytes.
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>>;
+    /// [`get_string`](Self::get_string) for a reader that reads the cell once
+    /// ([`FieldValue::read`](crate::FieldValue::read), hydration): a backend whose
+    /// driver row owns the text hands it over instead of copying it (MariaDB), and a
+    /// later read of the same cell is an error there.
+    #[doc(hidden)]
+    fn take_string(&self, idx: usize) -> Result<String> {
+        self.get_string(idx)
+    }
+    /// [`get_string_opt`](Self::get_string_opt) reading the cell once, as
+    /// [`take_string`](Self::take_string).
+    #[doc(hidden)]
+    fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
+        self.get_string_opt(idx)
+    }
+    /// [`get_bytes`](Self::get_bytes) reading the cell once, as
+    /// [`take_string`](Self::take_string).
+    #[doc(hidden)]
+    fn take_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        self.get_bytes(idx)
+    }
     /// Column `idx` decoded as a field of `kind` (NULL gives [`Value::Null`]).
     fn value(&self, idx: usize, kind: FieldKind) -> Result<Value>;
 }
