@@ -16,20 +16,57 @@ pub const MEDIUM_SIZES: [usize; 5] = [1, 10, 100, 1_000, 10_000];
 /// loading_associations: users, posts per user, comments per post.
 pub const ASSOCIATIONS: (usize, usize, usize) = (100, 10, 10);
 
+/// The columns of medium_complex_query: a user's and, through the LEFT OUTER JOIN, its
+/// post's (all NULL for a user without posts).
+type MediumColumns = (
+    i32,
+    String,
+    Option<String>,
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A user and its post, read from the seven columns of one row as it arrives: a row
+/// type of the caller's own, through the tuple's reader (`FromQueryRow`), as the raw
+/// side builds its pair inside its row callback.
+struct UserPost((User, Option<Post>));
+
+impl quarry::query::FromQueryRow for UserPost {
+    #[inline]
+    fn from_query_row(
+        row: &dyn quarry::Row,
+        shape: &quarry::query::RowShape,
+    ) -> quarry::Result<Self> {
+        let (id, name, hair_color, post_id, user_id, title, body) =
+            MediumColumns::from_query_row(row, shape)?;
+        let user = User {
+            id,
+            name,
+            hair_color,
+            _state: ModelState::loaded(),
+        };
+        let post = post_id.map(|id| Post {
+            id,
+            user: ForeignKey::new(user_id.unwrap_or_default()),
+            title: title.unwrap_or_default(),
+            body,
+            _state: ModelState::loaded(),
+        });
+        Ok(UserPost((user, post)))
+    }
+}
+
+impl quarry::query::ValuesTuple for UserPost {
+    const WIDTH: usize = <MediumColumns as quarry::query::ValuesTuple>::WIDTH;
+}
+
 /// quarry's side of medium_complex_query: `values_list_as` across the reverse relation
-/// (a LEFT OUTER JOIN, as Django writes it), each typed row made into a user and its
-/// post; the raw side reads the same columns into the same tuple.
+/// (a LEFT OUTER JOIN, as Django writes it), each row made into a user and its post as
+/// it is read; the raw side reads the same columns into the same pair.
 pub fn quarry_medium(db: &Database) -> quarry::Result<Vec<(User, Option<Post>)>> {
-    type Row = (
-        i32,
-        String,
-        Option<String>,
-        Option<i32>,
-        Option<i32>,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = User::objects()
+    let rows: Vec<UserPost> = User::objects()
         .filter(q!(hair_color = "black"))
         .values_list_as([
             "id",
@@ -41,25 +78,8 @@ pub fn quarry_medium(db: &Database) -> quarry::Result<Vec<(User, Option<Post>)>>
             "posts__body",
         ])
         .all(db)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, hair_color, post_id, user_id, title, body)| {
-            let user = User {
-                id,
-                name,
-                hair_color,
-                _state: ModelState::loaded(),
-            };
-            let post = post_id.map(|id| Post {
-                id,
-                user: ForeignKey::new(user_id.unwrap_or_default()),
-                title: title.unwrap_or_default(),
-                body,
-                _state: ModelState::loaded(),
-            });
-            (user, post)
-        })
-        .collect())
+    // The same layout: the vector is reused in place.
+    Ok(rows.into_iter().map(|UserPost(pair)| pair).collect())
 }
 
 /// quarry's side of loading_associations: three queries, the posts and comments kept
