@@ -79,3 +79,15 @@ pub struct Comment {
     /// quarry's instance state.
     pub _state: ModelState,
 }
+
+/// The columns of medium_complex_query, read the same way by both sides: a user's and,
+/// through the LEFT OUTER JOIN, its post's (all NULL for a user without posts).
+pub type MediumColumns = (
+    i32,
+    String,
+    Option<String>,
+    Option<i32>,
+    Option<i32>,
+    Option<String>,
+    Option<String>,
+);

@@ -213,16 +213,7 @@ impl RawConn {
 
     /// medium_complex_query: black-haired users LEFT JOIN their posts, one pair per row.
     pub fn medium(&mut self) -> Result<Vec<(RawUser, Option<RawPost>)>, BoxError> {
-        type Cols = (
-            i32,
-            String,
-            Option<String>,
-            Option<i32>,
-            Option<i32>,
-            Option<String>,
-            Option<String>,
-        );
-        fn pair(c: Cols) -> (RawUser, Option<RawPost>) {
+        fn pair(c: crate::models::MediumColumns) -> (RawUser, Option<RawPost>) {
             let (id, name, hair_color, pid, user_id, title, body) = c;
             let post = pid.map(|id| RawPost {
                 id,

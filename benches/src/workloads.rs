@@ -1,7 +1,7 @@
 //! The workloads, each as a raw closure and a quarry closure over the same data.
 
 use crate::harness::{compare, BoxError, Measurement, Settings};
-use crate::models::{user_fields, Post, User};
+use crate::models::{user_fields, MediumColumns, Post, User};
 use crate::raw::RawUser;
 use crate::setup::Fixture;
 use quarry::prelude::*;
@@ -15,18 +15,6 @@ pub const INSERT_SIZES: [usize; 5] = [1, 10, 25, 50, 100];
 pub const MEDIUM_SIZES: [usize; 5] = [1, 10, 100, 1_000, 10_000];
 /// loading_associations: users, posts per user, comments per post.
 pub const ASSOCIATIONS: (usize, usize, usize) = (100, 10, 10);
-
-/// The columns of medium_complex_query: a user's and, through the LEFT OUTER JOIN, its
-/// post's (all NULL for a user without posts).
-type MediumColumns = (
-    i32,
-    String,
-    Option<String>,
-    Option<i32>,
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-);
 
 /// A user and its post, read from the seven columns of one row as it arrives: a row
 /// type of the caller's own, through the tuple's reader (`FromQueryRow`), as the raw
