@@ -23,8 +23,8 @@ struct UserPost((User, Option<Post>));
 
 impl quarry::query::FromQueryRow for UserPost {
     #[inline]
-    fn from_query_row(
-        row: &dyn quarry::Row,
+    fn from_query_row<R: quarry::Row + ?Sized>(
+        row: &R,
         shape: &quarry::query::RowShape,
     ) -> quarry::Result<Self> {
         let (id, name, hair_color, post_id, user_id, title, body) =

@@ -1288,10 +1288,10 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     &__META
                 }
 
-                fn load_related(
+                fn load_related<__QuarryRow: ::quarry::Row + ?Sized>(
                     &mut self,
                     field: usize,
-                    row: &dyn ::quarry::Row,
+                    row: &__QuarryRow,
                     offset: usize,
                     plan: &::quarry::model::RelatedPlan,
                 ) -> ::quarry::Result<()> {
@@ -1346,7 +1346,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     }
                 }
 
-                fn from_row(row: &dyn ::quarry::Row, offset: usize) -> ::quarry::Result<Self> {
+                fn from_row<__QuarryRow: ::quarry::Row + ?Sized>(row: &__QuarryRow, offset: usize) -> ::quarry::Result<Self> {
                     ::core::result::Result::Ok(#name {
                         #(#reads,)*
                         #(#m2m_inits,)*

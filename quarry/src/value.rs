@@ -332,12 +332,12 @@ pub trait FieldValue: Sized {
     /// Reads column `idx` of a driver row. A cell is read once: on MariaDB text and
     /// bytes are moved out of the driver's row rather than copied, and reading the
     /// same cell again is an error there.
-    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+    fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
         Self::from_value(row.value(idx, Self::KIND)?)
     }
     /// Reads column `idx` of a driver row, `None` when it is NULL (what `Option<Self>`
     /// reads). Types the driver reads with the NULL check in one step override it.
-    fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
+    fn read_opt<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Option<Self>> {
         if row.is_null(idx)? {
             Ok(None)
         } else {
@@ -373,13 +373,13 @@ macro_rules! int_field {
                 }
             }
             #[inline]
-            fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+            fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
                 let v = row.get_i64(idx)?;
                 <$t>::try_from(v).map_err(|_| Error::conversion(
                     format!("column {idx}"), format!("{v} does not fit in {}", stringify!($t))))
             }
             #[inline]
-            fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
+            fn read_opt<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Option<Self>> {
                 match row.get_i64_opt(idx)? {
                     None => Ok(None),
                     Some(v) => <$t>::try_from(v).map(Some).map_err(|_| Error::conversion(
@@ -405,7 +405,7 @@ impl FieldValue for bool {
             other => Err(mismatch("bool", &other)),
         }
     }
-    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+    fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
         row.get_bool(idx)
     }
 }
@@ -423,7 +423,7 @@ macro_rules! float_field {
                     other => Err(mismatch("float", &other)),
                 }
             }
-            fn read(row: &dyn Row, idx: usize) -> Result<Self> { Ok(row.get_f64(idx)? as $t) }
+            fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> { Ok(row.get_f64(idx)? as $t) }
         }
         impl From<$t> for Value { fn from(v: $t) -> Value { Value::F64(v as f64) } }
     )*};
@@ -442,11 +442,11 @@ impl FieldValue for String {
         }
     }
     #[inline]
-    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+    fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
         row.take_string(idx)
     }
     #[inline]
-    fn read_opt(row: &dyn Row, idx: usize) -> Result<Option<Self>> {
+    fn read_opt<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Option<Self>> {
         row.take_string_opt(idx)
     }
     fn param(&self) -> Param<'_> {
@@ -466,7 +466,7 @@ impl FieldValue for Vec<u8> {
             other => Err(mismatch("bytes", &other)),
         }
     }
-    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+    fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
         row.take_bytes(idx)
     }
     fn param(&self) -> Param<'_> {
@@ -588,7 +588,7 @@ impl<T: FieldValue> FieldValue for Option<T> {
         }
     }
     #[inline]
-    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+    fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
         T::read_opt(row, idx)
     }
     fn choices() -> Vec<(Value, String)> {

@@ -280,3 +280,99 @@ fn text_cells_read_once_by_field_readers() {
         .unwrap();
     });
 }
+
+/// A row type that notes the type of the row it was read from.
+#[derive(Debug, PartialEq)]
+struct Noted {
+    headline: String,
+    rating: Option<i32>,
+    row_type: &'static str,
+}
+
+impl quarry::query::FromQueryRow for Noted {
+    fn from_query_row<R: quarry::Row + ?Sized>(
+        row: &R,
+        shape: &quarry::query::RowShape,
+    ) -> quarry::Result<Self> {
+        let (headline, rating) = <(String, Option<i32>)>::from_query_row(row, shape)?;
+        Ok(Noted {
+            headline,
+            rating,
+            row_type: std::any::type_name::<R>(),
+        })
+    }
+}
+
+impl quarry::query::ValuesTuple for Noted {
+    const WIDTH: usize = 2;
+}
+
+/// An executor written outside quarry, over a database: only the required methods, so
+/// its rows reach readers as `&dyn Row`.
+struct Outside<'a>(&'a Database);
+
+impl Executor for Outside<'_> {
+    fn dialect(&self) -> &'static dyn Dialect {
+        self.0.dialect()
+    }
+    fn execute(&self, sql: &str, params: &[Value]) -> quarry::Result<u64> {
+        self.0.execute(sql, params)
+    }
+    fn query(
+        &self,
+        sql: &str,
+        params: &[Value],
+        each: &mut dyn FnMut(&dyn quarry::Row) -> quarry::Result<()>,
+    ) -> quarry::Result<()> {
+        self.0.query(sql, params, each)
+    }
+    fn atomic_dyn(
+        &self,
+        f: &mut dyn FnMut(&dyn Executor) -> quarry::Result<()>,
+    ) -> quarry::Result<()> {
+        self.0.atomic_dyn(f)
+    }
+}
+
+/// quarry's executors hand rows to hydration as their backend's own row type (so the
+/// readers are compiled per backend, with no call through `&dyn Row` per cell); an
+/// executor from outside hands them over as `&dyn Row` and gets the same objects.
+#[test]
+fn rows_reach_readers_as_the_backends_row_type() {
+    common::run(&[Entry::meta()], |db| {
+        for (headline, rating) in [("a", Some(3)), ("b", None)] {
+            let e = Entry {
+                id: 0,
+                headline: headline.into(),
+                pub_date: Utc::now(),
+                rating,
+                _state: ModelState::new(),
+            };
+            Entry::objects().create(db, e).unwrap();
+        }
+        let qs = Entry::objects()
+            .order_by(["headline"])
+            .values_list_as(["headline", "rating"]);
+        let direct: Vec<Noted> = qs.all(db).unwrap();
+        let outside: Vec<Noted> = qs.all(&Outside(db)).unwrap();
+        let backend_row = match db.dialect().vendor() {
+            Vendor::Sqlite => "SqliteRow",
+            Vendor::Postgres => "PgRow",
+            _ => "MyRow",
+        };
+        for (d, o) in direct.iter().zip(&outside) {
+            assert!(d.row_type.contains(backend_row), "{}", d.row_type);
+            assert!(o.row_type.contains("dyn "), "{}", o.row_type);
+            assert_eq!((&d.headline, d.rating), (&o.headline, o.rating));
+        }
+        let read: Vec<_> = direct.iter().map(|n| (n.headline.as_str(), n.rating)).collect();
+        assert_eq!(read, [("a", Some(3)), ("b", None)]);
+        // Model rows take the same two paths to the same objects.
+        let models = Entry::objects().order_by(["headline"]).all(db).unwrap();
+        let via_outside = Entry::objects()
+            .order_by(["headline"])
+            .all(&Outside(db))
+            .unwrap();
+        assert_eq!(models, via_outside);
+    });
+}

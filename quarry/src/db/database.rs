@@ -1,6 +1,6 @@
 //! `Database`, the handle users connect with, and `Transaction`, what `atomic` hands out.
 
-use super::{config_error, ContentTypesAccess, Executor, Row, SqlText};
+use super::{config_error, ContentTypesAccess, Executor, FnSink, Row, RowSink, SqlText};
 use crate::error::{Error, Result};
 use crate::sql::Dialect;
 use crate::value::{Bindable, Param, Value};
@@ -86,9 +86,9 @@ impl Conn {
         &self,
         sql: SqlText<'_>,
         params: &[P],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
-        each_backend!(self, c => c.query(sql, params, each))
+        each_backend!(self, c => c.query(sql, params, sink))
     }
 }
 
@@ -462,7 +462,8 @@ impl Executor for Database {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.checkout()?.query(sql.into(), params, each)
+        self.checkout()?
+            .query(sql.into(), params, &mut FnSink(each))
     }
 
     fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
@@ -475,7 +476,8 @@ impl Executor for Database {
         params: &[Param<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.checkout()?.query(sql.into(), params, each)
+        self.checkout()?
+            .query(sql.into(), params, &mut FnSink(each))
     }
 
     fn execute_sql(&self, sql: SqlText<'_>, params: &[Param<'_>]) -> Result<u64> {
@@ -486,9 +488,9 @@ impl Executor for Database {
         &self,
         sql: SqlText<'_>,
         params: &[Param<'_>],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
-        self.checkout()?.query(sql, params, each)
+        self.checkout()?.query(sql, params, sink)
     }
 
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
@@ -571,7 +573,7 @@ impl Executor for Transaction<'_> {
         params: &[Value],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.conn.query(sql.into(), params, each)
+        self.conn.query(sql.into(), params, &mut FnSink(each))
     }
 
     fn execute_params(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
@@ -584,7 +586,7 @@ impl Executor for Transaction<'_> {
         params: &[Param<'_>],
         each: &mut dyn FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.conn.query(sql.into(), params, each)
+        self.conn.query(sql.into(), params, &mut FnSink(each))
     }
 
     fn execute_sql(&self, sql: SqlText<'_>, params: &[Param<'_>]) -> Result<u64> {
@@ -595,9 +597,9 @@ impl Executor for Transaction<'_> {
         &self,
         sql: SqlText<'_>,
         params: &[Param<'_>],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
-        self.conn.query(sql, params, each)
+        self.conn.query(sql, params, sink)
     }
 
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {

@@ -13,6 +13,16 @@ mod mysql;
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+pub use mysql::MyRow;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub use postgres::PgRow;
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+pub use sqlite::SqliteRow;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod statements;
 
@@ -22,7 +32,10 @@ pub use database::{Database, PoolOptions, Transaction};
 /// One row of a result, read by column index with no per-cell boxing.
 ///
 /// Backends implement it over their driver's row; hydration (`Model::from_row`) and
-/// [`FieldValue::read`](crate::FieldValue::read) call the typed getters.
+/// [`FieldValue::read`](crate::FieldValue::read) call the typed getters. Those readers
+/// are generic over the row type (`R: Row + ?Sized`): quarry's executors hand each row
+/// over as their backend's own type, so the readers are compiled once per backend with
+/// the getters inlined, and a `&dyn Row` (a raw query's callback) reads the same way.
 pub trait Row {
     /// How many columns the row has.
     fn len(&self) -> usize;
@@ -81,6 +94,148 @@ pub trait Row {
     }
     /// Column `idx` decoded as a field of `kind` (NULL gives [`Value::Null`]).
     fn value(&self, idx: usize, kind: FieldKind) -> Result<Value>;
+}
+
+/// A reference to a row is a row: a reader generic over its row type that needs a
+/// `&dyn Row` of a row it was lent as `&R` (`R` perhaps unsized) passes `&row`.
+impl<R: Row + ?Sized> Row for &R {
+    #[inline]
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    #[inline]
+    fn is_empty(&self) -> bool {
+        (**self).is_empty()
+    }
+    #[inline]
+    fn is_null(&self, idx: usize) -> Result<bool> {
+        (**self).is_null(idx)
+    }
+    #[inline]
+    fn get_i64(&self, idx: usize) -> Result<i64> {
+        (**self).get_i64(idx)
+    }
+    #[inline]
+    fn get_f64(&self, idx: usize) -> Result<f64> {
+        (**self).get_f64(idx)
+    }
+    #[inline]
+    fn get_bool(&self, idx: usize) -> Result<bool> {
+        (**self).get_bool(idx)
+    }
+    #[inline]
+    fn get_string(&self, idx: usize) -> Result<String> {
+        (**self).get_string(idx)
+    }
+    #[inline]
+    fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
+        (**self).get_i64_opt(idx)
+    }
+    #[inline]
+    fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
+        (**self).get_string_opt(idx)
+    }
+    #[inline]
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        (**self).get_bytes(idx)
+    }
+    #[inline]
+    fn take_string(&self, idx: usize) -> Result<String> {
+        (**self).take_string(idx)
+    }
+    #[inline]
+    fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
+        (**self).take_string_opt(idx)
+    }
+    #[inline]
+    fn take_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        (**self).take_bytes(idx)
+    }
+    #[inline]
+    fn value(&self, idx: usize, kind: FieldKind) -> Result<Value> {
+        (**self).value(idx, kind)
+    }
+}
+
+/// Where a query's rows go, one at a time.
+///
+/// quarry's executors hand each row over as their backend's own row type
+/// ([`sqlite_row`](Self::sqlite_row) and the others), so a reader generic over
+/// [`Row`] (`Model::from_row`, `FromQueryRow`) is compiled once per backend, with the
+/// getters inlined, instead of calling every cell's getter through `&dyn Row`. Each
+/// backend method defaults to [`row`](Self::row), which an executor that knows no
+/// backend row type calls.
+#[doc(hidden)]
+pub trait RowSink {
+    /// Takes one row.
+    fn row(&mut self, row: &dyn Row) -> Result<()>;
+    /// Takes one SQLite row.
+    #[cfg(feature = "sqlite")]
+    fn sqlite_row(&mut self, row: &SqliteRow<'_, '_>) -> Result<()> {
+        self.row(row)
+    }
+    /// Takes one PostgreSQL row.
+    #[cfg(feature = "postgres")]
+    fn postgres_row(&mut self, row: &PgRow<'_>) -> Result<()> {
+        self.row(row)
+    }
+    /// Takes one MariaDB/MySQL row.
+    #[cfg(feature = "mysql")]
+    fn mysql_row(&mut self, row: &MyRow) -> Result<()> {
+        self.row(row)
+    }
+}
+
+/// A closure as a [`RowSink`]: every row reaches it as `&dyn Row`.
+pub(crate) struct FnSink<'f>(pub(crate) &'f mut dyn FnMut(&dyn Row) -> Result<()>);
+
+impl RowSink for FnSink<'_> {
+    #[inline]
+    fn row(&mut self, row: &dyn Row) -> Result<()> {
+        (self.0)(row)
+    }
+}
+
+/// Reads one row into a value, generic over the row type: each backend's executor
+/// gets its own copy of the reader (see [`RowSink`]).
+pub(crate) trait ReadRow {
+    /// What a row becomes.
+    type Out;
+    /// Reads `row`.
+    fn read<R: Row + ?Sized>(&mut self, row: &R) -> Result<Self::Out>;
+}
+
+/// A [`RowSink`] pushing what `reader` makes of each row onto `out`.
+struct Collect<'d, D: ReadRow> {
+    out: Vec<D::Out>,
+    reader: &'d mut D,
+}
+
+impl<D: ReadRow> Collect<'_, D> {
+    #[inline(always)]
+    fn push<R: Row + ?Sized>(&mut self, row: &R) -> Result<()> {
+        let v = self.reader.read(row)?;
+        self.out.push(v);
+        Ok(())
+    }
+}
+
+impl<D: ReadRow> RowSink for Collect<'_, D> {
+    fn row(&mut self, row: &dyn Row) -> Result<()> {
+        self.push(row)
+    }
+    #[cfg(feature = "sqlite")]
+    fn sqlite_row(&mut self, row: &SqliteRow<'_, '_>) -> Result<()> {
+        self.push(row)
+    }
+    #[cfg(feature = "postgres")]
+    fn postgres_row(&mut self, row: &PgRow<'_>) -> Result<()> {
+        self.push(row)
+    }
+    #[cfg(feature = "mysql")]
+    fn mysql_row(&mut self, row: &MyRow) -> Result<()> {
+        self.push(row)
+    }
 }
 
 /// A statement's text and its hash, which connections find their prepared statements
@@ -193,15 +348,16 @@ pub trait Executor {
         self.execute_params(sql.text(), params)
     }
 
-    /// [`query_params`](Self::query_params) with the statement's hash worked out.
+    /// [`query_params`](Self::query_params) with the statement's hash worked out, and
+    /// the rows handed to `sink` as the backend's own row type.
     #[doc(hidden)]
     fn query_sql(
         &self,
         sql: SqlText<'_>,
         params: &[Param<'_>],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
-        self.query_params(sql.text(), params, each)
+        self.query_params(sql.text(), params, &mut |row| sink.row(row))
     }
 
     /// The database's cache of content type ids, if this executor has one.
@@ -289,9 +445,9 @@ impl<E: Executor + ?Sized> Executor for ExecutorRef<'_, E> {
         &self,
         sql: SqlText<'_>,
         params: &[Param<'_>],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
-        self.0.query_sql(sql, params, each)
+        self.0.query_sql(sql, params, sink)
     }
     fn atomic_dyn(&self, f: &mut dyn FnMut(&dyn Executor) -> Result<()>) -> Result<()> {
         self.0.atomic_dyn(f)
@@ -331,16 +487,49 @@ pub(crate) fn fetch_params<T>(
     expected: usize,
     mut f: impl FnMut(&dyn Row) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let reserve = expected.min(RESERVE_BYTES / std::mem::size_of::<T>().max(1));
-    let mut out = Vec::with_capacity(reserve);
-    ex.query_sql(sql, params, &mut |row| {
-        out.push(f(row)?);
-        Ok(())
-    })?;
+    let mut out = Vec::with_capacity(reserve_for::<T>(expected));
+    ex.query_sql(
+        sql,
+        params,
+        &mut FnSink(&mut |row| {
+            out.push(f(row)?);
+            Ok(())
+        }),
+    )?;
+    Ok(give_back(out))
+}
+
+/// [`fetch_params`] with a reader generic over the row type: each backend reads its
+/// rows through its own copy of `reader`, with the cell getters inlined (hydration's
+/// path). The reader is lent, so what it noted on the way can be read after.
+pub(crate) fn fetch_rows<D: ReadRow>(
+    ex: &(impl Executor + ?Sized),
+    sql: SqlText<'_>,
+    params: &[Param<'_>],
+    expected: usize,
+    reader: &mut D,
+) -> Result<Vec<D::Out>> {
+    let mut sink = Collect {
+        out: Vec::with_capacity(reserve_for::<D::Out>(expected)),
+        reader,
+    };
+    ex.query_sql(sql, params, &mut sink)?;
+    Ok(give_back(sink.out))
+}
+
+/// How many rows of `T` to reserve for `expected` (at most [`RESERVE_BYTES`]).
+#[inline]
+fn reserve_for<T>(expected: usize) -> usize {
+    expected.min(RESERVE_BYTES / std::mem::size_of::<T>().max(1))
+}
+
+/// `out`, with room reserved for rows that did not come given back.
+#[inline]
+fn give_back<T>(mut out: Vec<T>) -> Vec<T> {
     if out.capacity() > 2 * out.len() + 8 {
         out.shrink_to_fit();
     }
-    Ok(out)
+    out
 }
 
 #[cold]

@@ -5,7 +5,7 @@
 //! `save()` can tell an unchanged row from a missing one.
 
 use super::statements::StatementMap;
-use super::{log_statement, statement_started, Row, SqlText};
+use super::{log_statement, statement_started, Row, RowSink, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, MysqlDialect};
@@ -114,7 +114,7 @@ impl MyConn {
         &self,
         sql: SqlText<'_>,
         params: &[P],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
         let (key, sql) = (sql, sql.text());
         let started = statement_started();
@@ -130,7 +130,7 @@ impl MyConn {
             let row = row.map_err(|e| self.fail(e, sql))?;
             n += 1;
             if failed.is_none() {
-                if let Err(e) = each(&MyRow(RefCell::new(row.unwrap_raw()))) {
+                if let Err(e) = sink.mysql_row(&MyRow(RefCell::new(row.unwrap_raw()))) {
                     failed = Some(e);
                 }
             }
@@ -204,18 +204,13 @@ fn to_my(v: &Value) -> MyValue {
 /// out of the row without a copy). Each text cell is a `Vec<u8>` the row owns:
 /// hydration takes it out (`take_string`) instead of copying it, one allocation and
 /// one copy less per text cell; the other getters read in place.
-struct MyRow(RefCell<Vec<Option<MyValue>>>);
+pub struct MyRow(RefCell<Vec<Option<MyValue>>>);
 
 impl MyRow {
+    #[inline]
     fn raw(&self, idx: usize) -> Result<Ref<'_, MyValue>> {
-        Ref::filter_map(self.0.borrow(), |r| r.get(idx)?.as_ref()).map_err(|row| {
-            let why = if idx < row.len() {
-                "the cell was read already (its text was moved out by the first read)"
-            } else {
-                "no such column"
-            };
-            Error::conversion(format!("column {idx}"), why)
-        })
+        Ref::filter_map(self.0.borrow(), |r| r.get(idx)?.as_ref())
+            .map_err(|row| missing_cell(idx, row.len()))
     }
 
     /// The bytes of a `Bytes` cell, moved out of the row and checked by `convert`.
@@ -251,15 +246,30 @@ impl MyRow {
     #[inline]
     fn take_text(&self, idx: usize) -> Result<Taken<String>> {
         self.take_bytes_with(idx, |bytes| {
-            String::from_utf8(bytes).map_err(|e| {
-                let message = e.utf8_error().to_string();
-                (
-                    e.into_bytes(),
-                    Error::conversion(format!("column {idx}"), message),
-                )
-            })
+            String::from_utf8(bytes).map_err(|e| not_utf8(idx, e))
         })
     }
+}
+
+/// A cell that is not there: past the row's end, or moved out by an earlier read.
+#[cold]
+fn missing_cell(idx: usize, width: usize) -> Error {
+    let why = if idx < width {
+        "the cell was read already (its text was moved out by the first read)"
+    } else {
+        "no such column"
+    };
+    Error::conversion(format!("column {idx}"), why)
+}
+
+/// Text that is not UTF-8, with its bytes handed back to be put back in the cell.
+#[cold]
+fn not_utf8(idx: usize, e: std::string::FromUtf8Error) -> (Vec<u8>, Error) {
+    let message = e.utf8_error().to_string();
+    (
+        e.into_bytes(),
+        Error::conversion(format!("column {idx}"), message),
+    )
 }
 
 /// What [`MyRow::take_bytes_with`] found in a cell.
@@ -277,16 +287,20 @@ enum Taken<T> {
 fn integer(idx: usize, v: &MyValue) -> Result<i64> {
     match v {
         MyValue::Int(i) => Ok(*i),
-        MyValue::UInt(u) => i64::try_from(*u).map_err(|_| {
-            Error::conversion(format!("column {idx}"), format!("{u} does not fit in i64"))
-        }),
+        MyValue::UInt(u) => i64::try_from(*u).map_err(|_| too_big(idx, *u)),
         MyValue::Double(f) if f.fract() == 0.0 => Ok(*f as i64),
         MyValue::Bytes(b) => integer_text(idx, b),
         other => Err(wrong(idx, "an integer", other)),
     }
 }
 
+#[cold]
+fn too_big(idx: usize, u: u64) -> Error {
+    Error::conversion(format!("column {idx}"), format!("{u} does not fit in i64"))
+}
+
 /// An integer sent as text (a `DECIMAL` result, an expression).
+#[inline(never)]
 fn integer_text(idx: usize, b: &[u8]) -> Result<i64> {
     let s = String::from_utf8_lossy(b);
     let s = s.trim();
@@ -320,18 +334,22 @@ fn text(idx: usize, v: &MyValue) -> Result<String> {
 }
 
 impl Row for MyRow {
+    #[inline]
     fn len(&self) -> usize {
         self.0.borrow().len()
     }
 
+    #[inline]
     fn is_null(&self, idx: usize) -> Result<bool> {
         Ok(matches!(*self.raw(idx)?, MyValue::NULL))
     }
 
+    #[inline]
     fn get_i64(&self, idx: usize) -> Result<i64> {
         integer(idx, &*self.raw(idx)?)
     }
 
+    #[inline]
     fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
         match &*self.raw(idx)? {
             MyValue::NULL => Ok(None),
@@ -339,6 +357,7 @@ impl Row for MyRow {
         }
     }
 
+    #[inline]
     fn get_f64(&self, idx: usize) -> Result<f64> {
         match &*self.raw(idx)? {
             MyValue::Double(f) => Ok(*f),
@@ -353,10 +372,12 @@ impl Row for MyRow {
         }
     }
 
+    #[inline]
     fn get_bool(&self, idx: usize) -> Result<bool> {
         self.get_i64(idx).map(|i| i != 0)
     }
 
+    #[inline]
     fn get_string(&self, idx: usize) -> Result<String> {
         match &*self.raw(idx)? {
             MyValue::Date(..) | MyValue::Time(..) => {
@@ -366,6 +387,7 @@ impl Row for MyRow {
         }
     }
 
+    #[inline]
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
         match &*self.raw(idx)? {
             MyValue::Bytes(b) => Ok(b.clone()),
@@ -373,6 +395,7 @@ impl Row for MyRow {
         }
     }
 
+    #[inline]
     fn take_string(&self, idx: usize) -> Result<String> {
         match self.take_text(idx)? {
             Taken::Value(s) => Ok(s),
@@ -380,6 +403,7 @@ impl Row for MyRow {
         }
     }
 
+    #[inline]
     fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
         match self.take_text(idx)? {
             Taken::Value(s) => Ok(Some(s)),
@@ -388,6 +412,7 @@ impl Row for MyRow {
         }
     }
 
+    #[inline]
     fn take_bytes(&self, idx: usize) -> Result<Vec<u8>> {
         match self.take_bytes_with(idx, Ok)? {
             Taken::Value(b) => Ok(b),

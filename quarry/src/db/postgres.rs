@@ -11,7 +11,7 @@
 //! client time per row than `postgres`' `query` on 10,000 rows (`benches/pg-drivers`).
 
 use super::statements::StatementMap;
-use super::{log_statement, statement_started, Row, SqlText};
+use super::{log_statement, statement_started, Row, RowSink, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, PostgresDialect};
@@ -127,7 +127,7 @@ impl PgConn {
         &self,
         sql: SqlText<'_>,
         params: &[P],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
         let (key, sql) = (sql, sql.text());
         use futures_util::TryStreamExt;
@@ -143,7 +143,7 @@ impl PgConn {
             let mut n = 0u64;
             while let Some(row) = rows.try_next().await.map_err(|e| map_error(e, Some(sql)))? {
                 n += 1;
-                each(&PgRow { row: &row })?;
+                sink.postgres_row(&PgRow { row: &row })?;
             }
             Ok::<_, Error>(n)
         })?;
@@ -304,43 +304,52 @@ fn int_to_sql(
     }
 }
 
-struct PgRow<'a> {
+/// A PostgreSQL result row, as hydration reads it (see [`RowSink`]).
+pub struct PgRow<'a> {
     row: &'a tokio_postgres::Row,
 }
 
 impl PgRow<'_> {
+    #[inline]
     fn get<'r, T: tokio_postgres::types::FromSql<'r>>(&'r self, idx: usize) -> Result<T> {
-        self.row
-            .try_get(idx)
-            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
+        self.row.try_get(idx).map_err(|e| column_error(idx, e))
     }
 
+    #[inline]
     fn ty(&self, idx: usize) -> Result<&Type> {
         self.row
             .columns()
             .get(idx)
             .map(|c| c.type_())
-            .ok_or_else(|| Error::conversion(format!("column {idx}"), "no such column"))
+            .ok_or_else(|| column_error(idx, "no such column"))
     }
 }
 
+/// A cell the driver could not give or convert.
+#[cold]
+fn column_error(idx: usize, e: impl std::fmt::Display) -> Error {
+    Error::conversion(format!("column {idx}"), e.to_string())
+}
+
 impl Row for PgRow<'_> {
+    #[inline]
     fn len(&self) -> usize {
         self.row.len()
     }
 
+    #[inline]
     fn is_null(&self, idx: usize) -> Result<bool> {
         self.get::<Option<RawNull>>(idx).map(|v| v.is_none())
     }
 
+    #[inline]
     fn get_i64(&self, idx: usize) -> Result<i64> {
         match *self.ty(idx)? {
             Type::INT2 => self.get::<i16>(idx).map(i64::from),
             Type::INT4 => self.get::<i32>(idx).map(i64::from),
             Type::NUMERIC => {
                 let d: Decimal = self.get(idx)?;
-                i64::try_from(d)
-                    .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
+                i64::try_from(d).map_err(|e| column_error(idx, e))
             }
             Type::FLOAT8 => self.get::<f64>(idx).map(|f| f as i64),
             Type::BOOL => self.get::<bool>(idx).map(i64::from),
@@ -348,6 +357,7 @@ impl Row for PgRow<'_> {
         }
     }
 
+    #[inline]
     fn get_f64(&self, idx: usize) -> Result<f64> {
         match *self.ty(idx)? {
             Type::FLOAT4 => self.get::<f32>(idx).map(f64::from),
@@ -360,6 +370,7 @@ impl Row for PgRow<'_> {
         }
     }
 
+    #[inline]
     fn get_bool(&self, idx: usize) -> Result<bool> {
         match *self.ty(idx)? {
             Type::BOOL => self.get(idx),
@@ -367,6 +378,7 @@ impl Row for PgRow<'_> {
         }
     }
 
+    #[inline]
     fn get_string(&self, idx: usize) -> Result<String> {
         // Text columns first: no look at the type unless the driver refuses.
         if let Ok(s) = self.row.try_get::<_, String>(idx) {
@@ -378,6 +390,7 @@ impl Row for PgRow<'_> {
         }
     }
 
+    #[inline]
     fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
         if let Ok(s) = self.row.try_get::<_, Option<String>>(idx) {
             return Ok(s);
@@ -388,6 +401,7 @@ impl Row for PgRow<'_> {
         self.get_string(idx).map(Some)
     }
 
+    #[inline]
     fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
         match *self.ty(idx)? {
             Type::INT4 => self.get::<Option<i32>>(idx).map(|v| v.map(i64::from)),
@@ -397,6 +411,7 @@ impl Row for PgRow<'_> {
         }
     }
 
+    #[inline]
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
         self.get(idx)
     }

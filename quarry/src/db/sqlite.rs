@@ -4,7 +4,7 @@
 //! dates and times as ISO text, datetimes in UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`,
 //! durations as integer microseconds, UUIDs as 32 hex digits, JSON as text.
 
-use super::{log_statement, statement_started, Row, SqlText};
+use super::{log_statement, statement_started, Row, RowSink, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, SqliteDialect};
@@ -161,7 +161,7 @@ impl SqliteConn {
         &self,
         sql: SqlText<'_>,
         params: &[P],
-        each: &mut dyn FnMut(&dyn Row) -> Result<()>,
+        sink: &mut dyn RowSink,
     ) -> Result<()> {
         let started = statement_started();
         let n = self.with_statement(sql, params, |stmt| {
@@ -174,7 +174,7 @@ impl SqliteConn {
             let mut n = 0u64;
             while let Some(row) = rows.next().map_err(|e| map_error(e, Some(sql)))? {
                 n += 1;
-                each(&SqliteRow(row))?;
+                sink.sqlite_row(&SqliteRow(row))?;
             }
             Ok(n)
         })?;
@@ -517,14 +517,20 @@ fn value_to_sql(value: &Value) -> rusqlite::Result<ToSqlOutput<'_>> {
     })
 }
 
-struct SqliteRow<'a, 'stmt>(&'a rusqlite::Row<'stmt>);
+/// A SQLite result row, as hydration reads it (see [`RowSink`]).
+pub struct SqliteRow<'a, 'stmt>(&'a rusqlite::Row<'stmt>);
 
 impl SqliteRow<'_, '_> {
+    #[inline]
     fn raw(&self, idx: usize) -> Result<ValueRef<'_>> {
-        self.0
-            .get_ref(idx)
-            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string()))
+        self.0.get_ref(idx).map_err(|e| column_error(idx, e))
     }
+}
+
+/// A cell the driver could not give or convert.
+#[cold]
+fn column_error(idx: usize, e: impl std::fmt::Display) -> Error {
+    Error::conversion(format!("column {idx}"), e.to_string())
 }
 
 #[cold]
@@ -573,7 +579,7 @@ fn text_of(idx: usize, raw: ValueRef<'_>) -> Result<Option<String>> {
     match raw {
         ValueRef::Text(t) => String::from_utf8(t.to_vec())
             .map(Some)
-            .map_err(|e| Error::conversion(format!("column {idx}"), e.to_string())),
+            .map_err(|e| column_error(idx, e)),
         ValueRef::Null => Ok(None),
         ValueRef::Integer(i) => Ok(Some(i.to_string())),
         ValueRef::Real(f) => Ok(Some(f.to_string())),
@@ -582,14 +588,17 @@ fn text_of(idx: usize, raw: ValueRef<'_>) -> Result<Option<String>> {
 }
 
 impl Row for SqliteRow<'_, '_> {
+    #[inline]
     fn len(&self) -> usize {
         self.0.as_ref().column_count()
     }
 
+    #[inline]
     fn is_null(&self, idx: usize) -> Result<bool> {
         Ok(matches!(self.raw(idx)?, ValueRef::Null))
     }
 
+    #[inline]
     fn get_i64(&self, idx: usize) -> Result<i64> {
         match integer_of(idx, self.raw(idx)?)? {
             Some(i) => Ok(i),
@@ -597,10 +606,12 @@ impl Row for SqliteRow<'_, '_> {
         }
     }
 
+    #[inline]
     fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
         integer_of(idx, self.raw(idx)?)
     }
 
+    #[inline]
     fn get_f64(&self, idx: usize) -> Result<f64> {
         match self.raw(idx)? {
             ValueRef::Real(f) => Ok(f),
@@ -609,6 +620,7 @@ impl Row for SqliteRow<'_, '_> {
         }
     }
 
+    #[inline]
     fn get_bool(&self, idx: usize) -> Result<bool> {
         match self.raw(idx)? {
             ValueRef::Integer(i) => Ok(i != 0),
@@ -616,6 +628,7 @@ impl Row for SqliteRow<'_, '_> {
         }
     }
 
+    #[inline]
     fn get_string(&self, idx: usize) -> Result<String> {
         match text_of(idx, self.raw(idx)?)? {
             Some(s) => Ok(s),
@@ -623,10 +636,12 @@ impl Row for SqliteRow<'_, '_> {
         }
     }
 
+    #[inline]
     fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
         text_of(idx, self.raw(idx)?)
     }
 
+    #[inline]
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
         match self.raw(idx)? {
             ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
@@ -739,13 +754,18 @@ pub(crate) fn map_error(e: rusqlite::Error, sql: Option<&str>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::FnSink;
 
     fn ints(conn: &SqliteConn, sql: &str, params: &[Value]) -> Vec<i64> {
         let mut out = Vec::new();
-        conn.query(sql.into(), params, &mut |row| {
-            out.push(row.get_i64(0)?);
-            Ok(())
-        })
+        conn.query(
+            sql.into(),
+            params,
+            &mut FnSink(&mut |row| {
+                out.push(row.get_i64(0)?);
+                Ok(())
+            }),
+        )
         .unwrap();
         out
     }
@@ -761,7 +781,9 @@ mod tests {
         assert_eq!(conn.statements.table.borrow().len(), 1);
         // Too few parameters is the driver's error, not a stale binding.
         let mut none = |_: &dyn Row| Ok(());
-        assert!(conn.query::<Value>(sql.into(), &[], &mut none).is_err());
+        assert!(conn
+            .query::<Value>(sql.into(), &[], &mut FnSink(&mut none))
+            .is_err());
     }
 
     #[test]
@@ -771,11 +793,15 @@ mod tests {
             .unwrap();
         let sql = "SELECT a FROM t WHERE a >= ? ORDER BY a";
         let mut seen = Vec::new();
-        conn.query(sql.into(), &[Value::I64(1)], &mut |row| {
-            let a = row.get_i64(0)?;
-            seen.push((a, ints(&conn, sql, &[Value::I64(a)])));
-            Ok(())
-        })
+        conn.query(
+            sql.into(),
+            &[Value::I64(1)],
+            &mut FnSink(&mut |row| {
+                let a = row.get_i64(0)?;
+                seen.push((a, ints(&conn, sql, &[Value::I64(a)])));
+                Ok(())
+            }),
+        )
         .unwrap();
         assert_eq!(seen, [(1, vec![1, 2]), (2, vec![2])]);
         assert_eq!(ints(&conn, sql, &[Value::I64(2)]), [2]);
@@ -795,7 +821,9 @@ mod tests {
         assert_eq!(ints(&conn, sql, &[]), [7]);
         conn.execute_batch("DROP TABLE t").unwrap();
         let mut none = |_: &dyn Row| Ok(());
-        let err = conn.query::<Value>(sql.into(), &[], &mut none).unwrap_err();
+        let err = conn
+            .query::<Value>(sql.into(), &[], &mut FnSink(&mut none))
+            .unwrap_err();
         assert!(err.to_string().contains("no such table"), "{err}");
     }
 

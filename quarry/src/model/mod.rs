@@ -70,7 +70,7 @@ pub trait Model: Sized + Send + Sync + 'static {
     fn meta() -> &'static ModelMeta;
 
     /// Builds an instance from the columns of `row` starting at `offset`, in field order.
-    fn from_row(row: &dyn Row, offset: usize) -> Result<Self>;
+    fn from_row<R: Row + ?Sized>(row: &R, offset: usize) -> Result<Self>;
 
     /// The value of field `index` (an index into `meta().fields`).
     fn field_value(&self, index: usize) -> Value;
@@ -91,10 +91,10 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Reads the related object of relation field `field` from a `select_related` row
     /// (its columns start at `offset`; `plan` says what is nested in it). Generated.
     #[doc(hidden)]
-    fn load_related(
+    fn load_related<R: Row + ?Sized>(
         &mut self,
         field: usize,
-        row: &dyn Row,
+        row: &R,
         offset: usize,
         plan: &RelatedPlan,
     ) -> Result<()> {
@@ -313,8 +313,8 @@ fn unloaded_value(f: &FieldMeta) -> Value {
 
 /// An instance from a row holding only the `loaded` fields (`defer()`/`only()`), in
 /// that order; the others hold placeholders and are recorded as deferred.
-pub(crate) fn from_row_deferred<M: Model>(
-    row: &dyn Row,
+pub(crate) fn from_row_deferred<M: Model, R: Row + ?Sized>(
+    row: &R,
     offset: usize,
     loaded: &[usize],
 ) -> Result<M> {

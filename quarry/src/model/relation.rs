@@ -550,7 +550,7 @@ impl<T: Model, K: FieldValue> FieldValue for ForeignKey<T, K> {
         self.id.param()
     }
 
-    fn read(row: &dyn Row, idx: usize) -> Result<Self> {
+    fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
         K::read(row, idx).map(Self::new)
     }
 
@@ -649,9 +649,9 @@ pub struct RelatedPlan {
 
 /// Reads the objects of `plan`'s children from `row`, the first at `offset`, into `obj`.
 #[doc(hidden)]
-pub fn hydrate_related<M: Model>(
+pub fn hydrate_related<M: Model, R: Row + ?Sized>(
     obj: &mut M,
-    row: &dyn Row,
+    row: &R,
     mut offset: usize,
     plan: &RelatedPlan,
 ) -> Result<()> {
@@ -663,7 +663,7 @@ pub fn hydrate_related<M: Model>(
                     .relation
                     .load_reverse
                     .expect("select_related follows reverse one-to-one fields only");
-                load(obj, rev, row, offset, child)?;
+                load(obj, rev, &row, offset, child)?;
             }
         }
         offset += child.width;
@@ -685,7 +685,7 @@ pub fn load_reverse_one<C: Model, P: Model>(
     let parent = parent
         .downcast_mut::<P>()
         .expect("the compiler joined the reverse side of this model's relation");
-    let objects: Vec<C> = match read_related::<C>(row, offset, plan)? {
+    let objects: Vec<C> = match read_related::<C, _>(row, offset, plan)? {
         None => Vec::new(),
         Some(mut obj) => {
             // The link back is the parent itself: `place.restaurant.place` runs no query.
@@ -703,13 +703,13 @@ pub fn load_reverse_one<C: Model, P: Model>(
 /// Reads one related object of a `select_related` row into the field (nothing when the
 /// LEFT JOIN found no row).
 #[doc(hidden)]
-pub fn load_related_field<F: RelatedField>(
+pub fn load_related_field<F: RelatedField, R: Row + ?Sized>(
     field: &mut F,
-    row: &dyn Row,
+    row: &R,
     offset: usize,
     plan: &RelatedPlan,
 ) -> Result<()> {
-    if let Some(obj) = read_related::<F::Target>(row, offset, plan)? {
+    if let Some(obj) = read_related::<F::Target, _>(row, offset, plan)? {
         field.set_cached(Arc::new(obj));
     }
     Ok(())
@@ -717,7 +717,11 @@ pub fn load_related_field<F: RelatedField>(
 
 /// The object of a `select_related` step at `offset` with the objects below it, or
 /// `None` when the LEFT JOIN found no row.
-fn read_related<T: Model>(row: &dyn Row, offset: usize, plan: &RelatedPlan) -> Result<Option<T>> {
+fn read_related<T: Model, R: Row + ?Sized>(
+    row: &R,
+    offset: usize,
+    plan: &RelatedPlan,
+) -> Result<Option<T>> {
     let meta = T::meta();
     let (pk_column, own) = match &plan.loaded {
         None => (meta.pk, meta.fields.len()),
@@ -731,7 +735,7 @@ fn read_related<T: Model>(row: &dyn Row, offset: usize, plan: &RelatedPlan) -> R
     }
     let mut obj = match &plan.loaded {
         None => T::from_row(row, offset)?,
-        Some(loaded) => super::from_row_deferred::<T>(row, offset, loaded)?,
+        Some(loaded) => super::from_row_deferred::<T, _>(row, offset, loaded)?,
     };
     hydrate_related(&mut obj, row, offset + own, plan)?;
     Ok(Some(obj))

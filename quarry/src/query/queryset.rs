@@ -4,8 +4,8 @@
 use super::ast::{Filter, Name, OrderBy, Query, Selection};
 use super::expr::Expr;
 use super::q::Q;
-use super::rows::FromQueryRow;
-use crate::db::{fetch_all, fetch_params, Executor, ExecutorRef};
+use super::rows::{FromQueryRow, QueryRows};
+use crate::db::{fetch_all, fetch_params, fetch_rows, Executor, ExecutorRef, ReadRow, Row};
 use crate::error::{Error, Result};
 use crate::model::{bulk, Deleted, Model};
 use crate::sql::cache;
@@ -1009,9 +1009,12 @@ impl<M: Model, R: FromQueryRow> QuerySet<M, R> {
         let (stmt, params) = cache::statement(&self.query, StatementKind::Select, ex.dialect())?;
         let last = stmt.shape.width() - 1;
         let kind = stmt.shape.kind(last);
-        let rows = fetch_params(ex, stmt.text(), &params, stmt.rows_hint(), |row| {
-            Ok((R::from_query_row(row, &stmt.shape)?, row.value(last, kind)?))
-        })?;
+        let mut reader = GroupedRows {
+            rows: QueryRows::new(&stmt.shape),
+            last,
+            kind,
+        };
+        let rows = fetch_rows(ex, stmt.text(), &params, stmt.rows_hint(), &mut reader)?;
         stmt.record_rows(rows.len());
         if self.query.prefetch.is_empty() {
             return Ok(rows);
@@ -1503,14 +1506,16 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
         let (stmt, params) =
             cache::statement(&chunk.query, StatementKind::Select, self.ex.dialect())?;
         let (column, kind) = (keyset.column, M::meta().pk_field().kind);
-        let mut last = None;
-        let mut rows = fetch_params(self.ex, stmt.text(), &params, stmt.rows_hint(), |row| {
-            last = Some(read_column(row, column, kind)?);
-            R::from_query_row(row, &stmt.shape)
-        })?;
+        let mut reader = KeysetRows {
+            rows: QueryRows::new(&stmt.shape),
+            column,
+            kind,
+            last: None,
+        };
+        let mut rows = fetch_rows(self.ex, stmt.text(), &params, stmt.rows_hint(), &mut reader)?;
         stmt.record_rows(rows.len());
-        if last.is_some() {
-            keyset.last = last;
+        if reader.last.is_some() {
+            keyset.last = reader.last;
         }
         if !chunk.query.prefetch.is_empty() {
             // Each chunk runs its own prefetch queries, as Django's iterator(chunk_size).
@@ -1520,9 +1525,43 @@ impl<M: Model, R: FromQueryRow, E: Executor + ?Sized> ChunkedIter<'_, M, R, E> {
     }
 }
 
+/// Reads each row as `R` with the value of its last column (a many-to-many
+/// prefetch's group key).
+struct GroupedRows<'s, R> {
+    rows: QueryRows<'s, R>,
+    last: usize,
+    kind: crate::model::FieldKind,
+}
+
+impl<R: FromQueryRow> ReadRow for GroupedRows<'_, R> {
+    type Out = (R, Value);
+    #[inline]
+    fn read<W: Row + ?Sized>(&mut self, row: &W) -> Result<(R, Value)> {
+        Ok((self.rows.read(row)?, row.value(self.last, self.kind)?))
+    }
+}
+
+/// Reads each row as `R`, keeping the primary key of the last one read (where the
+/// next chunk of a keyset iteration starts).
+struct KeysetRows<'s, R> {
+    rows: QueryRows<'s, R>,
+    column: usize,
+    kind: crate::model::FieldKind,
+    last: Option<Value>,
+}
+
+impl<R: FromQueryRow> ReadRow for KeysetRows<'_, R> {
+    type Out = R;
+    #[inline]
+    fn read<W: Row + ?Sized>(&mut self, row: &W) -> Result<R> {
+        self.last = Some(read_column(row, self.column, self.kind)?);
+        self.rows.read(row)
+    }
+}
+
 /// Reads a key column (integers without going through the kind's decoder).
-pub(crate) fn read_column(
-    row: &dyn crate::db::Row,
+pub(crate) fn read_column<W: crate::db::Row + ?Sized>(
+    row: &W,
     idx: usize,
     kind: crate::model::FieldKind,
 ) -> Result<Value> {
@@ -1627,7 +1666,10 @@ impl<M: Model, R> std::ops::BitAnd for QuerySet<M, R> {
 }
 
 /// Reads a generated primary key (column 0 of a RETURNING row).
-pub(crate) fn read_key(row: &dyn crate::db::Row, kind: crate::model::FieldKind) -> Result<Value> {
+pub(crate) fn read_key<W: crate::db::Row + ?Sized>(
+    row: &W,
+    kind: crate::model::FieldKind,
+) -> Result<Value> {
     read_column(row, 0, kind)
 }
 
@@ -1651,10 +1693,14 @@ pub(crate) fn insert_batch<M: Model>(
     if returning {
         let kind = meta.pk_field().kind;
         let mut keys = Vec::with_capacity(rows);
-        ex.query_sql(stmt.text(), params, &mut |r| {
-            keys.push(read_key(r, kind)?);
-            Ok(())
-        })?;
+        ex.query_sql(
+            stmt.text(),
+            params,
+            &mut crate::db::FnSink(&mut |r| {
+                keys.push(read_key(r, kind)?);
+                Ok(())
+            }),
+        )?;
         Ok(keys)
     } else {
         ex.execute_sql(stmt.text(), params)?;

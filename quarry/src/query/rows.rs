@@ -2,12 +2,13 @@
 
 use super::ast::Query;
 use super::prefetch::{prefetch_objects, tree};
-use crate::db::{fetch_params, Executor, Row, SqlText};
+use crate::db::{fetch_rows, Executor, ReadRow, Row, SqlText};
 use crate::error::{Error, Result};
 use crate::model::{hydrate_related, RelatedPlan};
 use crate::model::{FieldKind, Model};
 use crate::sql::compiler::OutColumn;
 use crate::value::{FieldValue, Param, Value};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// The output columns of a compiled query, shared by every row it yields.
@@ -55,7 +56,7 @@ impl RowShape {
 /// A row type a QuerySet can yield.
 pub trait FromQueryRow: Sized {
     /// Builds one row.
-    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self>;
+    fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self>;
 
     /// Runs the statement and reads every row into a vector with room for about
     /// `expected` of them. A row type may pick its reader once per query here rather
@@ -68,9 +69,7 @@ pub trait FromQueryRow: Sized {
         shape: &RowShape,
         expected: usize,
     ) -> Result<Vec<Self>> {
-        fetch_params(ex, sql, params, expected, |row| {
-            Self::from_query_row(row, shape)
-        })
+        fetch_rows(ex, sql, params, expected, &mut QueryRows::new(shape))
     }
 
     /// Runs after all rows are read: model rows run their `prefetch_related` queries.
@@ -81,14 +80,48 @@ pub trait FromQueryRow: Sized {
     }
 }
 
+/// Reads every row with [`FromQueryRow::from_query_row`].
+pub(crate) struct QueryRows<'s, T> {
+    shape: &'s RowShape,
+    row_type: PhantomData<fn() -> T>,
+}
+
+impl<'s, T> QueryRows<'s, T> {
+    pub(crate) fn new(shape: &'s RowShape) -> QueryRows<'s, T> {
+        QueryRows {
+            shape,
+            row_type: PhantomData,
+        }
+    }
+}
+
+impl<T: FromQueryRow> ReadRow for QueryRows<'_, T> {
+    type Out = T;
+    #[inline(always)]
+    fn read<R: Row + ?Sized>(&mut self, row: &R) -> Result<T> {
+        T::from_query_row(row, self.shape)
+    }
+}
+
+/// Reads every row with `Model::from_row` (a model's own columns and nothing else).
+struct ModelRows<M>(PhantomData<fn() -> M>);
+
+impl<M: Model> ReadRow for ModelRows<M> {
+    type Out = M;
+    #[inline(always)]
+    fn read<R: Row + ?Sized>(&mut self, row: &R) -> Result<M> {
+        M::from_row(row, 0)
+    }
+}
+
 impl<M: Model> FromQueryRow for M {
     #[inline]
-    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+    fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self> {
         // `from_row` marks the instance loaded.
         let (mut obj, width) = match &shape.loaded {
             None => (M::from_row(row, 0)?, M::meta().fields.len()),
             Some(loaded) => (
-                crate::model::from_row_deferred::<M>(row, 0, loaded)?,
+                crate::model::from_row_deferred::<M, _>(row, 0, loaded)?,
                 loaded.len(),
             ),
         };
@@ -113,11 +146,9 @@ impl<M: Model> FromQueryRow for M {
         // A model's own columns and nothing else (most queries): every row is `from_row`,
         // with none of the per-row checks for deferred fields, relations or annotations.
         if shape.loaded.is_none() && shape.related.is_none() && shape.annotations.is_empty() {
-            fetch_params(ex, sql, params, expected, |row| M::from_row(row, 0))
+            fetch_rows(ex, sql, params, expected, &mut ModelRows(PhantomData))
         } else {
-            fetch_params(ex, sql, params, expected, |row| {
-                Self::from_query_row(row, shape)
-            })
+            fetch_rows(ex, sql, params, expected, &mut QueryRows::new(shape))
         }
     }
 
@@ -195,7 +226,7 @@ impl ValuesRow {
 }
 
 /// Column `i` decoded by its kind, decimals rescaled to the field's places.
-fn read_value(row: &dyn Row, shape: &RowShape, i: usize) -> Result<Value> {
+fn read_value<R: Row + ?Sized>(row: &R, shape: &RowShape, i: usize) -> Result<Value> {
     let kind = shape.kinds[i];
     // An expression typed as an integer may compute a float (`pages + rating` wrapped
     // as IntegerField): Django's converter truncates it with int().
@@ -219,14 +250,14 @@ fn read_value(row: &dyn Row, shape: &RowShape, i: usize) -> Result<Value> {
     Ok(v)
 }
 
-fn read_values(row: &dyn Row, shape: &RowShape) -> Result<Vec<Value>> {
+fn read_values<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Vec<Value>> {
     (0..shape.kinds.len())
         .map(|i| read_value(row, shape, i))
         .collect()
 }
 
 impl FromQueryRow for ValuesRow {
-    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+    fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self> {
         Ok(ValuesRow {
             names: shape.names.clone(),
             values: read_values(row, shape)?,
@@ -235,13 +266,13 @@ impl FromQueryRow for ValuesRow {
 }
 
 impl FromQueryRow for Vec<Value> {
-    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+    fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self> {
         read_values(row, shape)
     }
 }
 
 impl FromQueryRow for Value {
-    fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+    fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self> {
         if shape.kinds.is_empty() {
             return row.value(0, FieldKind::TextField);
         }
@@ -262,7 +293,7 @@ pub trait ValuesTuple: FromQueryRow {
 /// Column `i` as `T`, decoded as [`values_list`](super::QuerySet::values_list) decodes
 /// it (decimals rescaled, integer expressions truncated).
 #[inline]
-fn read_typed<T: FieldValue>(row: &dyn Row, shape: &RowShape, i: usize) -> Result<T> {
+fn read_typed<T: FieldValue, R: Row + ?Sized>(row: &R, shape: &RowShape, i: usize) -> Result<T> {
     if shape.decimal_places[i].is_none() {
         // Straight from the driver; what needs converting first (a float computed by
         // an integer expression) takes the path below.
@@ -270,6 +301,19 @@ fn read_typed<T: FieldValue>(row: &dyn Row, shape: &RowShape, i: usize) -> Resul
             return Ok(v);
         }
     }
+    read_converted(row, shape, i)
+}
+
+/// [`read_typed`]'s path for a column the driver's typed read refused or that needs
+/// rescaling: through [`Value`]. Kept out of line so the typed read stays small enough
+/// to inline into each tuple's reader.
+#[cold]
+#[inline(never)]
+fn read_converted<T: FieldValue, R: Row + ?Sized>(
+    row: &R,
+    shape: &RowShape,
+    i: usize,
+) -> Result<T> {
     T::from_value(read_value(row, shape, i)?).map_err(|e| {
         Error::conversion(
             std::any::type_name::<T>(),
@@ -282,7 +326,7 @@ macro_rules! values_tuple {
     ($width:expr; $($t:ident $i:tt),+) => {
         impl<$($t: FieldValue),+> FromQueryRow for ($($t,)+) {
             #[inline]
-            fn from_query_row(row: &dyn Row, shape: &RowShape) -> Result<Self> {
+            fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self> {
                 if shape.width() != $width {
                     return Err(Error::invalid(format!(
                         "values_list_as() reads {} columns into a tuple of {}",
@@ -290,7 +334,7 @@ macro_rules! values_tuple {
                         $width
                     )));
                 }
-                Ok(($(read_typed::<$t>(row, shape, $i)?,)+))
+                Ok(($(read_typed::<$t, _>(row, shape, $i)?,)+))
             }
         }
 
