@@ -365,7 +365,10 @@ fn rows_reach_readers_as_the_backends_row_type() {
             assert!(o.row_type.contains("dyn "), "{}", o.row_type);
             assert_eq!((&d.headline, d.rating), (&o.headline, o.rating));
         }
-        let read: Vec<_> = direct.iter().map(|n| (n.headline.as_str(), n.rating)).collect();
+        let read: Vec<_> = direct
+            .iter()
+            .map(|n| (n.headline.as_str(), n.rating))
+            .collect();
         assert_eq!(read, [("a", Some(3)), ("b", None)]);
         // Model rows take the same two paths to the same objects.
         let models = Entry::objects().order_by(["headline"]).all(db).unwrap();

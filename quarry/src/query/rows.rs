@@ -55,7 +55,9 @@ impl RowShape {
 
 /// A row type a QuerySet can yield.
 pub trait FromQueryRow: Sized {
-    /// Builds one row.
+    /// Builds one row. Generic over the row type: quarry's executors pass their
+    /// backend's own row, so this is compiled once per backend with the cell getters
+    /// inlined; a `&dyn Row` works as well.
     fn from_query_row<R: Row + ?Sized>(row: &R, shape: &RowShape) -> Result<Self>;
 
     /// Runs the statement and reads every row into a vector with room for about
@@ -285,6 +287,44 @@ impl FromQueryRow for Value {
 /// between).
 ///
 /// Implemented for tuples of 1 to 12 [`FieldValue`] types; an `Option` reads a NULL.
+/// A row type of your own may implement it too, with [`FromQueryRow`]: read the tuple of
+/// its columns in `from_query_row` and build the value from it, as each row is read.
+///
+/// ```
+/// use quarry::prelude::*;
+/// use quarry::query::{FromQueryRow, RowShape, ValuesTuple};
+///
+/// #[derive(Model, Debug, Clone)]
+/// #[model(app_label = "docs")]
+/// struct City {
+///     #[field(primary_key)]
+///     id: i64,
+///     #[field(max_length = 50)]
+///     name: String,
+///     _state: ModelState,
+/// }
+///
+/// /// A city's name and id, as a label.
+/// struct Label(String);
+///
+/// impl FromQueryRow for Label {
+///     fn from_query_row<R: quarry::Row + ?Sized>(row: &R, shape: &RowShape) -> quarry::Result<Self> {
+///         let (id, name) = <(i64, String)>::from_query_row(row, shape)?;
+///         Ok(Label(format!("{name} (#{id})")))
+///     }
+/// }
+///
+/// impl ValuesTuple for Label {
+///     const WIDTH: usize = 2;
+/// }
+///
+/// let db = Database::connect("sqlite::memory:")?;
+/// quarry::schema::create_tables(&db, &[City::meta()])?;
+/// City::objects().create(&db, City { id: 0, name: "Lyon".into(), _state: ModelState::new() })?;
+/// let labels: Vec<Label> = City::objects().values_list_as(["id", "name"]).all(&db)?;
+/// assert_eq!(labels[0].0, "Lyon (#1)");
+/// # Ok::<(), quarry::Error>(())
+/// ```
 pub trait ValuesTuple: FromQueryRow {
     /// How many columns the tuple reads.
     const WIDTH: usize;
