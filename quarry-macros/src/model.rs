@@ -1254,6 +1254,7 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let (n_gfk, n_grel) = (gfk_metas.len(), grel_metas.len());
     let n_fields = fields.len();
     let pk_ty = &fields[pk_index].ty;
+    let pk_ident = &fields[pk_index].ident;
     Ok(quote! {
         const _: () = {
             #(#defaults)*
@@ -1374,6 +1375,12 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                         #(#sets)*
                         _ => {}
                     }
+                    ::core::result::Result::Ok(())
+                }
+
+                fn set_pk(&mut self, pk: #pk_ty) -> ::quarry::Result<()> {
+                    self.#pk_ident = pk;
+                    ::quarry::FieldValue::normalize(&mut self.#pk_ident, &__FIELDS[#pk_index]);
                     ::core::result::Result::Ok(())
                 }
 

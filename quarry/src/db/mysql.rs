@@ -9,7 +9,7 @@ use super::{log_statement, statement_started, Row, RowSink, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, MysqlDialect};
-use crate::value::{Bindable, Param, Value};
+use crate::value::{BindRef, Bindable, Value};
 use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike};
 use mysql::prelude::Queryable;
 use mysql::Value as MyValue;
@@ -151,11 +151,10 @@ fn to_params<P: Bindable>(params: &[P]) -> mysql::Params {
     mysql::Params::Positional(
         params
             .iter()
-            .map(|p| match p.param() {
-                Param::Text(s) => MyValue::Bytes(s.as_bytes().to_vec()),
-                Param::Bytes(b) => MyValue::Bytes(b.to_vec()),
-                Param::Value(v) => to_my(v),
-                Param::Owned(v) => to_my(&v),
+            .map(|p| match p.bind_ref() {
+                BindRef::Text(s) => MyValue::Bytes(s.as_bytes().to_vec()),
+                BindRef::Bytes(b) => MyValue::Bytes(b.to_vec()),
+                BindRef::Value(v) => to_my(v),
             })
             .collect(),
     )

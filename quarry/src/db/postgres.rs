@@ -15,7 +15,7 @@ use super::{log_statement, statement_started, Row, RowSink, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, PostgresDialect};
-use crate::value::{Bindable, Param, Value};
+use crate::value::{BindRef, Bindable, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use tokio_postgres::types::{IsNull, ToSql, Type};
@@ -107,7 +107,7 @@ impl PgConn {
             .runtime
             .block_on(
                 self.client()
-                    .execute_raw(&stmt, params.iter().map(|p| Bind(p.param()))),
+                    .execute_raw(&stmt, params.iter().map(|p| Bind(p.bind_ref()))),
             )
             .map_err(|e| map_error(e, Some(sql)))?;
         log_statement(sql, params, started, n);
@@ -136,7 +136,7 @@ impl PgConn {
         let n = self.runtime.block_on(async {
             let rows = self
                 .client()
-                .query_raw(&stmt, params.iter().map(|p| Bind(p.param())))
+                .query_raw(&stmt, params.iter().map(|p| Bind(p.bind_ref())))
                 .await
                 .map_err(|e| map_error(e, Some(sql)))?;
             let mut rows = std::pin::pin!(rows);
@@ -154,7 +154,7 @@ impl PgConn {
 
 /// A parameter, converted to the type the server expects at its placeholder.
 #[derive(Debug)]
-struct Bind<'a>(Param<'a>);
+struct Bind<'a>(BindRef<'a>);
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
@@ -193,11 +193,10 @@ impl ToSql for Bind<'_> {
         ty: &Type,
         out: &mut tokio_postgres::types::private::BytesMut,
     ) -> std::result::Result<IsNull, BoxError> {
-        match &self.0 {
-            Param::Text(s) => text_to_sql(s, ty, out),
-            Param::Bytes(b) => b.to_sql(ty, out),
-            Param::Value(v) => value_to_sql(v, ty, out),
-            Param::Owned(v) => value_to_sql(v, ty, out),
+        match self.0 {
+            BindRef::Text(s) => text_to_sql(s, ty, out),
+            BindRef::Bytes(b) => b.to_sql(ty, out),
+            BindRef::Value(v) => value_to_sql(v, ty, out),
         }
     }
 

@@ -8,7 +8,7 @@ use super::{log_statement, statement_started, Row, RowSink, SqlText};
 use crate::error::{Error, IntegrityKind, Result};
 use crate::model::FieldKind;
 use crate::sql::{Dialect, SqliteDialect};
-use crate::value::{Bindable, Param, Value};
+use crate::value::{BindRef, Bindable, Value};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc};
 use hashbrown::HashTable;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -120,7 +120,7 @@ impl SqliteConn {
             },
         };
         let out = f(&mut prepared.stmt);
-        if params.iter().any(|p| is_large(&p.param())) {
+        if params.iter().any(|p| is_large(p.bind_ref())) {
             prepared.stmt.clear_bindings();
         }
         let mut table = self.statements.table.borrow_mut();
@@ -140,7 +140,7 @@ impl SqliteConn {
         let n = self.with_statement(sql, params, |stmt| {
             let sql = sql.text();
             stmt.execute(rusqlite::params_from_iter(
-                params.iter().map(|p| Bind(p.param())),
+                params.iter().map(|p| Bind(p.bind_ref())),
             ))
             .map_err(|e| map_error(e, Some(sql)))
         })? as u64;
@@ -168,7 +168,7 @@ impl SqliteConn {
             let sql = sql.text();
             let mut rows = stmt
                 .query(rusqlite::params_from_iter(
-                    params.iter().map(|p| Bind(p.param())),
+                    params.iter().map(|p| Bind(p.bind_ref())),
                 ))
                 .map_err(|e| map_error(e, Some(sql)))?;
             let mut n = 0u64;
@@ -438,15 +438,14 @@ fn pad_text(
 }
 
 /// A bound parameter.
-struct Bind<'a>(Param<'a>);
+struct Bind<'a>(BindRef<'a>);
 
 /// True for a value [`LARGE_BINDING`] bytes long or longer.
-fn is_large(param: &Param<'_>) -> bool {
+fn is_large(param: BindRef<'_>) -> bool {
     match param {
-        Param::Text(s) => s.len() >= LARGE_BINDING,
-        Param::Bytes(b) => b.len() >= LARGE_BINDING,
-        Param::Value(v) => is_large_value(v),
-        Param::Owned(v) => is_large_value(v),
+        BindRef::Text(s) => s.len() >= LARGE_BINDING,
+        BindRef::Bytes(b) => b.len() >= LARGE_BINDING,
+        BindRef::Value(v) => is_large_value(v),
     }
 }
 
@@ -481,11 +480,10 @@ pub(crate) fn format_time(t: &NaiveTime) -> String {
 impl rusqlite::ToSql for Bind<'_> {
     #[inline]
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        match &self.0 {
-            Param::Text(s) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
-            Param::Bytes(b) => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(b))),
-            Param::Value(v) => value_to_sql(v),
-            Param::Owned(v) => value_to_sql(v),
+        match self.0 {
+            BindRef::Text(s) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
+            BindRef::Bytes(b) => Ok(ToSqlOutput::Borrowed(ValueRef::Blob(b))),
+            BindRef::Value(v) => value_to_sql(v),
         }
     }
 }

@@ -145,16 +145,13 @@ pub(crate) fn insert_one<M: Model>(obj: &mut M, ex: &(impl Executor + ?Sized)) -
     let returning = !with_pk && dialect.supports_returning();
     let c = compiler::insert(meta, &fields, row, returning, OnConflict::Error, dialect)?;
     if returning {
-        let pk_kind = meta.pk_field().kind;
-        let ids = fetch_all(ex, &c.sql, &c.params, |r| {
-            crate::query::read_key(r, pk_kind)
-        })?;
+        let ids = fetch_all(ex, &c.sql, &c.params, |r| crate::query::read_pk::<M, _>(r))?;
         let id = ids.into_iter().next().ok_or_else(|| Error::Database {
             message: "INSERT ... RETURNING returned no row".into(),
             sql_state: None,
             sql: Some(c.sql.clone()),
         })?;
-        obj.set_field_value(meta.pk, id)?;
+        obj.set_pk(id)?;
     } else if !with_pk {
         // No RETURNING (MySQL): read LAST_INSERT_ID() on the same connection.
         let pk_kind = meta.pk_field().kind;

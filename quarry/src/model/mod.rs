@@ -84,6 +84,14 @@ pub trait Model: Sized + Send + Sync + 'static {
     /// Sets field `index` from a value.
     fn set_field_value(&mut self, index: usize, value: Value) -> Result<()>;
 
+    /// Sets the primary key to one the database generated, typed: what `save()` and
+    /// `bulk_create()` call with the keys an `INSERT` returns. The derive assigns the
+    /// field; this default goes through [`Model::set_field_value`].
+    #[doc(hidden)]
+    fn set_pk(&mut self, pk: Self::Pk) -> Result<()> {
+        self.set_field_value(Self::meta().pk, crate::FieldValue::to_value(&pk))
+    }
+
     /// Builds a new, unsaved instance from values by field index; `None` takes the
     /// field's default.
     fn from_field_values(values: Vec<Option<Value>>) -> Result<Self>;

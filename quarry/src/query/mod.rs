@@ -23,7 +23,7 @@ pub use expr::{ArithOp, Expr, ExprArg, RawSQL, F};
 pub use functions::{Coalesce, Func, Function};
 pub use prefetch::Prefetch;
 pub use q::Q;
-pub(crate) use queryset::{insert_batch, read_column, read_key};
+pub(crate) use queryset::{insert_batch, read_column, read_pk};
 pub use queryset::{BulkCreate, ChunkedIter, QuerySet};
 pub use rows::{FromQueryRow, RowShape, ValuesRow, ValuesTuple};
 pub use subquery::{Exists, OuterRef, OuterRefTarget, Subquery, SubqueryExpr};

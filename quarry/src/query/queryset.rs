@@ -1665,12 +1665,25 @@ impl<M: Model, R> std::ops::BitAnd for QuerySet<M, R> {
     }
 }
 
-/// Reads a generated primary key (column 0 of a RETURNING row).
-pub(crate) fn read_key<W: crate::db::Row + ?Sized>(
-    row: &W,
-    kind: crate::model::FieldKind,
-) -> Result<Value> {
-    read_column(row, 0, kind)
+/// Reads the key an `INSERT ... RETURNING` gave back (column 0), typed as the model's
+/// primary key.
+pub(crate) fn read_pk<M: Model, W: crate::db::Row + ?Sized>(row: &W) -> Result<M::Pk> {
+    <M::Pk as FieldValue>::read(row, 0).map_err(|e| {
+        let meta = M::meta();
+        crate::model::__field_error(e, meta.name, meta.pk_field().name)
+    })
+}
+
+/// Reads each row of an `INSERT ... RETURNING` as the model's key.
+struct PkReader<M>(PhantomData<M>);
+
+impl<M: Model> crate::db::ReadRow for PkReader<M> {
+    type Out = M::Pk;
+
+    #[inline]
+    fn read<R: crate::db::Row + ?Sized>(&mut self, row: &R) -> Result<M::Pk> {
+        read_pk::<M, R>(row)
+    }
 }
 
 /// Inserts one batch of `bulk_create`: `params` holds `rows` rows of `fields`, one after
@@ -1682,7 +1695,7 @@ pub(crate) fn insert_batch<M: Model>(
     params: &[Param<'_>],
     returning: bool,
     ignore: bool,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<M::Pk>> {
     let meta = M::meta();
     let on_conflict = if ignore {
         OnConflict::Ignore
@@ -1691,17 +1704,13 @@ pub(crate) fn insert_batch<M: Model>(
     };
     let stmt = cache::insert_statement(meta, fields, rows, returning, on_conflict, ex.dialect())?;
     if returning {
-        let kind = meta.pk_field().kind;
-        let mut keys = Vec::with_capacity(rows);
-        ex.query_sql(
+        crate::db::fetch_rows(
+            ex,
             stmt.text(),
             params,
-            &mut crate::db::FnSink(&mut |r| {
-                keys.push(read_key(r, kind)?);
-                Ok(())
-            }),
-        )?;
-        Ok(keys)
+            rows,
+            &mut PkReader::<M>(PhantomData),
+        )
     } else {
         ex.execute_sql(stmt.text(), params)?;
         Ok(Vec::new())
