@@ -388,21 +388,27 @@ macro_rules! int_field {
             #[inline]
             fn read<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Self> {
                 let v = row.get_i64(idx)?;
-                <$t>::try_from(v).map_err(|_| Error::conversion(
-                    format!("column {idx}"), format!("{v} does not fit in {}", stringify!($t))))
+                <$t>::try_from(v).map_err(|_| int_overflow(idx, v, stringify!($t)))
             }
             #[inline]
             fn read_opt<R: Row + ?Sized>(row: &R, idx: usize) -> Result<Option<Self>> {
                 match row.get_i64_opt(idx)? {
                     None => Ok(None),
-                    Some(v) => <$t>::try_from(v).map(Some).map_err(|_| Error::conversion(
-                        format!("column {idx}"), format!("{v} does not fit in {}", stringify!($t)))),
+                    Some(v) => <$t>::try_from(v).map(Some).map_err(|_| int_overflow(idx, v, stringify!($t))),
                 }
             }
         }
         impl From<$t> for Value { fn from(v: $t) -> Value { Value::I64(v as i64) } }
     )*};
 }
+/// A column's integer that does not fit the field's type; out of line, so that the
+/// integer readers inline into hydration.
+#[cold]
+#[inline(never)]
+fn int_overflow(idx: usize, v: i64, ty: &str) -> Error {
+    Error::conversion(format!("column {idx}"), format!("{v} does not fit in {ty}"))
+}
+
 int_field!(i16 => SmallIntegerField, i32 => IntegerField, i64 => BigIntegerField,
     u16 => PositiveSmallIntegerField, u32 => PositiveIntegerField, u64 => PositiveBigIntegerField);
 
