@@ -69,7 +69,8 @@ pub(crate) fn bulk_insert<M: Model>(
             without_pk.push(i);
         }
     }
-    // A model's field lists and the plan fit inline: a call allocates for neither.
+    // The field lists (up to 16 fields) and a one-statement plan fit inline: a call
+    // allocates for neither.
     let all_fields: FieldList = (0..meta.fields.len()).collect();
     let no_pk_fields: FieldList = all_fields
         .iter()
@@ -93,13 +94,13 @@ pub(crate) fn bulk_insert<M: Model>(
         }
         let max_rows = (dialect.max_params() / fields.len()).max(1);
         let batch = options.batch_size.map_or(max_rows, |b| b.min(max_rows));
-        byte_bounded_chunks(objs, indexes, fields, batch, dialect.max_statement_bytes()).for_each(
-            |objects| {
-                plan.push(InsertBatch {
+        plan.extend(
+            byte_bounded_chunks(objs, indexes, fields, batch, dialect.max_statement_bytes()).map(
+                |objects| InsertBatch {
                     objects,
                     include_pk,
-                })
-            },
+                },
+            ),
         );
     }
     let mut run = |ex: &dyn Executor| -> Result<()> {
