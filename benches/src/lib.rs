@@ -6,6 +6,7 @@
 //! pairs and reports the median of the per-pair ratios. `cargo bench -p quarry-benches`
 //! runs it; `benches/run.sh` writes `BENCHMARKS.md`.
 
+pub mod data;
 pub mod harness;
 pub mod models;
 pub mod raw;

@@ -1,9 +1,9 @@
 //! Connections and data: one raw connection and one quarry [`Database`] (pool of one)
 //! per backend, over the same tables.
 
-use crate::models::{user_fields, Comment, Post, User};
+use crate::data;
 use crate::raw::RawConn;
-use quarry::{Database, Executor, Model, PoolOptions};
+use quarry::{Database, Executor, PoolOptions};
 
 /// A database the suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,16 +142,7 @@ impl Fixture {
 
     /// Drops and recreates the tables, empty.
     pub fn reset(&mut self) -> Result<(), BoxError> {
-        let dialect = self.db.dialect();
-        for table in ["comments", "posts", "users"] {
-            self.run_sql(&format!("DROP TABLE IF EXISTS {table}"))?;
-        }
-        for meta in [User::meta(), Post::meta(), Comment::meta()] {
-            for sql in quarry::schema::create_table_sql(meta, dialect) {
-                self.run_sql(&sql)?;
-            }
-        }
-        Ok(())
+        self.replay(data::reset(self.db.dialect()))
     }
 
     /// loading_associations' data: `users` users with alternating hair colours,
@@ -162,52 +153,22 @@ impl Fixture {
         posts: usize,
         comments: usize,
     ) -> Result<(), BoxError> {
-        self.load_users(users, true)?;
-        // Keys are assigned in insertion order from 1 on every backend (fresh tables).
-        let post_rows: Vec<String> = (0..users * posts)
-            .map(|i| {
-                let uid = i / posts + 1;
-                format!("({uid}, 'Post {i} by user {uid}', NULL)")
-            })
-            .collect();
-        for chunk in post_rows.chunks(500) {
-            self.run_sql(&format!(
-                "INSERT INTO posts (user_id, title, body) VALUES {}",
-                chunk.join(", ")
-            ))?;
-        }
-        let comment_rows: Vec<String> = (0..users * posts * comments)
-            .map(|i| {
-                let pid = i / comments + 1;
-                format!("({pid}, 'Comment {i} on post {pid}')")
-            })
-            .collect();
-        for chunk in comment_rows.chunks(500) {
-            self.run_sql(&format!(
-                "INSERT INTO comments (post_id, text) VALUES {}",
-                chunk.join(", ")
-            ))?;
-        }
-        Ok(())
+        self.replay(data::associations(
+            self.db.dialect(),
+            users,
+            posts,
+            comments,
+        ))
     }
 
     /// Empty tables holding `n` users, named `"User {i}"`; `coloured` gives them
     /// alternating hair colours, otherwise NULL.
     pub fn load_users(&mut self, n: usize, coloured: bool) -> Result<(), BoxError> {
-        self.reset()?;
-        let rows: Vec<String> = (0..n)
-            .map(|i| {
-                let (name, colour) = user_fields(i, coloured);
-                let colour = colour.map_or("NULL".to_owned(), |c| format!("'{c}'"));
-                format!("('{name}', {colour})")
-            })
-            .collect();
-        for chunk in rows.chunks(500) {
-            self.run_sql(&format!(
-                "INSERT INTO users (name, hair_color) VALUES {}",
-                chunk.join(", ")
-            ))?;
-        }
-        Ok(())
+        self.replay(data::users(self.db.dialect(), n, coloured))
+    }
+
+    /// Runs each statement on both sides.
+    fn replay(&mut self, statements: Vec<String>) -> Result<(), BoxError> {
+        statements.iter().try_for_each(|sql| self.run_sql(sql))
     }
 }

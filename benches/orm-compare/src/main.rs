@@ -18,7 +18,6 @@
 //! The servers are those of the suite (`QUARRY_POSTGRES_URL`, `QUARRY_MYSQL_URL`, with
 //! the same defaults); the scratch schema or database is [`SCRATCH`].
 
-mod data;
 mod orm_diesel;
 mod orm_quarry;
 mod orm_sea;

@@ -1,9 +1,9 @@
 //! The workloads: load the data, check every side against the raw driver, then time
 //! each side against the raw driver with the suite's harness.
 
-use crate::data;
 use crate::side::{new_users, Outcome, Side, UserRow, Work};
 use quarry::Executor;
+use quarry_benches::data;
 use quarry_benches::harness::{compare, BoxError, Measurement, Settings};
 use quarry_benches::raw::{RawPost, RawUser};
 use quarry_benches::workloads::{raw_insert, ASSOCIATIONS};

@@ -1,17 +1,24 @@
-//! The fixture's data as SQL statements, for the sides that hold their own copy of it
-//! (every library but quarry on SQLite, where each connection has its own in-memory
-//! database).
+//! The suite's data as SQL statements: the tables, `N` users, and
+//! loading_associations' tree. [`Fixture`](crate::Fixture) runs them on both of its
+//! sides, and a program that holds a copy of its own (another library's connection to
+//! an in-memory SQLite database) can replay the same statements.
 //!
-//! `quarry_benches::Fixture` loads the raw side and quarry; it runs these statements
-//! through a private helper, so they are written out again here, in the same order and
-//! with the same values. The correctness check before every timing compares each
-//! side's rows with the raw side's, so a drift between the two would stop the run.
+//! ```
+//! use quarry::{Database, Executor, Model};
+//! use quarry_benches::models::User;
+//! let db = Database::connect("sqlite::memory:")?;
+//! for sql in quarry_benches::data::users(db.dialect(), 3, true) {
+//!     db.execute_raw(&sql, &[])?;
+//! }
+//! assert_eq!(User::objects().count(&db)?, 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+use crate::models::{user_fields, Comment, Post, User};
 use quarry::sql::Dialect;
 use quarry::Model;
-use quarry_benches::models::{user_fields, Comment, Post, User};
 
-/// `DROP TABLE IF EXISTS` and `CREATE TABLE` for the three tables: `Fixture::reset`.
+/// `DROP TABLE IF EXISTS` and `CREATE TABLE` for the three tables, empty.
 pub fn reset(dialect: &dyn Dialect) -> Vec<String> {
     let mut out: Vec<String> = ["comments", "posts", "users"]
         .iter()
@@ -23,14 +30,15 @@ pub fn reset(dialect: &dyn Dialect) -> Vec<String> {
     out
 }
 
-/// Multi-row `INSERT`s of `rows` in chunks of 500, as the fixture writes them.
+/// Multi-row `INSERT`s of `rows` in chunks of 500.
 fn insert_chunks(out: &mut Vec<String>, head: &str, rows: &[String]) {
     for chunk in rows.chunks(500) {
         out.push(format!("{head} VALUES {}", chunk.join(", ")));
     }
 }
 
-/// Fresh tables holding `n` users: `Fixture::load_users`.
+/// Fresh tables holding `n` users named `"User {i}"`; `coloured` gives them
+/// alternating hair colours, otherwise NULL.
 pub fn users(dialect: &dyn Dialect, n: usize, coloured: bool) -> Vec<String> {
     let mut out = reset(dialect);
     let rows: Vec<String> = (0..n)
@@ -44,7 +52,9 @@ pub fn users(dialect: &dyn Dialect, n: usize, coloured: bool) -> Vec<String> {
     out
 }
 
-/// loading_associations' data: `Fixture::load_associations`.
+/// loading_associations' data on fresh tables: `users_n` users with alternating hair
+/// colours, `posts` posts each, `comments` comments per post. Keys are assigned in
+/// insertion order from 1 on every backend.
 pub fn associations(
     dialect: &dyn Dialect,
     users_n: usize,
