@@ -139,6 +139,52 @@ fn pool_opens_up_to_max_size() {
     let _ = std::fs::remove_file(dir);
 }
 
+/// Eight threads share two connections: every checkout that has to wait is woken by a
+/// return (a lost wakeup would wait out the timeout and fail), and the pool never opens
+/// a third.
+#[test]
+fn a_contended_pool_hands_every_connection_on() {
+    let dir = std::env::temp_dir().join(format!("quarry_pool_busy_{}.db", std::process::id()));
+    let url = format!("sqlite://{}", dir.display());
+    let options = PoolOptions::new()
+        .max_size(2)
+        .checkout_timeout(Duration::from_secs(10));
+    let db = Database::connect_with(&url, options).unwrap();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|t| {
+                let db = db.clone();
+                s.spawn(move || {
+                    let mut failures = Vec::new();
+                    for i in 0..300 {
+                        let result = if (i + t) % 10 == 0 {
+                            // Hold a connection for a while, so that others queue.
+                            db.atomic(|tx| {
+                                std::thread::sleep(Duration::from_micros(200));
+                                tx.query_raw("SELECT 1", &[], |_| Ok(()))
+                            })
+                        } else {
+                            db.query_raw("SELECT 1", &[], |_| Ok(()))
+                        };
+                        if let Err(e) = result {
+                            failures.push(e.to_string());
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(db.open_connections() <= 2, "{}", db.open_connections());
+    drop(db);
+    let _ = std::fs::remove_file(dir);
+}
+
 #[test]
 fn broken_connections_are_replaced() {
     for backend in backends() {

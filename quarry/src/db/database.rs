@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::sql::Dialect;
 use crate::value::{Bindable, Param, Value};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -178,19 +179,109 @@ struct PoolState {
     #[allow(clippy::vec_box)]
     idle: Vec<Box<Conn>>,
     open: usize,
-    /// Threads blocked in `checkout`, so that a return wakes one only when one waits.
-    waiting: usize,
 }
+
+/// The connection returned last, taken and given back without the pool's lock: one
+/// atomic swap to take it, one compare-exchange and one load to give it back. A
+/// program that runs one query at a time per thread never takes the lock.
+///
+/// No wakeup is lost: a waiter counts itself in `Inner::waiting` and then looks in the
+/// slot, both under the lock; a returner fills the slot and then reads `waiting`, and
+/// when it is not zero takes the lock before it notifies. All four operations are
+/// `SeqCst`, so either the waiter's look sees the connection or the returner's read
+/// sees the waiter, and then the waiter is already blocked on the condition variable
+/// (it held the lock from its count to its wait) when the notification comes.
+struct HotSlot(AtomicPtr<Conn>);
+
+impl HotSlot {
+    fn new() -> HotSlot {
+        HotSlot(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    /// The connection in the slot, which is left empty.
+    #[inline]
+    fn take(&self) -> Option<Box<Conn>> {
+        let p = self.0.swap(std::ptr::null_mut(), Ordering::SeqCst);
+        // SAFETY: a non-null pointer in the slot came from `Box::into_raw` in `put`, and
+        // the swap gave it to this caller alone.
+        (!p.is_null()).then(|| unsafe { Box::from_raw(p) })
+    }
+
+    /// Puts `conn` in the slot when it is empty; hands it back when it is not.
+    #[inline]
+    fn put(&self, conn: Box<Conn>) -> std::result::Result<(), Box<Conn>> {
+        let p = Box::into_raw(conn);
+        match self
+            .0
+            .compare_exchange(std::ptr::null_mut(), p, Ordering::SeqCst, Ordering::Relaxed)
+        {
+            Ok(_) => Ok(()),
+            // SAFETY: `p` came from `Box::into_raw` above and was not stored.
+            Err(_) => Err(unsafe { Box::from_raw(p) }),
+        }
+    }
+}
+
+impl Drop for HotSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+// The slot moves connections between threads, as the lock's `Vec` did.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Conn>();
+};
 
 struct Inner {
     state: Mutex<PoolState>,
     available: Condvar,
+    hot: HotSlot,
+    /// Threads blocked in `checkout`, so that a return wakes one only when one waits.
+    /// Changed under the lock, read without it by a return through the hot slot.
+    waiting: AtomicUsize,
     options: PoolOptions,
     dialect: &'static dyn Dialect,
     url: String,
     /// The content types this database has answered (Django's per-database
     /// `ContentTypeManager` cache).
     content_types: crate::contenttypes::ContentTypeCache,
+}
+
+impl Inner {
+    /// Gives a connection back: into the hot slot when it is empty, else to the idle
+    /// list; a broken one is closed. Wakes a waiter if there is one.
+    fn give_back(&self, conn: Box<Conn>) {
+        let state = if conn.is_broken() {
+            let mut state = self.lock();
+            state.open -= 1;
+            state
+        } else {
+            match self.hot.put(conn) {
+                Ok(()) => {
+                    if self.waiting.load(Ordering::SeqCst) == 0 {
+                        return;
+                    }
+                    self.lock()
+                }
+                Err(conn) => {
+                    let mut state = self.lock();
+                    state.idle.push(conn);
+                    state
+                }
+            }
+        };
+        let wake = self.waiting.load(Ordering::SeqCst) > 0;
+        drop(state);
+        if wake {
+            self.available.notify_one();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A connection checked out of the pool; returned (or, if broken, dropped) on drop.
@@ -208,17 +299,8 @@ impl std::ops::Deref for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
-        if conn.is_broken() {
-            state.open -= 1;
-        } else {
-            state.idle.push(conn);
-        }
-        let wake = state.waiting > 0;
-        drop(state);
-        if wake {
-            self.inner.available.notify_one();
+        if let Some(conn) = self.conn.take() {
+            self.inner.give_back(conn);
         }
     }
 }
@@ -284,9 +366,10 @@ impl Database {
                 state: Mutex::new(PoolState {
                     idle: vec![first],
                     open: 1,
-                    waiting: 0,
                 }),
                 available: Condvar::new(),
+                hot: HotSlot::new(),
+                waiting: AtomicUsize::new(0),
                 options,
                 dialect,
                 url: url.to_owned(),
@@ -302,11 +385,7 @@ impl Database {
 
     /// Connections open now (idle and in use).
     pub fn open_connections(&self) -> usize {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .open
+        self.inner.lock().open
     }
 
     fn key(&self) -> usize {
@@ -323,10 +402,19 @@ impl Database {
             ));
         }
         let inner = &*self.inner;
+        if let Some(conn) = inner.hot.take() {
+            if !conn.is_broken() {
+                return Ok(Pooled {
+                    conn: Some(conn),
+                    inner,
+                });
+            }
+            inner.lock().open -= 1;
+        }
         let mut deadline = None;
-        let mut state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = inner.lock();
         loop {
-            while let Some(conn) = state.idle.pop() {
+            while let Some(conn) = state.idle.pop().or_else(|| inner.hot.take()) {
                 if conn.is_broken() {
                     state.open -= 1;
                     continue;
@@ -345,9 +433,9 @@ impl Database {
                         inner,
                     }),
                     Err(e) => {
-                        let mut state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut state = inner.lock();
                         state.open -= 1;
-                        let wake = state.waiting > 0;
+                        let wake = inner.waiting.load(Ordering::SeqCst) > 0;
                         drop(state);
                         if wake {
                             inner.available.notify_one();
@@ -369,13 +457,20 @@ impl Database {
                     sql: None,
                 });
             }
-            state.waiting += 1;
+            // Counted first, then one more look in the slot (see `HotSlot`): a
+            // connection given back before the count went there without waking anyone.
+            inner.waiting.fetch_add(1, Ordering::SeqCst);
+            if let Some(conn) = inner.hot.take() {
+                inner.waiting.fetch_sub(1, Ordering::SeqCst);
+                state.idle.push(conn);
+                continue;
+            }
             state = inner
                 .available
                 .wait_timeout(state, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
-            state.waiting -= 1;
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -555,6 +650,34 @@ impl Transaction<'_> {
     /// Runs raw SQL that returns no rows; returns rows changed.
     pub fn execute_raw(&self, sql: &str, params: &[Value]) -> Result<u64> {
         self.conn.execute(sql.into(), params)
+    }
+
+    /// Runs a raw query inside the transaction, calling `each` for every row (as
+    /// [`Database::query_raw`] does outside one).
+    ///
+    /// ```
+    /// use quarry::Database;
+    /// let db = Database::connect("sqlite::memory:")?;
+    /// db.execute_raw("CREATE TABLE t (x integer)", &[])?;
+    /// let n = db.atomic(|tx| {
+    ///     tx.execute_raw("INSERT INTO t VALUES (1), (2)", &[])?;
+    ///     let mut n = 0;
+    ///     tx.query_raw("SELECT COUNT(*) FROM t", &[], |row| {
+    ///         n = row.get_i64(0)?;
+    ///         Ok(())
+    ///     })?;
+    ///     Ok(n)
+    /// })?;
+    /// assert_eq!(n, 2);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_raw(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mut each: impl FnMut(&dyn Row) -> Result<()>,
+    ) -> Result<()> {
+        self.conn.query(sql.into(), params, &mut FnSink(&mut each))
     }
 }
 
