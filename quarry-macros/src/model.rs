@@ -1347,6 +1347,10 @@ pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
                     }
                 }
 
+                // Inlined into each backend's row reader: returned through memory, the
+                // object was read back with wide loads the callee's narrow stores cannot
+                // forward, a stall per row (measured by time in benches/).
+                #[inline(always)]
                 fn from_row<__QuarryRow: ::quarry::Row + ?Sized>(row: &__QuarryRow, offset: usize) -> ::quarry::Result<Self> {
                     ::core::result::Result::Ok(#name {
                         #(#reads,)*

@@ -212,10 +212,25 @@ struct Collect<'d, D: ReadRow> {
 }
 
 impl<D: ReadRow> Collect<'_, D> {
+    /// Room first, then the row read straight into it. `Vec::push` after the read
+    /// kept the object on the stack across its capacity check (the check may grow the
+    /// vector) and then copied it in with wide loads of the narrow stores that had just
+    /// built it, which the processor cannot forward: a stall per row, seen by time in
+    /// benches/ (callgrind counts the same instructions either way).
     #[inline(always)]
     fn push<R: Row + ?Sized>(&mut self, row: &R) -> Result<()> {
+        self.out.reserve(1);
+        let len = self.out.len();
+        // SAFETY: `reserve(1)` made room for one more element, so the slot after the
+        // last one is inside the allocation.
+        let slot = unsafe { self.out.as_mut_ptr().add(len) };
         let v = self.reader.read(row)?;
-        self.out.push(v);
+        // SAFETY: the slot is in bounds (above) and holds nothing; once written, it is
+        // the vector's next element.
+        unsafe {
+            slot.write(v);
+            self.out.set_len(len + 1);
+        }
         Ok(())
     }
 }
