@@ -322,6 +322,40 @@ impl PgRow<'_> {
             .map(|c| c.type_())
             .ok_or_else(|| column_error(idx, "no such column"))
     }
+
+    /// An integer from a column that is not a plain `int4`/`int8`: `int2`, `numeric`,
+    /// a float, a boolean; or the error that names the column.
+    #[cold]
+    #[inline(never)]
+    fn integer_slow(&self, idx: usize) -> Result<i64> {
+        match *self.ty(idx)? {
+            Type::INT2 => self.get::<i16>(idx).map(i64::from),
+            Type::INT4 => self.get::<i32>(idx).map(i64::from),
+            Type::NUMERIC => {
+                let d: Decimal = self.get(idx)?;
+                i64::try_from(d).map_err(|e| column_error(idx, e))
+            }
+            Type::FLOAT8 => self.get::<f64>(idx).map(|f| f as i64),
+            Type::BOOL => self.get::<bool>(idx).map(i64::from),
+            _ => self.get::<i64>(idx),
+        }
+    }
+
+    /// Text from a column that is not text (an integer written out, or whatever the
+    /// driver reads as a `String`), `None` for NULL; or the error that names the column.
+    #[cold]
+    #[inline(never)]
+    fn text_slow(&self, idx: usize) -> Result<Option<String>> {
+        if self.is_null(idx)? {
+            return Ok(None);
+        }
+        match *self.ty(idx)? {
+            Type::INT2 | Type::INT4 | Type::INT8 => {
+                self.integer_slow(idx).map(|i| Some(i.to_string()))
+            }
+            _ => self.get(idx).map(Some),
+        }
+    }
 }
 
 /// A cell the driver could not give or convert.
@@ -341,19 +375,25 @@ impl Row for PgRow<'_> {
         self.get::<Option<RawNull>>(idx).map(|v| v.is_none())
     }
 
-    #[inline]
+    /// An `int4` or `int8` column inline; anything else out of line
+    /// ([`PgRow::integer_slow`]). The fast path reads the driver's value through
+    /// `.ok()`, which has no destructor to run on the way.
+    #[inline(always)]
     fn get_i64(&self, idx: usize) -> Result<i64> {
-        match *self.ty(idx)? {
-            Type::INT2 => self.get::<i16>(idx).map(i64::from),
-            Type::INT4 => self.get::<i32>(idx).map(i64::from),
-            Type::NUMERIC => {
-                let d: Decimal = self.get(idx)?;
-                i64::try_from(d).map_err(|e| column_error(idx, e))
+        match self.ty(idx)? {
+            ty if *ty == Type::INT4 => {
+                if let Some(i) = self.row.try_get::<_, i32>(idx).ok() {
+                    return Ok(i64::from(i));
+                }
             }
-            Type::FLOAT8 => self.get::<f64>(idx).map(|f| f as i64),
-            Type::BOOL => self.get::<bool>(idx).map(i64::from),
-            _ => self.get::<i64>(idx),
+            ty if *ty == Type::INT8 => {
+                if let Some(i) = self.row.try_get::<_, i64>(idx).ok() {
+                    return Ok(i);
+                }
+            }
+            _ => {}
         }
+        self.integer_slow(idx)
     }
 
     #[inline]
@@ -377,37 +417,56 @@ impl Row for PgRow<'_> {
         }
     }
 
-    #[inline]
+    /// Text columns inline, read as `&str` and copied once; anything else out of line
+    /// ([`PgRow::text_slow`]). Returned from an out-of-line getter, the `String` was
+    /// read back with a wide load its narrower stores could not forward to.
+    #[inline(always)]
     fn get_string(&self, idx: usize) -> Result<String> {
-        // Text columns first: no look at the type unless the driver refuses.
-        if let Ok(s) = self.row.try_get::<_, String>(idx) {
-            return Ok(s);
-        }
-        match *self.ty(idx)? {
-            Type::INT2 | Type::INT4 | Type::INT8 => self.get_i64(idx).map(|i| i.to_string()),
-            _ => self.get(idx),
+        match self.row.try_get::<_, Option<&str>>(idx).ok() {
+            Some(Some(s)) => Ok(s.to_owned()),
+            _ => self
+                .text_slow(idx)?
+                .ok_or_else(|| column_error(idx, "a NULL where text was expected")),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
-        if let Ok(s) = self.row.try_get::<_, Option<String>>(idx) {
-            return Ok(s);
+        match self.row.try_get::<_, Option<&str>>(idx).ok() {
+            Some(s) => Ok(s.map(str::to_owned)),
+            None => self.text_slow(idx),
+        }
+    }
+
+    #[inline(always)]
+    fn take_string(&self, idx: usize) -> Result<String> {
+        self.get_string(idx)
+    }
+
+    #[inline(always)]
+    fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
+        self.get_string_opt(idx)
+    }
+
+    #[inline(always)]
+    fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
+        match self.ty(idx)? {
+            ty if *ty == Type::INT4 => {
+                if let Some(i) = self.row.try_get::<_, Option<i32>>(idx).ok() {
+                    return Ok(i.map(i64::from));
+                }
+            }
+            ty if *ty == Type::INT8 => {
+                if let Some(i) = self.row.try_get::<_, Option<i64>>(idx).ok() {
+                    return Ok(i);
+                }
+            }
+            _ => {}
         }
         if self.is_null(idx)? {
             return Ok(None);
         }
-        self.get_string(idx).map(Some)
-    }
-
-    #[inline]
-    fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
-        match *self.ty(idx)? {
-            Type::INT4 => self.get::<Option<i32>>(idx).map(|v| v.map(i64::from)),
-            Type::INT8 => self.get::<Option<i64>>(idx),
-            _ if self.is_null(idx)? => Ok(None),
-            _ => self.get_i64(idx).map(Some),
-        }
+        self.integer_slow(idx).map(Some)
     }
 
     #[inline]
