@@ -323,6 +323,14 @@ impl PgRow<'_> {
             .ok_or_else(|| column_error(idx, "no such column"))
     }
 
+    /// The cell as `T`, or `None` when the driver refuses it: the getters' fast paths
+    /// look at this, which leaves no destructor of the driver's error to run on the way
+    /// (their slow paths read the cell again for the error).
+    #[inline(always)]
+    fn cell<'r, T: tokio_postgres::types::FromSql<'r>>(&'r self, idx: usize) -> Option<T> {
+        self.row.try_get(idx).ok()
+    }
+
     /// An integer from a column that is not a plain `int4`/`int8`: `int2`, `numeric`,
     /// a float, a boolean; or the error that names the column.
     #[cold]
@@ -376,18 +384,18 @@ impl Row for PgRow<'_> {
     }
 
     /// An `int4` or `int8` column inline; anything else out of line
-    /// ([`PgRow::integer_slow`]). The fast path reads the driver's value through
-    /// `.ok()`, which has no destructor to run on the way.
+    /// ([`PgRow::integer_slow`]). The fast path reads the cell through
+    /// [`PgRow::cell`].
     #[inline(always)]
     fn get_i64(&self, idx: usize) -> Result<i64> {
         match self.ty(idx)? {
             ty if *ty == Type::INT4 => {
-                if let Some(i) = self.row.try_get::<_, i32>(idx).ok() {
+                if let Some(i) = self.cell::<i32>(idx) {
                     return Ok(i64::from(i));
                 }
             }
             ty if *ty == Type::INT8 => {
-                if let Some(i) = self.row.try_get::<_, i64>(idx).ok() {
+                if let Some(i) = self.cell::<i64>(idx) {
                     return Ok(i);
                 }
             }
@@ -422,7 +430,7 @@ impl Row for PgRow<'_> {
     /// read back with a wide load its narrower stores could not forward to.
     #[inline(always)]
     fn get_string(&self, idx: usize) -> Result<String> {
-        match self.row.try_get::<_, Option<&str>>(idx).ok() {
+        match self.cell::<Option<&str>>(idx) {
             Some(Some(s)) => Ok(s.to_owned()),
             _ => self
                 .text_slow(idx)?
@@ -432,7 +440,7 @@ impl Row for PgRow<'_> {
 
     #[inline(always)]
     fn get_string_opt(&self, idx: usize) -> Result<Option<String>> {
-        match self.row.try_get::<_, Option<&str>>(idx).ok() {
+        match self.cell::<Option<&str>>(idx) {
             Some(s) => Ok(s.map(str::to_owned)),
             None => self.text_slow(idx),
         }
@@ -452,12 +460,12 @@ impl Row for PgRow<'_> {
     fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
         match self.ty(idx)? {
             ty if *ty == Type::INT4 => {
-                if let Some(i) = self.row.try_get::<_, Option<i32>>(idx).ok() {
+                if let Some(i) = self.cell::<Option<i32>>(idx) {
                     return Ok(i.map(i64::from));
                 }
             }
             ty if *ty == Type::INT8 => {
-                if let Some(i) = self.row.try_get::<_, Option<i64>>(idx).ok() {
+                if let Some(i) = self.cell::<Option<i64>>(idx) {
                     return Ok(i);
                 }
             }
