@@ -215,7 +215,11 @@ impl MyRow {
     /// The bytes of a `Bytes` cell, moved out of the row and checked by `convert`.
     /// Any other cell is left as it is. A failed conversion puts the bytes back, so that
     /// a second read reports the same problem.
-    #[inline]
+    ///
+    /// Inlined into each reader with the text getters: returned through memory, the
+    /// result was read back with a wide load its narrower stores could not forward to,
+    /// a stall per cell (seen by time in benches/).
+    #[inline(always)]
     fn take_bytes_with<T>(
         &self,
         idx: usize,
@@ -242,11 +246,19 @@ impl MyRow {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn take_text(&self, idx: usize) -> Result<Taken<String>> {
         self.take_bytes_with(idx, |bytes| {
             String::from_utf8(bytes).map_err(|e| not_utf8(idx, e))
         })
+    }
+
+    /// [`Row::get_string`] out of line: the text getters' path for a cell that is not
+    /// text (a number, a date) or not there.
+    #[cold]
+    #[inline(never)]
+    fn string_slow(&self, idx: usize) -> Result<String> {
+        self.get_string(idx)
     }
 }
 
@@ -394,20 +406,20 @@ impl Row for MyRow {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn take_string(&self, idx: usize) -> Result<String> {
         match self.take_text(idx)? {
             Taken::Value(s) => Ok(s),
-            Taken::Null | Taken::Other => self.get_string(idx),
+            Taken::Null | Taken::Other => self.string_slow(idx),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
         match self.take_text(idx)? {
             Taken::Value(s) => Ok(Some(s)),
             Taken::Null => Ok(None),
-            Taken::Other => self.get_string(idx).map(Some),
+            Taken::Other => self.string_slow(idx).map(Some),
         }
     }
 
