@@ -677,7 +677,7 @@ impl Transaction<'_> {
         params: &[Value],
         mut each: impl FnMut(&dyn Row) -> Result<()>,
     ) -> Result<()> {
-        self.conn.query(sql.into(), params, &mut FnSink(&mut each))
+        self.query(sql, params, &mut each)
     }
 }
 

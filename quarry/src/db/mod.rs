@@ -76,13 +76,19 @@ pub trait Row {
     /// ([`FieldValue::read`](crate::FieldValue::read), hydration): a backend whose
     /// driver row owns the text hands it over instead of copying it (MariaDB), and a
     /// later read of the same cell is an error there.
+    ///
+    /// Inlined into hydration whole, with the backend's getter (whose own fallbacks are
+    /// out of line): returned through memory, the `String` was read back with a wide
+    /// load of the callee's narrower stores, a store-forwarding stall per text cell.
     #[doc(hidden)]
+    #[inline(always)]
     fn take_string(&self, idx: usize) -> Result<String> {
         self.get_string(idx)
     }
     /// [`get_string_opt`](Self::get_string_opt) reading the cell once, as
     /// [`take_string`](Self::take_string).
     #[doc(hidden)]
+    #[inline(always)]
     fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
         self.get_string_opt(idx)
     }

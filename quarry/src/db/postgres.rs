@@ -447,16 +447,6 @@ impl Row for PgRow<'_> {
     }
 
     #[inline(always)]
-    fn take_string(&self, idx: usize) -> Result<String> {
-        self.get_string(idx)
-    }
-
-    #[inline(always)]
-    fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
-        self.get_string_opt(idx)
-    }
-
-    #[inline(always)]
     fn get_i64_opt(&self, idx: usize) -> Result<Option<i64>> {
         match self.ty(idx)? {
             ty if *ty == Type::INT4 => {

@@ -671,19 +671,6 @@ impl Row for SqliteRow<'_, '_> {
         }
     }
 
-    /// Inlined into hydration whole, with [`get_string`](Row::get_string): returned
-    /// through memory, the `String` was read back with a 16-byte load of the callee's
-    /// two 8-byte stores, a store-forwarding stall per text cell.
-    #[inline(always)]
-    fn take_string(&self, idx: usize) -> Result<String> {
-        self.get_string(idx)
-    }
-
-    #[inline(always)]
-    fn take_string_opt(&self, idx: usize) -> Result<Option<String>> {
-        self.get_string_opt(idx)
-    }
-
     #[inline]
     fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
         match self.raw(idx)? {
