@@ -331,8 +331,10 @@ pub trait ValuesTuple: FromQueryRow {
 }
 
 /// Column `i` as `T`, decoded as [`values_list`](super::QuerySet::values_list) decodes
-/// it (decimals rescaled, integer expressions truncated).
-#[inline]
+/// it (decimals rescaled, integer expressions truncated). Always inlined into each
+/// tuple's reader (its fallback is out of line): left to the inliner, it stopped being
+/// inlined once `from_row` was, and each column's value came back through memory.
+#[inline(always)]
 fn read_typed<T: FieldValue, R: Row + ?Sized>(row: &R, shape: &RowShape, i: usize) -> Result<T> {
     if shape.decimal_places[i].is_none() {
         // Straight from the driver; what needs converting first (a float computed by
