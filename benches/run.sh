@@ -6,44 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export QUARRY_BENCH_DATABASES="${QUARRY_BENCH_DATABASES:-sqlite,postgres,mysql}"
 tables=$(mktemp)
+trap 'rm -f "$tables"' EXIT
 
-# The client and the local database servers share one CPU while the suite runs: on a
-# virtual machine a round trip to a server process sleeping on the other CPU takes
-# about 70 µs instead of 10 µs, and which connection gets which CPU is a lottery per
-# case (docs/performance.md, "Measuring on this machine"). QUARRY_BENCH_CPU picks the
-# CPU (default: the last one); QUARRY_BENCH_CPU=none runs unpinned.
-cpu="${QUARRY_BENCH_CPU:-$(($(nproc) - 1))}"
-all_cpus="0-$(($(nproc) - 1))"
-server_pids() {
-  pgrep -u postgres || true
-  pgrep -x mariadbd || pgrep -x mysqld || true
-}
-pin_servers() {
-  for pid in $(server_pids); do
-    # A process gone since the listing (a PostgreSQL backend that ended) is no error.
-    if ! out=$(taskset -apc "$1" "$pid" 2>&1) && kill -0 "$pid" 2>/dev/null; then
-      echo "benches/run.sh: cannot set the CPU of server process $pid: $out" >&2
-      echo "  (run as a user allowed to, or set QUARRY_BENCH_CPU=none to run unpinned)" >&2
-      return 1
-    fi
-  done
-}
-cleanup() {
-  rm -f "$tables"
-  if [[ $cpu != none ]]; then pin_servers "$all_cpus" || true; fi
-}
-trap cleanup EXIT
-
+# The benchmark and the local database servers share one CPU while the suite runs
+# (benches/pinned.sh says why; QUARRY_BENCH_CPU=none runs unpinned).
 cargo bench -p quarry-benches --bench orm --no-run
-if [[ $cpu == none ]]; then
+if [[ ${QUARRY_BENCH_CPU:-} == none ]]; then
   pinning="not pinned: client and servers on any CPU"
-  QUARRY_BENCH_OUT="$tables" cargo bench -p quarry-benches --bench orm
 else
-  pin_servers "$cpu"
-  pinning="the benchmark and the local PostgreSQL and MariaDB processes pinned to CPU $cpu (\`taskset\`)"
-  QUARRY_BENCH_OUT="$tables" taskset -c "$cpu" cargo bench -p quarry-benches --bench orm
-  pin_servers "$all_cpus"
+  pinning="the benchmark and the local PostgreSQL and MariaDB processes pinned to CPU ${QUARRY_BENCH_CPU:-$(($(nproc) - 1))} (\`benches/pinned.sh\`)"
 fi
+QUARRY_BENCH_OUT="$tables" bash benches/pinned.sh cargo bench -p quarry-benches --bench orm
 cargo build --release -p quarry-benches --bin iterator_memory
 
 {
