@@ -11,10 +11,11 @@ trap 'rm -f "$tables"' EXIT
 # The benchmark and the local database servers share one CPU while the suite runs
 # (benches/pinned.sh says why; QUARRY_BENCH_CPU=none runs unpinned).
 cargo bench -p quarry-benches --bench orm --no-run
-if [[ ${QUARRY_BENCH_CPU:-} == none ]]; then
+export QUARRY_BENCH_CPU="${QUARRY_BENCH_CPU:-$(($(nproc) - 1))}"
+if [[ $QUARRY_BENCH_CPU == none ]]; then
   pinning="not pinned: client and servers on any CPU"
 else
-  pinning="the benchmark and the local PostgreSQL and MariaDB processes pinned to CPU ${QUARRY_BENCH_CPU:-$(($(nproc) - 1))} (\`benches/pinned.sh\`)"
+  pinning="the benchmark and the local PostgreSQL and MariaDB processes pinned to CPU $QUARRY_BENCH_CPU (\`benches/pinned.sh\`)"
 fi
 QUARRY_BENCH_OUT="$tables" bash benches/pinned.sh cargo bench -p quarry-benches --bench orm
 cargo build --release -p quarry-benches --bin iterator_memory

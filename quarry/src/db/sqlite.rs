@@ -438,8 +438,8 @@ struct Bind<'a>(BindRef<'a>);
 
 /// True when SQLite keeps a copy of the bound value: text and blobs, and the values
 /// bound as text. Such a binding is not left in a kept statement. SQLite holds the copy
-/// until the statement is next bound, in a slot of the connection's lookaside memory (a
-/// hundred or so small blocks for all of its statements) or on the heap: an INSERT of 50
+/// until the statement is next bound, in a slot of the connection's lookaside memory (by
+/// default 123 blocks shared by all of its statements) or on the heap: an INSERT of 50
 /// rows left 100 copies behind, which filled the lookaside, and SQLite's own
 /// allocations in every later run went to `malloc`. rusqlite's statement cache clears
 /// every binding for the same reason; numbers and NULL take no memory and stay.
